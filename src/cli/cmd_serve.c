@@ -1,0 +1,84 @@
+/*
+ * cmd_serve.c - `yujian serve` and `yujian init`: open the store, start
+ * HTTP, and on SIGTERM/SIGINT stop accepting, let requests in flight
+ * finish, then close the store cleanly.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "fhir/rest.h"
+#include "http/server.h"
+#include "store/store.h"
+
+#define SHUTDOWN_GRACE_MS 10000
+
+int cmd_init(struct config *cfg, int argc, char **argv)
+{
+    (void)argv;
+    if (argc) {
+        fprintf(stderr, "yujian init: unexpected argument '%s'\n", argv[0]);
+        return CLI_EXIT_USAGE;
+    }
+    struct store *store = NULL;
+    if (store_sqlite_open(cfg, &store)) {
+        fprintf(stderr, "yujian init: cannot open the database in '%s'\n", cfg->data_dir);
+        return CLI_EXIT_FAIL;
+    }
+    store_close(store);
+    printf("initialised %s/yujian.db\n", cfg->data_dir);
+    return CLI_EXIT_OK;
+}
+
+int cmd_serve(struct config *cfg, int argc, char **argv)
+{
+    if (argc) {
+        fprintf(stderr, "yujian serve: unexpected argument '%s'\n", argv[0]);
+        return CLI_EXIT_USAGE;
+    }
+    /* Block the stop signals in every thread; this one waits for them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct store *store = NULL;
+    if (store_sqlite_open(cfg, &store)) {
+        fprintf(stderr, "yujian serve: cannot open the database in '%s'\n", cfg->data_dir);
+        return CLI_EXIT_FAIL;
+    }
+    struct fhir_app *app = fhir_app_new(cfg, store);
+    struct http_server *server = NULL;
+    if (http_server_start(cfg, fhir_app_handle, app, &server)) {
+        fprintf(stderr, "yujian serve: cannot listen on %s:%d\n", cfg->host, cfg->port);
+        fhir_app_free(app);
+        store_close(store);
+        return CLI_EXIT_FAIL;
+    }
+    printf("yujian: serving http://%s:%u/fhir (data in %s)\n", cfg->host,
+           http_server_port(server), cfg->data_dir);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info(LOG_MAIN, "stopping signal=%d", sig);
+    http_server_stop(server, SHUTDOWN_GRACE_MS);
+    fhir_app_free(app);
+    store_close(store);
+    log_info(LOG_MAIN, "stopped");
+    return CLI_EXIT_OK;
+}
+
+int cmd_config_doc(struct config *cfg, int argc, char **argv)
+{
+    (void)cfg;
+    (void)argc;
+    (void)argv;
+    config_print_markdown(stdout);
+    return CLI_EXIT_OK;
+}

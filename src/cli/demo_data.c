@@ -1,0 +1,274 @@
+/*
+ * demo_data.c - generates the demo set as JSON text and queues it through
+ * the importer, so demo data passes the same validation as any import.
+ */
+#include "cli/demo_data.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "fhir/json.h"
+
+struct city {
+    const char *code; /* GB/T 2260 */
+    const char *name; /* Chinese */
+};
+
+static const struct city cities[] = {
+    {"410100", "郑州市"}, {"410200", "开封市"},   {"410300", "洛阳市"}, {"410400", "平顶山市"},
+    {"410500", "安阳市"}, {"410600", "鹤壁市"},   {"410700", "新乡市"}, {"410800", "焦作市"},
+    {"410900", "濮阳市"}, {"411000", "许昌市"},   {"411100", "漯河市"}, {"411200", "三门峡市"},
+    {"411300", "南阳市"}, {"411400", "商丘市"},   {"411500", "信阳市"}, {"411600", "周口市"},
+    {"411700", "驻马店市"}, {"419001", "济源示范区"},
+};
+
+struct hospital {
+    const char *id;        /* resource id */
+    const char *name;      /* Chinese name */
+    const char *city_code; /* owning city */
+    const char *grade;     /* 三甲, 二级, ... */
+};
+
+static const struct hospital hospitals[] = {
+    {"org-zzu1", "郑州大学第一附属医院", "410100", "三级甲等"},
+    {"org-hnsrmyy", "河南省人民医院", "410100", "三级甲等"},
+    {"org-hnzyy1", "河南中医药大学第一附属医院", "410100", "三级甲等"},
+    {"org-hnzlyy", "河南省肿瘤医院", "410100", "三级甲等"},
+    {"org-zzu3", "郑州大学第三附属医院", "410100", "三级甲等"},
+    {"org-zzszxyy", "郑州市中心医院", "410100", "三级甲等"},
+    {"org-zkszxyy", "周口市中心医院", "411600", "三级甲等"},
+    {"org-sqsyy", "商丘市第一人民医院", "411400", "三级甲等"},
+    {"org-aysrmyy", "安阳市人民医院", "410500", "三级甲等"},
+    {"org-xcszxyy", "许昌市中心医院", "411000", "三级甲等"},
+    {"org-lyzgyy", "河南省洛阳正骨医院", "410300", "三级甲等"},
+    {"org-gsxfybjy", "固始县妇幼保健院", "411500", "二级"},
+    {"org-bxjsqzx", "郑州市管城区北下街社区卫生服务中心", "410100", "基层"},
+};
+
+static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴",
+                                       "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗"};
+static const char *const given[] = {"伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军",
+                                    "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞"};
+
+struct lab_item {
+    const char *loinc;   /* LOINC code */
+    const char *display; /* Chinese display */
+    const char *unit;    /* UCUM unit */
+    int low_x100;        /* reference low, x100 */
+    int high_x100;       /* reference high, x100 */
+};
+
+static const struct lab_item lab_items[] = {
+    {"2345-7", "葡萄糖", "mmol/L", 390, 610},
+    {"718-7", "血红蛋白", "g/L", 11500, 15000},
+    {"6690-2", "白细胞计数", "10*9/L", 350, 950},
+    {"2160-0", "肌酐", "umol/L", 5700, 11100},
+    {"1742-6", "丙氨酸氨基转移酶", "U/L", 900, 5000},
+};
+
+#define LAB_ITEM_COUNT (sizeof(lab_items) / sizeof(lab_items[0]))
+
+static uint64_t rng_next(uint64_t *s)
+{
+    /* xorshift64*: small, deterministic, good enough for demo data */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+static int rng_range(uint64_t *s, int lo, int hi)
+{
+    return lo + (int)(rng_next(s) % (uint64_t)(hi - lo + 1));
+}
+
+char demo_resident_id_check(const char *first17)
+{
+    static const int weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    static const char checks[] = "10X98765432";
+    int sum = 0;
+    for (int i = 0; i < 17; i++)
+        sum += (first17[i] - '0') * weights[i];
+    return checks[sum % 11];
+}
+
+static enum err queue_json(struct importer *im, struct buf *b, const char *label)
+{
+    struct arena arena;
+    arena_init(&arena, 1024);
+    struct diag d;
+    diag_init(&d, &arena);
+    json_object *obj = NULL;
+    enum err err = fhir_json_parse(b->ptr, b->len, 64, &d, &obj);
+    if (err) /* a bug in this generator, not bad input */
+        fprintf(stderr, "yujian demo: %s: generated bad JSON: %s\n", label,
+                d.count ? d.issues[0].message : "?");
+    arena_release(&arena);
+    if (!err) {
+        err = importer_add(im, obj, label);
+        json_object_put(obj);
+    }
+    buf_reset(b);
+    return err;
+}
+
+static enum err gen_organizations(struct importer *im, struct buf *b)
+{
+    buf_printf(b, "{\"resourceType\":\"Organization\",\"id\":\"hc-410000\",\"active\":true,"
+                  "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                  "organization-type\",\"code\":\"govt\"}]}],\"name\":\"河南省卫生健康委员会\","
+                  "\"alias\":[\"Health Commission of Henan Province\"]}");
+    enum err err = queue_json(im, b, "demo province");
+    for (size_t i = 0; !err && i < sizeof(cities) / sizeof(cities[0]); i++) {
+        buf_printf(b,
+                   "{\"resourceType\":\"Organization\",\"id\":\"hc-%s\",\"active\":true,"
+                   "\"identifier\":[{\"system\":\"urn:oid:2.16.156.10011.0.9.2.1\",\"value\":\"%s\"}],"
+                   "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                   "organization-type\",\"code\":\"govt\"}]}],\"name\":\"%s卫生健康委员会\","
+                   "\"partOf\":{\"reference\":\"Organization/hc-410000\"}}",
+                   cities[i].code, cities[i].code, cities[i].name);
+        err = queue_json(im, b, "demo city");
+    }
+    for (size_t i = 0; !err && i < sizeof(hospitals) / sizeof(hospitals[0]); i++) {
+        const struct hospital *h = &hospitals[i];
+        buf_printf(b,
+                   "{\"resourceType\":\"Organization\",\"id\":\"%s\",\"active\":true,"
+                   "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                   "organization-type\",\"code\":\"prov\"}],\"text\":\"%s\"}],\"name\":\"%s\","
+                   "\"address\":[{\"state\":\"河南省\",\"district\":\"%s\"}],"
+                   "\"partOf\":{\"reference\":\"Organization/hc-%s\"}}",
+                   h->id, h->grade, h->name, h->city_code, h->city_code);
+        err = queue_json(im, b, "demo hospital");
+    }
+    return err;
+}
+
+static enum err gen_practitioners(struct importer *im, struct buf *b, uint64_t *rng)
+{
+    enum err err = ERR_OK;
+    for (size_t i = 0; !err && i < sizeof(hospitals) / sizeof(hospitals[0]); i++) {
+        for (int k = 1; !err && k <= 3; k++) {
+            const char *family = surnames[rng_range(rng, 0, 19)];
+            const char *name = given[rng_range(rng, 0, 19)];
+            buf_printf(b,
+                       "{\"resourceType\":\"Practitioner\",\"id\":\"pr-%s-%d\",\"active\":true,"
+                       "\"name\":[{\"text\":\"%s%s\",\"family\":\"%s\",\"given\":[\"%s\"]}]}",
+                       hospitals[i].id + 4, k, family, name, family, name);
+            err = queue_json(im, b, "demo practitioner");
+            if (err)
+                break;
+            buf_printf(b,
+                       "{\"resourceType\":\"PractitionerRole\",\"id\":\"prr-%s-%d\",\"active\":true,"
+                       "\"practitioner\":{\"reference\":\"Practitioner/pr-%s-%d\"},"
+                       "\"organization\":{\"reference\":\"Organization/%s\"},"
+                       "\"code\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                       "practitioner-role\",\"code\":\"%s\"}]}]}",
+                       hospitals[i].id + 4, k, hospitals[i].id + 4, k, hospitals[i].id,
+                       k == 3 ? "nurse" : "doctor");
+            err = queue_json(im, b, "demo role");
+        }
+    }
+    return err;
+}
+
+static enum err gen_results(struct importer *im, struct buf *b, uint64_t *rng, int p,
+                            const struct hospital *h)
+{
+    int year = 2024, month = rng_range(rng, 1, 11), day = rng_range(rng, 1, 28);
+    int hour = rng_range(rng, 0, 15);
+    char when[40];
+    snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:00+08:00", year, month, day, hour + 8,
+             rng_range(rng, 0, 59));
+    char refs[LAB_ITEM_COUNT * 48] = "";
+    enum err err = ERR_OK;
+    for (size_t i = 0; !err && i < LAB_ITEM_COUNT; i++) {
+        const struct lab_item *it = &lab_items[i];
+        int span = it->high_x100 - it->low_x100;
+        int v = it->low_x100 - span / 4 + rng_range(rng, 0, span + span / 2);
+        if (v < it->low_x100 / 2)
+            v = it->low_x100 / 2; /* results are positive quantities */
+        const char *flag = v < it->low_x100 ? "L" : v > it->high_x100 ? "H" : "N";
+        buf_printf(b,
+                   "{\"resourceType\":\"Observation\",\"id\":\"obs-%04d-%zu\",\"status\":\"final\","
+                   "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                   "observation-category\",\"code\":\"laboratory\"}]}],"
+                   "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"%s\"}],"
+                   "\"text\":\"%s\"},\"subject\":{\"reference\":\"Patient/pat-%04d\"},"
+                   "\"effectiveDateTime\":\"%s\",\"issued\":\"%s\","
+                   "\"performer\":[{\"reference\":\"Organization/%s\"}],"
+                   "\"valueQuantity\":{\"value\":%d.%02d,\"unit\":\"%s\",\"system\":"
+                   "\"http://unitsofmeasure.org\",\"code\":\"%s\"},"
+                   "\"interpretation\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"
+                   "CodeSystem/v3-ObservationInterpretation\",\"code\":\"%s\"}]}],"
+                   "\"referenceRange\":[{\"low\":{\"value\":%d.%02d,\"unit\":\"%s\"},"
+                   "\"high\":{\"value\":%d.%02d,\"unit\":\"%s\"}}]}",
+                   p, i, it->loinc, it->display, p, when, when, h->id, v / 100, v % 100,
+                   it->unit, it->unit, flag, it->low_x100 / 100, it->low_x100 % 100, it->unit,
+                   it->high_x100 / 100, it->high_x100 % 100, it->unit);
+        err = queue_json(im, b, "demo observation");
+        size_t n = strlen(refs);
+        snprintf(refs + n, sizeof(refs) - n, "%s{\"reference\":\"Observation/obs-%04d-%zu\"}",
+                 i ? "," : "", p, i);
+    }
+    if (err)
+        return err;
+    buf_printf(b,
+               "{\"resourceType\":\"DiagnosticReport\",\"id\":\"dr-%04d\",\"status\":\"final\","
+               "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+               "v2-0074\",\"code\":\"LAB\"}]}],\"code\":{\"coding\":[{\"system\":"
+               "\"http://loinc.org\",\"code\":\"24323-8\"}],\"text\":\"生化常规\"},"
+               "\"subject\":{\"reference\":\"Patient/pat-%04d\"},\"effectiveDateTime\":\"%s\","
+               "\"issued\":\"%s\",\"performer\":[{\"reference\":\"Organization/%s\"}],"
+               "\"result\":[%s]}",
+               p, p, when, when, h->id, refs);
+    return queue_json(im, b, "demo report");
+}
+
+static enum err gen_patients(struct importer *im, struct buf *b, uint64_t *rng, int count)
+{
+    enum err err = ERR_OK;
+    size_t hospital_count = sizeof(hospitals) / sizeof(hospitals[0]);
+    for (int p = 1; !err && p <= count; p++) {
+        const struct hospital *h = &hospitals[(size_t)rng_range(rng, 0, (int)hospital_count - 1)];
+        bool male = rng_range(rng, 0, 1) == 1;
+        int year = rng_range(rng, 1940, 2020), month = rng_range(rng, 1, 12);
+        int day = rng_range(rng, 1, 28);
+        char idno[19];
+        snprintf(idno, sizeof(idno), "%.4s02%04d%02d%02d%02d%d", h->city_code, year, month, day,
+                 rng_range(rng, 0, 99), male ? 1 : 2);
+        idno[17] = demo_resident_id_check(idno);
+        idno[18] = '\0';
+        const char *family = surnames[rng_range(rng, 0, 19)];
+        const char *name = given[rng_range(rng, 0, 19)];
+        buf_printf(b,
+                   "{\"resourceType\":\"Patient\",\"id\":\"pat-%04d\",\"active\":true,"
+                   "\"identifier\":[{\"use\":\"official\",\"system\":\"%s\",\"value\":\"%s\"}],"
+                   "\"name\":[{\"use\":\"official\",\"text\":\"%s%s\",\"family\":\"%s\","
+                   "\"given\":[\"%s\"]}],\"telecom\":[{\"system\":\"phone\",\"value\":\"1%02d%08d\"}],"
+                   "\"gender\":\"%s\",\"birthDate\":\"%04d-%02d-%02d\","
+                   "\"address\":[{\"state\":\"河南省\",\"district\":\"%.6s\"}],"
+                   "\"managingOrganization\":{\"reference\":\"Organization/%s\"}}",
+                   p, DEMO_RESIDENT_ID_SYSTEM, idno, family, name, family, name,
+                   rng_range(rng, 30, 89), rng_range(rng, 0, 99999999), male ? "male" : "female",
+                   year, month, day, h->city_code, h->id);
+        err = queue_json(im, b, "demo patient");
+        if (!err)
+            err = gen_results(im, b, rng, p, h);
+    }
+    return err;
+}
+
+enum err demo_data_generate(struct importer *im, int patients, uint64_t seed)
+{
+    uint64_t rng = seed ? seed : 2024;
+    struct buf b;
+    buf_init(&b, 64 * 1024);
+    enum err err = gen_organizations(im, &b);
+    if (!err)
+        err = gen_practitioners(im, &b, &rng);
+    if (!err)
+        err = gen_patients(im, &b, &rng, patients);
+    buf_release(&b);
+    return err;
+}

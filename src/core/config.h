@@ -1,0 +1,56 @@
+/*
+ * config.h - the configuration of one process, built from the table in
+ * config_options.def. Precedence: default < file < environment < flags.
+ * After config_load() the struct is read-only and may be shared by threads.
+ */
+#ifndef CORE_CONFIG_H
+#define CORE_CONFIG_H
+
+#include <stdio.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+struct config {
+    const char *data_dir;  /* directory of the database file */
+    const char *host;      /* listen address */
+    int port;              /* listen port; 0 = any free port */
+    int threads;           /* HTTP worker threads */
+    int max_connections;   /* accepted at once */
+    int timeout_s;         /* idle connection timeout */
+    const char *base_url;  /* "" = derive from Host */
+    int max_body_bytes;    /* request body cap */
+    int max_url_bytes;     /* request URL cap */
+    int max_json_depth;    /* JSON nesting cap */
+    int default_count;     /* default page size */
+    int max_count;         /* page size cap */
+    int busy_timeout_ms;   /* SQLite busy timeout for readers */
+    int max_batch;         /* group-commit batch cap */
+    const char *log_level; /* error|warn|info|debug */
+    int access_log;        /* 1 = one line per request */
+    char *owned_strings;   /* private: arena of string values */
+    size_t owned_len;      /* private */
+};
+
+/* Fill every field with its built-in default. */
+void config_init(struct config *c);
+/* Free strings owned by the config. */
+void config_release(struct config *c);
+/*
+ * Set one option by name ("server.port") from text. On a bad name or value,
+ * writes a one-line reason to errbuf and returns ERR_CONFIG.
+ */
+enum err config_set(struct config *c, const char *name, const char *value, struct buf *errbuf);
+/* Like config_set, by command-line flag name ("port"). */
+enum err config_set_flag(struct config *c, const char *flag, const char *value,
+                         struct buf *errbuf);
+/* Read "name = value" lines (# comments) from path. */
+enum err config_load_file(struct config *c, const char *path, struct buf *errbuf);
+/* Apply every YUJIAN_* environment variable that names an option. */
+enum err config_load_env(struct config *c, struct buf *errbuf);
+/* Print the options as "--flag VALUE  help (default, env)" lines. */
+void config_print_help(FILE *out);
+/* Print docs/config.md (a Markdown table of every option). */
+void config_print_markdown(FILE *out);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * rest_internal.h - what the files of the REST layer share: the per-request
+ * context and the response helpers.
+ */
+#ifndef FHIR_REST_INTERNAL_H
+#define FHIR_REST_INTERNAL_H
+
+#include <stdint.h>
+
+#include "core/diag.h"
+#include "fhir/rest.h"
+
+struct fhir_app {
+    const struct config *cfg; /* borrowed, read-only */
+    struct store *store;      /* borrowed */
+    struct buf capability;    /* the CapabilityStatement, built once */
+};
+
+struct rest_ctx {
+    struct fhir_app *app;      /* the application */
+    struct http_request *req;  /* the request */
+    struct http_response *res; /* the response being built */
+    struct diag diag;          /* problems found */
+    const char *base;          /* FHIR base URL, no trailing slash */
+};
+
+/* Answer with an OperationOutcome holding one error. */
+void rest_error(struct rest_ctx *c, enum err code, const char *location, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Answer with an OperationOutcome of every issue in c->diag. */
+void rest_diag_error(struct rest_ctx *c);
+/* Set Content-Type to FHIR JSON. */
+void rest_json_type(struct rest_ctx *c);
+/* ETag and Last-Modified for a version. */
+void rest_version_headers(struct rest_ctx *c, int64_t version, int64_t last_updated);
+/* Append s to out percent-encoded for a URL query value. */
+void rest_url_encode(struct buf *out, const char *s);
+
+/* history.c: GET [base]/_history, [type]/_history, [type]/[id]/_history */
+void rest_history(struct rest_ctx *c, const char *type, const char *id);
+
+#endif

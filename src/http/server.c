@@ -1,0 +1,325 @@
+/*
+ * server.c - libmicrohttpd glue. MHD calls the access handler several times
+ * per request: first with headers only (we set up the request context and
+ * check Content-Length against the cap), then with body chunks (appended
+ * to a capped buffer), then once with no data (we run the application).
+ * The context, its arena and its buffer are freed in the completion
+ * callback, which MHD calls exactly once per request.
+ */
+
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/xalloc.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;  /* the libmicrohttpd daemon */
+    http_handler_fn *handler;   /* application entry */
+    void *app;                  /* its argument */
+    const struct config *cfg;   /* borrowed, read-only */
+    atomic_long in_flight;      /* requests begun and not completed */
+    atomic_ulong next_id;       /* request-id counter */
+    unsigned id_prefix;         /* random per process */
+    uint16_t port;              /* bound port */
+};
+
+struct request_ctx {
+    struct arena arena;      /* per-request memory */
+    struct buf body;         /* request body, capped at max_body_bytes */
+    bool too_large;          /* body passed the cap: answer 413 */
+    int64_t start_ms;        /* for the access log */
+    char id[24];             /* request id */
+};
+
+/* ---- request helpers ---- */
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_param(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->param_count; i++)
+        if (strcmp(req->params[i].name, name) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+void http_response_header(struct http_response *res, const char *name, const char *value)
+{
+    if (res->header_count == HTTP_MAX_RESPONSE_HEADERS) {
+        log_error(LOG_HTTP, "too many response headers dropped=%s", name);
+        return;
+    }
+    res->headers[res->header_count].name = name;
+    res->headers[res->header_count].value = value;
+    res->header_count++;
+}
+
+struct param_collect {
+    struct http_request *req; /* target */
+    size_t cap;               /* slots in req->params */
+};
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct param_collect *pc = cls;
+    struct http_request *req = pc->req;
+    if (req->param_count == pc->cap) {
+        size_t cap = pc->cap ? pc->cap * 2 : 8;
+        struct http_param *p = arena_alloc(req->arena, cap * sizeof(*p));
+        if (req->param_count)
+            memcpy(p, req->params, req->param_count * sizeof(*p));
+        req->params = p;
+        pc->cap = cap;
+    }
+    req->params[req->param_count].name = key;
+    req->params[req->param_count].value = value ? value : "";
+    req->param_count++;
+    return MHD_YES;
+}
+
+/* ---- responses ---- */
+
+static void simple_error_body(struct http_response *res, int status, const char *code,
+                              const char *msg)
+{
+    res->status = status;
+    res->content_type = "application/fhir+json; charset=utf-8";
+    buf_reset(&res->body);
+    buf_printf(&res->body,
+               "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\","
+               "\"code\":\"%s\",\"diagnostics\":\"%s\"}]}",
+               code, msg);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct request_ctx *ctx,
+                                     struct http_response *res)
+{
+    size_t len = 0;
+    char *data = buf_detach(&res->body, &len);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(data);
+        return MHD_NO;
+    }
+    if (res->content_type && len)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+    for (size_t i = 0; i < res->header_count; i++)
+        MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    MHD_add_response_header(r, "X-Request-Id", ctx->id);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Path text safe for the log: printable ASCII only, truncated. Never the query. */
+static void log_safe_path(const char *path, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = path; *p && n + 1 < size; p++)
+        out[n++] = (*p > 32 && *p < 127 && *p != '"') ? *p : '?';
+    out[n] = '\0';
+}
+
+static bool valid_request_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 20)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+static struct request_ctx *ctx_new(struct http_server *s, struct MHD_Connection *conn)
+{
+    struct request_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    arena_init(&ctx->arena, 8192);
+    buf_init(&ctx->body, (size_t)s->cfg->max_body_bytes);
+    ctx->start_ms = time_now_ms();
+    const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (given && valid_request_id(given))
+        snprintf(ctx->id, sizeof(ctx->id), "%s", given);
+    else
+        snprintf(ctx->id, sizeof(ctx->id), "%08x-%lx", s->id_prefix,
+                 (unsigned long)atomic_fetch_add(&s->next_id, 1));
+    atomic_fetch_add(&s->in_flight, 1);
+    return ctx;
+}
+
+static enum MHD_Result run_app(struct http_server *s, struct MHD_Connection *conn,
+                               struct request_ctx *ctx, const char *url, const char *method)
+{
+    struct http_response res;
+    memset(&res, 0, sizeof(res));
+    buf_init(&res.body, 512u * 1024 * 1024);
+    if (ctx->too_large) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "request body exceeds the limit of %d bytes",
+                 s->cfg->max_body_bytes);
+        simple_error_body(&res, 413, "too-costly", msg);
+    } else if (strlen(url) > (size_t)s->cfg->max_url_bytes) {
+        simple_error_body(&res, 414, "too-costly", "request URL is too long");
+    } else {
+        struct http_request req;
+        memset(&req, 0, sizeof(req));
+        req.arena = &ctx->arena;
+        req.id = ctx->id;
+        req.method = method;
+        req.path = url;
+        req.conn = conn;
+        req.body = str_make(ctx->body.ptr, ctx->body.len);
+        struct param_collect pc = {&req, 0};
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pc);
+        s->handler(s->app, &req, &res);
+    }
+    if (s->cfg->access_log) {
+        char path[256];
+        log_safe_path(url, path, sizeof(path));
+        log_info(LOG_HTTP, "access req=%s method=%s path=\"%s\" status=%d bytes=%zu ms=%lld",
+                 ctx->id, method, path, res.status, res.body.len,
+                 (long long)(time_now_ms() - ctx->start_ms));
+    }
+    enum MHD_Result ret = send_response(conn, ctx, &res);
+    buf_release(&res.body);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct request_ctx *ctx = *con_cls;
+    if (!ctx) {
+        ctx = ctx_new(s, conn);
+        *con_cls = ctx;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->cfg->max_body_bytes) {
+            ctx->too_large = true;
+            /* Answer at once; MHD then closes the connection unread. */
+            return run_app(s, conn, ctx, url, method);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!ctx->too_large && buf_append(&ctx->body, upload_data, *upload_data_size) != ERR_OK) {
+            ctx->too_large = true;
+            buf_release(&ctx->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return run_app(s, conn, ctx, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    struct http_server *s = cls;
+    struct request_ctx *ctx = *con_cls;
+    if (!ctx)
+        return;
+    buf_release(&ctx->body);
+    arena_release(&ctx->arena);
+    free(ctx);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[256];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_warn(LOG_HTTP, "libmicrohttpd msg=\"%s\"", line);
+}
+
+enum err http_server_start(const struct config *cfg, http_handler_fn *handler, void *app,
+                           struct http_server **out)
+{
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    s->handler = handler;
+    s->app = app;
+    s->cfg = cfg;
+    atomic_init(&s->in_flight, 0);
+    atomic_init(&s->next_id, 1);
+    s->id_prefix = (unsigned)time_now_ms() ^ ((unsigned)getpid() << 16);
+
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
+        log_error(LOG_HTTP, "bad listen address host=%s (an IPv4 address is expected)", cfg->host);
+        free(s);
+        return ERR_CONFIG;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_END);
+    if (!s->daemon) {
+        log_error(LOG_HTTP, "cannot listen host=%s port=%d", cfg->host, cfg->port);
+        free(s);
+        return ERR_UNAVAILABLE;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : (uint16_t)cfg->port;
+    log_info(LOG_HTTP, "listening host=%s port=%u threads=%d", cfg->host, s->port, cfg->threads);
+    *out = s;
+    return ERR_OK;
+}
+
+uint16_t http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(struct http_server *s, int grace_ms)
+{
+    if (!s)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    int64_t deadline = time_now_ms() + grace_ms;
+    while (atomic_load(&s->in_flight) > 0 && time_now_ms() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    long left = atomic_load(&s->in_flight);
+    MHD_stop_daemon(s->daemon);
+    log_info(LOG_HTTP, "stopped unfinished=%ld", left);
+    free(s);
+}

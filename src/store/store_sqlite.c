@@ -1,0 +1,557 @@
+/*
+ * store_sqlite.c - store back end on SQLite (one database file, WAL mode).
+ *
+ *   resource(seq INTEGER PRIMARY KEY,   global write order (history paging)
+ *            type, id, version,         UNIQUE (type, id, version)
+ *            last_updated,              ms since epoch, UTC
+ *            deleted, body)             body NULL when deleted
+ *
+ * Writes: one writer thread owns the only write connection. Callers enqueue
+ * a unit of work and sleep; the writer takes up to max_batch queued units,
+ * runs each inside BEGIN IMMEDIATE under its own SAVEPOINT (a failing unit
+ * is rolled back alone), then COMMITs once with synchronous=FULL, so the
+ * whole batch shares one fsync of the WAL (group commit). Only then are
+ * the callers woken: an acknowledged write is on disk.
+ *
+ * Reads: a pool of read-only connections, one per concurrent reader, each
+ * with its prepared statements. WAL lets readers proceed while the writer
+ * commits.
+ */
+
+#include "store/store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "store/schema.h"
+
+enum read_stmt {
+    RS_CURRENT,
+    RS_VERSION,
+    RS_COUNT_ID,
+    RS_COUNT_TYPE,
+    RS_COUNT_ALL,
+    RS__COUNT,
+};
+
+static const char *const read_sql[RS__COUNT] = {
+    [RS_CURRENT] = "SELECT version, last_updated, deleted, body, seq FROM resource "
+                   "WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
+    [RS_VERSION] = "SELECT version, last_updated, deleted, body, seq FROM resource "
+                   "WHERE type = ?1 AND id = ?2 AND version = ?3",
+    [RS_COUNT_ID] = "SELECT count(*) FROM resource WHERE type = ?1 AND id = ?2",
+    [RS_COUNT_TYPE] = "SELECT count(*) FROM resource WHERE type = ?1",
+    [RS_COUNT_ALL] = "SELECT count(*) FROM resource",
+};
+
+struct reader {
+    struct reader *next;             /* free-list link (under pool_lock) */
+    sqlite3 *db;                     /* read-only connection */
+    sqlite3_stmt *stmts[RS__COUNT];  /* prepared once */
+};
+
+struct work_item {
+    struct work_item *next; /* queue link (under queue_lock) */
+    store_work_fn *work;    /* the unit */
+    void *ctx;              /* its argument */
+    enum err result;        /* set by the writer */
+    bool done;              /* set by the writer under queue_lock */
+};
+
+struct sqlite_tx {
+    const struct store_ops *ops; /* must be first (see store.h) */
+    struct sqlite_store *store;  /* owner */
+};
+
+struct sqlite_store {
+    struct store base;            /* must be first */
+    char *path;                   /* database file */
+    int busy_timeout_ms;          /* for readers */
+    int max_batch;                /* units per commit */
+    sqlite3 *wdb;                 /* writer connection; writer thread only */
+    sqlite3_stmt *w_current;      /* writer thread only */
+    sqlite3_stmt *w_insert;       /* writer thread only */
+    pthread_t writer;             /* the writer thread */
+    pthread_mutex_t queue_lock;   /* guards head, tail, stopping, done flags */
+    pthread_cond_t queue_nonempty;/* signalled on enqueue and stop */
+    pthread_cond_t queue_done;    /* broadcast after each commit */
+    struct work_item *head;       /* oldest queued unit */
+    struct work_item *tail;       /* newest queued unit */
+    bool stopping;                /* close requested */
+    pthread_mutex_t pool_lock;    /* guards free_readers, all_readers */
+    struct reader *free_readers;  /* idle read connections */
+    struct reader **all_readers;  /* every reader, for close */
+    size_t reader_count;          /* entries in all_readers */
+};
+
+static const struct store_ops sqlite_ops;
+
+static enum err sql_err(sqlite3 *db, const char *what)
+{
+    log_error(LOG_STORE, "sqlite failed op=%s code=%d msg=\"%s\"", what, sqlite3_extended_errcode(db),
+              sqlite3_errmsg(db));
+    int code = sqlite3_errcode(db);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        return ERR_UNAVAILABLE;
+    if (code == SQLITE_FULL || code == SQLITE_TOOBIG)
+        return ERR_TOO_LARGE;
+    return ERR_IO;
+}
+
+static enum err exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        log_error(LOG_STORE, "sqlite exec failed code=%d msg=\"%s\"", rc, msg ? msg : "");
+        sqlite3_free(msg);
+        return rc == SQLITE_BUSY ? ERR_UNAVAILABLE : ERR_IO;
+    }
+    return ERR_OK;
+}
+
+/* ---- schema ---- */
+
+static enum err migrate(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(db, "user_version");
+    int current = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        current = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (current > (int)store_migration_count) {
+        log_error(LOG_STORE, "database schema is newer than this program version=%d known=%zu",
+                  current, store_migration_count);
+        return ERR_IO;
+    }
+    for (size_t v = (size_t)current; v < store_migration_count; v++) {
+        enum err err = exec(db, "BEGIN IMMEDIATE");
+        if (!err)
+            err = exec(db, store_migrations[v]);
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu", v + 1);
+        if (!err)
+            err = exec(db, pragma);
+        if (!err)
+            err = exec(db, "COMMIT");
+        if (err) {
+            exec(db, "ROLLBACK");
+            return err;
+        }
+        log_info(LOG_STORE, "schema migrated version=%zu", v + 1);
+    }
+    return ERR_OK;
+}
+
+/* ---- readers ---- */
+
+static enum err reader_open(struct sqlite_store *s, struct reader **out)
+{
+    struct reader *r = xcalloc(1, sizeof(*r));
+    int rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        enum err err = sql_err(r->db, "open reader");
+        sqlite3_close(r->db);
+        free(r);
+        return err;
+    }
+    sqlite3_busy_timeout(r->db, s->busy_timeout_ms);
+    for (int i = 0; i < RS__COUNT; i++) {
+        if (sqlite3_prepare_v3(r->db, read_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &r->stmts[i],
+                               NULL) != SQLITE_OK) {
+            enum err err = sql_err(r->db, "prepare reader");
+            for (int k = 0; k < i; k++)
+                sqlite3_finalize(r->stmts[k]);
+            sqlite3_close(r->db);
+            free(r);
+            return err;
+        }
+    }
+    *out = r;
+    return ERR_OK;
+}
+
+static enum err reader_get(struct sqlite_store *s, struct reader **out)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    struct reader *r = s->free_readers;
+    if (r)
+        s->free_readers = r->next;
+    pthread_mutex_unlock(&s->pool_lock);
+    if (r) {
+        *out = r;
+        return ERR_OK;
+    }
+    enum err err = reader_open(s, &r);
+    if (err)
+        return err;
+    pthread_mutex_lock(&s->pool_lock);
+    s->all_readers = xrealloc(s->all_readers, sizeof(*s->all_readers) * (s->reader_count + 1));
+    s->all_readers[s->reader_count++] = r;
+    pthread_mutex_unlock(&s->pool_lock);
+    *out = r;
+    return ERR_OK;
+}
+
+static void reader_put(struct sqlite_store *s, struct reader *r)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    r->next = s->free_readers;
+    s->free_readers = r;
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+static void row_from_stmt(sqlite3_stmt *st, int first_col, struct store_row *row)
+{
+    row->version = sqlite3_column_int64(st, first_col);
+    row->last_updated = sqlite3_column_int64(st, first_col + 1);
+    row->deleted = sqlite3_column_int(st, first_col + 2) != 0;
+    row->body.ptr = sqlite3_column_blob(st, first_col + 3);
+    row->body.len = (size_t)sqlite3_column_bytes(st, first_col + 3);
+    row->seq = sqlite3_column_int64(st, first_col + 4);
+}
+
+static enum err sqlite_read(struct store *base, const char *type, const char *id, int64_t version,
+                            struct buf *body_out, struct store_row *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct reader *r;
+    enum err err = reader_get(s, &r);
+    if (err)
+        return err;
+    sqlite3_stmt *st = r->stmts[version ? RS_VERSION : RS_CURRENT];
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (version)
+        sqlite3_bind_int64(st, 3, version);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        struct store_row row;
+        row_from_stmt(st, 0, &row);
+        size_t start = body_out->len;
+        err = buf_append(body_out, row.body.ptr, row.body.len);
+        if (!err) {
+            row.type = str_from(type);
+            row.id = str_from(id);
+            row.body = str_make(body_out->ptr + start, row.body.len);
+            *out = row;
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = ERR_NOT_FOUND;
+    } else {
+        err = sql_err(r->db, "read");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    reader_put(s, r);
+    return err;
+}
+
+static enum err sqlite_count(struct store *base, const char *type, const char *id, int64_t *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct reader *r;
+    enum err err = reader_get(s, &r);
+    if (err)
+        return err;
+    sqlite3_stmt *st = r->stmts[id ? RS_COUNT_ID : type ? RS_COUNT_TYPE : RS_COUNT_ALL];
+    if (type)
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    if (id)
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        err = sql_err(r->db, "count");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    reader_put(s, r);
+    return err;
+}
+
+static enum err sqlite_history(struct store *base, const struct store_history_query *q,
+                               store_row_fn *fn, void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct reader *r;
+    enum err err = reader_get(s, &r);
+    if (err)
+        return err;
+    /* The WHERE clause is built only from fixed fragments; values are bound. */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT type, id, version, last_updated, deleted, body, seq FROM resource "
+             "WHERE seq < ?3 AND last_updated >= ?4%s%s ORDER BY seq DESC LIMIT ?5",
+             q->type ? " AND type = ?1" : "", q->id ? " AND id = ?2" : "");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        err = sql_err(r->db, "prepare history");
+        reader_put(s, r);
+        return err;
+    }
+    if (q->type)
+        sqlite3_bind_text(st, 1, q->type, -1, SQLITE_STATIC);
+    if (q->id)
+        sqlite3_bind_text(st, 2, q->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, q->before_seq);
+    sqlite3_bind_int64(st, 4, q->since_ms);
+    sqlite3_bind_int(st, 5, q->limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_row row;
+        row.type = str_make((const char *)sqlite3_column_text(st, 0),
+                            (size_t)sqlite3_column_bytes(st, 0));
+        row.id = str_make((const char *)sqlite3_column_text(st, 1),
+                          (size_t)sqlite3_column_bytes(st, 1));
+        row_from_stmt(st, 2, &row);
+        if (!fn(&row, ctx))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = sql_err(r->db, "history");
+    sqlite3_finalize(st);
+    reader_put(s, r);
+    return err;
+}
+
+/* ---- writer ---- */
+
+static enum err sqlite_tx_current(struct store_tx *txbase, const char *type, const char *id,
+                                  struct store_current *out)
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    sqlite3_stmt *st = tx->store->w_current;
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    enum err err = ERR_OK;
+    struct store_current cur = {0, false, 0};
+    if (rc == SQLITE_ROW) {
+        cur.version = sqlite3_column_int64(st, 0);
+        cur.last_updated = sqlite3_column_int64(st, 1);
+        cur.deleted = sqlite3_column_int(st, 2) != 0;
+    } else if (rc != SQLITE_DONE) {
+        err = sql_err(tx->store->wdb, "current");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (!err)
+        *out = cur;
+    return err;
+}
+
+static enum err sqlite_tx_put(struct store_tx *txbase, const struct store_row *row)
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    sqlite3_stmt *st = tx->store->w_insert;
+    sqlite3_bind_text(st, 1, row->type.ptr, (int)row->type.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, row->id.ptr, (int)row->id.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, row->version);
+    sqlite3_bind_int64(st, 4, row->last_updated);
+    sqlite3_bind_int(st, 5, row->deleted ? 1 : 0);
+    if (row->deleted)
+        sqlite3_bind_null(st, 6);
+    else
+        sqlite3_bind_blob(st, 6, row->body.ptr, (int)row->body.len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    enum err err = ERR_OK;
+    if (rc == SQLITE_CONSTRAINT)
+        err = ERR_CONFLICT;
+    else if (rc != SQLITE_DONE)
+        err = sql_err(tx->store->wdb, "insert");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+static void run_batch(struct sqlite_store *s, struct work_item *batch)
+{
+    struct sqlite_tx tx = {&sqlite_ops, s};
+    enum err err = exec(s->wdb, "BEGIN IMMEDIATE");
+    for (struct work_item *w = batch; w; w = w->next) {
+        if (err) {
+            w->result = err;
+            continue;
+        }
+        w->result = exec(s->wdb, "SAVEPOINT unit");
+        if (!w->result)
+            w->result = w->work((struct store_tx *)&tx, w->ctx);
+        if (w->result)
+            exec(s->wdb, "ROLLBACK TO unit");
+        exec(s->wdb, "RELEASE unit");
+    }
+    if (!err) {
+        enum err cerr = exec(s->wdb, "COMMIT");
+        if (cerr) {
+            exec(s->wdb, "ROLLBACK");
+            for (struct work_item *w = batch; w; w = w->next)
+                if (!w->result)
+                    w->result = cerr;
+        }
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    pthread_mutex_lock(&s->queue_lock);
+    for (;;) {
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->queue_nonempty, &s->queue_lock);
+        if (!s->head && s->stopping)
+            break;
+        /* take up to max_batch units off the queue */
+        struct work_item *batch = s->head, *last = s->head;
+        int n = 1;
+        while (last->next && n < s->max_batch) {
+            last = last->next;
+            n++;
+        }
+        s->head = last->next;
+        if (!s->head)
+            s->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->queue_lock);
+
+        run_batch(s, batch);
+
+        pthread_mutex_lock(&s->queue_lock);
+        struct work_item *w = batch;
+        while (w) {
+            struct work_item *next = w->next;
+            w->done = true; /* w may be freed by its owner once done is seen */
+            w = next;
+        }
+        pthread_cond_broadcast(&s->queue_done);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    return NULL;
+}
+
+static enum err sqlite_write(struct store *base, store_work_fn *work, void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct work_item item = {NULL, work, ctx, ERR_OK, false};
+    pthread_mutex_lock(&s->queue_lock);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->queue_lock);
+        return ERR_UNAVAILABLE;
+    }
+    if (s->tail)
+        s->tail->next = &item;
+    else
+        s->head = &item;
+    s->tail = &item;
+    pthread_cond_signal(&s->queue_nonempty);
+    while (!item.done)
+        pthread_cond_wait(&s->queue_done, &s->queue_lock);
+    pthread_mutex_unlock(&s->queue_lock);
+    return item.result;
+}
+
+/* ---- open / close ---- */
+
+static void sqlite_close(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    pthread_mutex_lock(&s->queue_lock);
+    s->stopping = true;
+    pthread_cond_signal(&s->queue_nonempty);
+    pthread_mutex_unlock(&s->queue_lock);
+    pthread_join(s->writer, NULL);
+    for (size_t i = 0; i < s->reader_count; i++) {
+        struct reader *r = s->all_readers[i];
+        for (int k = 0; k < RS__COUNT; k++)
+            sqlite3_finalize(r->stmts[k]);
+        sqlite3_close(r->db);
+        free(r);
+    }
+    free(s->all_readers);
+    sqlite3_finalize(s->w_current);
+    sqlite3_finalize(s->w_insert);
+    sqlite3_close(s->wdb);
+    pthread_mutex_destroy(&s->queue_lock);
+    pthread_mutex_destroy(&s->pool_lock);
+    pthread_cond_destroy(&s->queue_nonempty);
+    pthread_cond_destroy(&s->queue_done);
+    log_info(LOG_STORE, "store closed");
+    free(s->path);
+    free(s);
+}
+
+static enum err open_writer(struct sqlite_store *s)
+{
+    int rc = sqlite3_open_v2(s->path, &s->wdb,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return sql_err(s->wdb, "open writer");
+    sqlite3_busy_timeout(s->wdb, s->busy_timeout_ms);
+    /* synchronous=FULL: in WAL mode every COMMIT fsyncs the WAL, so a commit is durable. */
+    enum err err = exec(s->wdb, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                                "PRAGMA foreign_keys = ON;");
+    if (!err)
+        err = migrate(s->wdb);
+    if (err)
+        return err;
+    if (sqlite3_prepare_v3(s->wdb, read_sql[RS_CURRENT], -1, SQLITE_PREPARE_PERSISTENT,
+                           &s->w_current, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(s->wdb,
+                           "INSERT INTO resource (type, id, version, last_updated, deleted, body) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &s->w_insert, NULL) != SQLITE_OK)
+        return sql_err(s->wdb, "prepare writer");
+    return ERR_OK;
+}
+
+enum err store_sqlite_open(const struct config *cfg, struct store **out)
+{
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        log_error(LOG_STORE, "cannot create data directory errno=%d", errno);
+        return ERR_IO;
+    }
+    struct sqlite_store *s = xcalloc(1, sizeof(*s));
+    s->base.ops = &sqlite_ops;
+    size_t n = strlen(cfg->data_dir) + sizeof("/yujian.db");
+    s->path = xmalloc(n);
+    snprintf(s->path, n, "%s/yujian.db", cfg->data_dir);
+    s->busy_timeout_ms = cfg->busy_timeout_ms;
+    s->max_batch = cfg->max_batch;
+    pthread_mutex_init(&s->queue_lock, NULL);
+    pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_cond_init(&s->queue_nonempty, NULL);
+    pthread_cond_init(&s->queue_done, NULL);
+    enum err err = open_writer(s);
+    if (!err && pthread_create(&s->writer, NULL, writer_main, s) != 0)
+        err = ERR_INTERNAL;
+    if (err) {
+        sqlite3_finalize(s->w_current);
+        sqlite3_finalize(s->w_insert);
+        sqlite3_close(s->wdb);
+        free(s->path);
+        free(s);
+        return err;
+    }
+    log_info(LOG_STORE, "store opened backend=sqlite sqlite=%s", sqlite3_libversion());
+    *out = &s->base;
+    return ERR_OK;
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sqlite_close,
+    .read = sqlite_read,
+    .write = sqlite_write,
+    .history = sqlite_history,
+    .count = sqlite_count,
+    .tx_current = sqlite_tx_current,
+    .tx_put = sqlite_tx_put,
+};
