@@ -1,0 +1,44 @@
+# Thin wrapper over CMake for the two README commands:
+#   make run     build, load the demo data set (first time), serve on :8080
+#   make check   every test: unit, e2e, round trip of the R4 examples,
+#                crash durability, ASan+UBSan, format and source checks
+BUILD      ?= build
+PORT       ?= 8080
+DATA       ?= data
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build run check generate docs bench clean
+
+all: build
+
+deps:
+	@sh tools/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: build
+	@if [ ! -f $(DATA)/yujian.db ]; then $(BUILD)/yujian demo --data $(DATA); fi
+	$(BUILD)/yujian serve --data $(DATA) --port $(PORT)
+
+check: deps node_modules/.installed
+	@sh tools/check
+
+# Regenerate the FHIR model tables from the R4 StructureDefinitions.
+generate: node_modules/.installed
+	python3 tools/gen_model.py node_modules/hl7.fhir.r4.examples/package src/fhir/model_gen.c
+
+# Regenerate docs/config.md from the option table.
+docs: build
+	$(BUILD)/yujian config-doc > docs/config.md
+
+bench: build
+	@sh bench/run
+
+clean:
+	rm -rf $(BUILD) build-check build-asan
