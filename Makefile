@@ -31,7 +31,7 @@ check: deps node_modules/.installed
 
 # Regenerate the FHIR model tables from the R4 StructureDefinitions.
 generate: node_modules/.installed
-	python3 tools/gen_model.py node_modules/hl7.fhir.r4.examples/package src/fhir/model_gen.c
+	python3 tools/gen_model.py node_modules/hl7.fhir.r4.examples src/fhir/model_gen.c
 
 # Regenerate docs/config.md from the option table.
 docs: build

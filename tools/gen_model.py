@@ -41,7 +41,7 @@ def load(pkg):
     return sds
 
 
-def type_code(t, path):
+def type_code(t, path, is_resource):
     code = t['code']
     if code.startswith('http://hl7.org/fhirpath/System.'):
         for ext in t.get('extension', []):
@@ -51,7 +51,7 @@ def type_code(t, path):
         else:
             code = 'string'
     # FHIR R4 resource.html: Resource.id is of type id (the snapshot says string).
-    if path.endswith('.id') and path.count('.') == 1 and code == 'string':
+    if is_resource and path.endswith('.id') and path.count('.') == 1 and code == 'string':
         return 'id'
     return code
 
@@ -101,7 +101,7 @@ def build(sds):
                     {'name': leaf, 'type': target, 'choice': 0, 'min': emin, 'max': emax})
                 pending_refs.append(target)
                 continue
-            codes = [type_code(t, path) for t in e.get('type', [])]
+            codes = [type_code(t, path, sd['kind'] == 'resource') for t in e.get('type', [])]
             if leaf.endswith('[x]'):
                 base = leaf[:-3]
                 choice_names.append(base + '[x]')
