@@ -11,7 +11,7 @@
 #include "core/xalloc.h"
 
 #define DEMO_DEFAULT_PATIENTS 200
-#define DEMO_MAX_PATIENTS 9999
+#define DEMO_MAX_PATIENTS     9999
 
 int cmd_demo(struct config *cfg, int argc, char **argv)
 {

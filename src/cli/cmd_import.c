@@ -55,7 +55,8 @@ static json_object *parse_text(const struct config *cfg, const char *text, size_
     diag_init(&d, &arena);
     json_object *obj = NULL;
     if (fhir_json_parse(text, len, cfg->max_json_depth, &d, &obj) && !quiet)
-        fprintf(stderr, "yujian import: %s: %s\n", where, d.count ? d.issues[0].message : "bad JSON");
+        fprintf(stderr, "yujian import: %s: %s\n", where,
+                d.count ? d.issues[0].message : "bad JSON");
     arena_release(&arena);
     return obj;
 }

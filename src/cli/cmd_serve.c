@@ -60,8 +60,8 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
         store_close(store);
         return CLI_EXIT_FAIL;
     }
-    printf("yujian: serving http://%s:%u/fhir (data in %s)\n", cfg->host,
-           http_server_port(server), cfg->data_dir);
+    printf("yujian: serving http://%s:%u/fhir (data in %s)\n", cfg->host, http_server_port(server),
+           cfg->data_dir);
     fflush(stdout);
 
     int sig = 0;

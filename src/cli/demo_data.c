@@ -16,10 +16,10 @@ struct city {
 };
 
 static const struct city cities[] = {
-    {"410100", "郑州市"}, {"410200", "开封市"},   {"410300", "洛阳市"}, {"410400", "平顶山市"},
-    {"410500", "安阳市"}, {"410600", "鹤壁市"},   {"410700", "新乡市"}, {"410800", "焦作市"},
-    {"410900", "濮阳市"}, {"411000", "许昌市"},   {"411100", "漯河市"}, {"411200", "三门峡市"},
-    {"411300", "南阳市"}, {"411400", "商丘市"},   {"411500", "信阳市"}, {"411600", "周口市"},
+    {"410100", "郑州市"},   {"410200", "开封市"},     {"410300", "洛阳市"}, {"410400", "平顶山市"},
+    {"410500", "安阳市"},   {"410600", "鹤壁市"},     {"410700", "新乡市"}, {"410800", "焦作市"},
+    {"410900", "濮阳市"},   {"411000", "许昌市"},     {"411100", "漯河市"}, {"411200", "三门峡市"},
+    {"411300", "南阳市"},   {"411400", "商丘市"},     {"411500", "信阳市"}, {"411600", "周口市"},
     {"411700", "驻马店市"}, {"419001", "济源示范区"},
 };
 
@@ -48,8 +48,8 @@ static const struct hospital hospitals[] = {
 
 static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴",
                                        "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗"};
-static const char *const given[] = {"伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军",
-                                    "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞"};
+static const char *const given[] = {"伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊",   "军",
+                                    "洋", "勇", "艳", "杰",   "娟", "涛", "明", "超", "秀兰", "霞"};
 
 struct lab_item {
     const char *loinc;   /* LOINC code */
@@ -60,10 +60,8 @@ struct lab_item {
 };
 
 static const struct lab_item lab_items[] = {
-    {"2345-7", "葡萄糖", "mmol/L", 390, 610},
-    {"718-7", "血红蛋白", "g/L", 11500, 15000},
-    {"6690-2", "白细胞计数", "10*9/L", 350, 950},
-    {"2160-0", "肌酐", "umol/L", 5700, 11100},
+    {"2345-7", "葡萄糖", "mmol/L", 390, 610},         {"718-7", "血红蛋白", "g/L", 11500, 15000},
+    {"6690-2", "白细胞计数", "10*9/L", 350, 950},     {"2160-0", "肌酐", "umol/L", 5700, 11100},
     {"1742-6", "丙氨酸氨基转移酶", "U/L", 900, 5000},
 };
 
@@ -121,13 +119,14 @@ static enum err gen_organizations(struct importer *im, struct buf *b)
                   "\"alias\":[\"Health Commission of Henan Province\"]}");
     enum err err = queue_json(im, b, "demo province");
     for (size_t i = 0; !err && i < sizeof(cities) / sizeof(cities[0]); i++) {
-        buf_printf(b,
-                   "{\"resourceType\":\"Organization\",\"id\":\"hc-%s\",\"active\":true,"
-                   "\"identifier\":[{\"system\":\"urn:oid:2.16.156.10011.0.9.2.1\",\"value\":\"%s\"}],"
-                   "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
-                   "organization-type\",\"code\":\"govt\"}]}],\"name\":\"%s卫生健康委员会\","
-                   "\"partOf\":{\"reference\":\"Organization/hc-410000\"}}",
-                   cities[i].code, cities[i].code, cities[i].name);
+        buf_printf(
+            b,
+            "{\"resourceType\":\"Organization\",\"id\":\"hc-%s\",\"active\":true,"
+            "\"identifier\":[{\"system\":\"urn:oid:2.16.156.10011.0.9.2.1\",\"value\":\"%s\"}],"
+            "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+            "organization-type\",\"code\":\"govt\"}]}],\"name\":\"%s卫生健康委员会\","
+            "\"partOf\":{\"reference\":\"Organization/hc-410000\"}}",
+            cities[i].code, cities[i].code, cities[i].name);
         err = queue_json(im, b, "demo city");
     }
     for (size_t i = 0; !err && i < sizeof(hospitals) / sizeof(hospitals[0]); i++) {
@@ -158,14 +157,15 @@ static enum err gen_practitioners(struct importer *im, struct buf *b, uint64_t *
             err = queue_json(im, b, "demo practitioner");
             if (err)
                 break;
-            buf_printf(b,
-                       "{\"resourceType\":\"PractitionerRole\",\"id\":\"prr-%s-%d\",\"active\":true,"
-                       "\"practitioner\":{\"reference\":\"Practitioner/pr-%s-%d\"},"
-                       "\"organization\":{\"reference\":\"Organization/%s\"},"
-                       "\"code\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
-                       "practitioner-role\",\"code\":\"%s\"}]}]}",
-                       hospitals[i].id + 4, k, hospitals[i].id + 4, k, hospitals[i].id,
-                       k == 3 ? "nurse" : "doctor");
+            buf_printf(
+                b,
+                "{\"resourceType\":\"PractitionerRole\",\"id\":\"prr-%s-%d\",\"active\":true,"
+                "\"practitioner\":{\"reference\":\"Practitioner/pr-%s-%d\"},"
+                "\"organization\":{\"reference\":\"Organization/%s\"},"
+                "\"code\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                "practitioner-role\",\"code\":\"%s\"}]}]}",
+                hospitals[i].id + 4, k, hospitals[i].id + 4, k, hospitals[i].id,
+                k == 3 ? "nurse" : "doctor");
             err = queue_json(im, b, "demo role");
         }
     }
@@ -203,8 +203,8 @@ static enum err gen_results(struct importer *im, struct buf *b, uint64_t *rng, i
                    "CodeSystem/v3-ObservationInterpretation\",\"code\":\"%s\"}]}],"
                    "\"referenceRange\":[{\"low\":{\"value\":%d.%02d,\"unit\":\"%s\"},"
                    "\"high\":{\"value\":%d.%02d,\"unit\":\"%s\"}}]}",
-                   p, i, it->loinc, it->display, p, when, when, h->id, v / 100, v % 100,
-                   it->unit, it->unit, flag, it->low_x100 / 100, it->low_x100 % 100, it->unit,
+                   p, i, it->loinc, it->display, p, when, when, h->id, v / 100, v % 100, it->unit,
+                   it->unit, flag, it->low_x100 / 100, it->low_x100 % 100, it->unit,
                    it->high_x100 / 100, it->high_x100 % 100, it->unit);
         err = queue_json(im, b, "demo observation");
         size_t n = strlen(refs);
@@ -241,17 +241,18 @@ static enum err gen_patients(struct importer *im, struct buf *b, uint64_t *rng, 
         idno[18] = '\0';
         const char *family = surnames[rng_range(rng, 0, 19)];
         const char *name = given[rng_range(rng, 0, 19)];
-        buf_printf(b,
-                   "{\"resourceType\":\"Patient\",\"id\":\"pat-%04d\",\"active\":true,"
-                   "\"identifier\":[{\"use\":\"official\",\"system\":\"%s\",\"value\":\"%s\"}],"
-                   "\"name\":[{\"use\":\"official\",\"text\":\"%s%s\",\"family\":\"%s\","
-                   "\"given\":[\"%s\"]}],\"telecom\":[{\"system\":\"phone\",\"value\":\"1%02d%08d\"}],"
-                   "\"gender\":\"%s\",\"birthDate\":\"%04d-%02d-%02d\","
-                   "\"address\":[{\"state\":\"河南省\",\"district\":\"%.6s\"}],"
-                   "\"managingOrganization\":{\"reference\":\"Organization/%s\"}}",
-                   p, DEMO_RESIDENT_ID_SYSTEM, idno, family, name, family, name,
-                   rng_range(rng, 30, 89), rng_range(rng, 0, 99999999), male ? "male" : "female",
-                   year, month, day, h->city_code, h->id);
+        buf_printf(
+            b,
+            "{\"resourceType\":\"Patient\",\"id\":\"pat-%04d\",\"active\":true,"
+            "\"identifier\":[{\"use\":\"official\",\"system\":\"%s\",\"value\":\"%s\"}],"
+            "\"name\":[{\"use\":\"official\",\"text\":\"%s%s\",\"family\":\"%s\","
+            "\"given\":[\"%s\"]}],\"telecom\":[{\"system\":\"phone\",\"value\":\"1%02d%08d\"}],"
+            "\"gender\":\"%s\",\"birthDate\":\"%04d-%02d-%02d\","
+            "\"address\":[{\"state\":\"河南省\",\"district\":\"%.6s\"}],"
+            "\"managingOrganization\":{\"reference\":\"Organization/%s\"}}",
+            p, DEMO_RESIDENT_ID_SYSTEM, idno, family, name, family, name, rng_range(rng, 30, 89),
+            rng_range(rng, 0, 99999999), male ? "male" : "female", year, month, day, h->city_code,
+            h->id);
         err = queue_json(im, b, "demo patient");
         if (!err)
             err = gen_results(im, b, rng, p, h);

@@ -23,9 +23,9 @@ void importer_init(struct importer *im, const struct config *cfg, struct store *
 static void report(const char *where, const struct diag *d)
 {
     for (size_t i = 0; i < d->count; i++)
-        fprintf(stderr, "yujian import: %s: %s%s%s\n", where, d->issues[i].location ?
-                d->issues[i].location : "", d->issues[i].location ? ": " : "",
-                d->issues[i].message);
+        fprintf(stderr, "yujian import: %s: %s%s%s\n", where,
+                d->issues[i].location ? d->issues[i].location : "",
+                d->issues[i].location ? ": " : "", d->issues[i].message);
 }
 
 enum err importer_add(struct importer *im, json_object *resource, const char *where)

@@ -18,14 +18,14 @@
 #define IMPORT_BATCH 500
 
 struct importer {
-    const struct config *cfg;                  /* borrowed */
-    struct store *store;                       /* borrowed */
-    struct fhir_write writes[IMPORT_BATCH];    /* pending batch */
-    json_object *objects[IMPORT_BATCH];        /* owned references of the batch */
-    char ids[IMPORT_BATCH][37];                /* generated ids */
-    size_t pending;                            /* writes in the batch */
-    size_t imported;                           /* resources written */
-    size_t rejected;                           /* resources refused */
+    const struct config *cfg;               /* borrowed */
+    struct store *store;                    /* borrowed */
+    struct fhir_write writes[IMPORT_BATCH]; /* pending batch */
+    json_object *objects[IMPORT_BATCH];     /* owned references of the batch */
+    char ids[IMPORT_BATCH][37];             /* generated ids */
+    size_t pending;                         /* writes in the batch */
+    size_t imported;                        /* resources written */
+    size_t rejected;                        /* resources refused */
 };
 
 void importer_init(struct importer *im, const struct config *cfg, struct store *store);

@@ -10,10 +10,10 @@
 #include "fhir/capability.h"
 
 struct command {
-    const char *name;     /* as typed */
-    cli_command_fn *fn;   /* implementation */
-    const char *args;     /* positional arguments, for usage */
-    const char *help;     /* one line */
+    const char *name;   /* as typed */
+    cli_command_fn *fn; /* implementation */
+    const char *args;   /* positional arguments, for usage */
+    const char *help;   /* one line */
 };
 
 static const struct command commands[] = {
@@ -28,8 +28,9 @@ static const struct command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "yujian %s - regional health-service platform (FHIR R4 server)\n\n"
-                 "usage: yujian COMMAND [OPTIONS] [ARGS]\n\ncommands:\n",
+    fprintf(out,
+            "yujian %s - regional health-service platform (FHIR R4 server)\n\n"
+            "usage: yujian COMMAND [OPTIONS] [ARGS]\n\ncommands:\n",
             YUJIAN_VERSION);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].help);

@@ -97,8 +97,7 @@ enum err config_set(struct config *c, const char *name, const char *value, struc
     return ERR_CONFIG;
 }
 
-enum err config_set_flag(struct config *c, const char *flag, const char *value,
-                         struct buf *errbuf)
+enum err config_set_flag(struct config *c, const char *flag, const char *value, struct buf *errbuf)
 {
     for (size_t i = 0; i < OPT_COUNT; i++)
         if (strcmp(opts[i].flag, flag) == 0)
@@ -189,20 +188,21 @@ void config_print_help(FILE *out)
 
 void config_print_markdown(FILE *out)
 {
-    fprintf(out, "# Configuration\n\n"
-                 "Generated from `src/core/config_options.def` by `yujian config-doc`; do not edit.\n"
-                 "Precedence: built-in default < config file (`--config FILE`, lines `name = "
-                 "value`) < environment < command-line flag.\n\n"
-                 "| option | flag | environment | type | default | bounds | meaning |\n"
-                 "|---|---|---|---|---|---|---|\n");
+    fprintf(out,
+            "# Configuration\n\n"
+            "Generated from `src/core/config_options.def` by `yujian config-doc`; do not edit.\n"
+            "Precedence: built-in default < config file (`--config FILE`, lines `name = "
+            "value`) < environment < command-line flag.\n\n"
+            "| option | flag | environment | type | default | bounds | meaning |\n"
+            "|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < OPT_COUNT; i++) {
         char env[128];
         env_name(&opts[i], env, sizeof(env));
         char bounds[64] = "";
         if (opts[i].type == OPT_INT)
             snprintf(bounds, sizeof(bounds), "%ld..%ld", opts[i].min, opts[i].max);
-        fprintf(out, "| `%s` | `--%s` | `%s` | %s | `%s` | %s | %s |\n", opts[i].name,
-                opts[i].flag, env, opts[i].type == OPT_INT ? "integer" : "string", opts[i].def,
-                bounds, opts[i].help);
+        fprintf(out, "| `%s` | `--%s` | `%s` | %s | `%s` | %s | %s |\n", opts[i].name, opts[i].flag,
+                env, opts[i].type == OPT_INT ? "integer" : "string", opts[i].def, bounds,
+                opts[i].help);
     }
 }

@@ -42,8 +42,7 @@ void config_release(struct config *c);
  */
 enum err config_set(struct config *c, const char *name, const char *value, struct buf *errbuf);
 /* Like config_set, by command-line flag name ("port"). */
-enum err config_set_flag(struct config *c, const char *flag, const char *value,
-                         struct buf *errbuf);
+enum err config_set_flag(struct config *c, const char *flag, const char *value, struct buf *errbuf);
 /* Read "name = value" lines (# comments) from path. */
 enum err config_load_file(struct config *c, const char *path, struct buf *errbuf);
 /* Apply every YUJIAN_* environment variable that names an option. */

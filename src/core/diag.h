@@ -24,11 +24,11 @@ struct diag_issue {
 };
 
 struct diag {
-    struct arena *arena;             /* borrowed: owns locations and messages */
-    struct diag_issue *issues;       /* DIAG_MAX_ISSUES slots from the arena */
-    size_t count;                    /* issues recorded */
-    size_t dropped;                  /* issues past the cap, counted only */
-    enum err first_error;            /* code of the first error-severity issue, or ERR_OK */
+    struct arena *arena;       /* borrowed: owns locations and messages */
+    struct diag_issue *issues; /* DIAG_MAX_ISSUES slots from the arena */
+    size_t count;              /* issues recorded */
+    size_t dropped;            /* issues past the cap, counted only */
+    enum err first_error;      /* code of the first error-severity issue, or ERR_OK */
 };
 
 void diag_init(struct diag *d, struct arena *arena);

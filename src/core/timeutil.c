@@ -21,8 +21,8 @@ void time_format_instant(int64_t ms, char *out, size_t out_size)
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(out, out_size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    snprintf(out, out_size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
 static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -97,8 +97,8 @@ bool time_parse_fhir(const char *s, size_t len, int64_t *out_ms)
     }
     int frac_ms = 0, offset_min = 0;
     if (i < len) {
-        if (len < 19 || s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
-            !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+        if (len < 19 || s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
+            s[16] != ':' || !digits(s + 17, 2))
             return false;
         tm.tm_hour = num(s + 11, 2);
         tm.tm_min = num(s + 14, 2);

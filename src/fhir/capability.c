@@ -31,7 +31,9 @@ void fhir_capability_write(struct buf *out, const char *base_url)
                         "\"rest\":[{\"mode\":\"server\",\"resource\":[");
     for (size_t i = 0; i < fhir_resource_type_count; i++) {
         const char *name = fhir_types[fhir_resource_types[i]].name;
-        buf_printf(out, "%s{\"type\":\"%s\",\"profile\":\"http://hl7.org/fhir/StructureDefinition/%s\",\"interaction\":[",
+        buf_printf(out,
+                   "%s{\"type\":\"%s\",\"profile\":\"http://hl7.org/fhir/StructureDefinition/"
+                   "%s\",\"interaction\":[",
                    i ? "," : "", name, name);
         for (size_t k = 0; k < sizeof(type_interactions) / sizeof(type_interactions[0]); k++)
             buf_printf(out, "%s{\"code\":\"%s\"}", k ? "," : "", type_interactions[k]);

@@ -14,12 +14,12 @@
 #include "fhir/rest_internal.h"
 
 struct history_page {
-    struct rest_ctx *c;   /* request */
-    struct buf *out;      /* bundle being written */
-    int limit;            /* entries wanted */
-    int seen;             /* rows received */
-    int64_t last_seq;     /* seq of the last entry written */
-    bool more;            /* a row beyond limit exists */
+    struct rest_ctx *c; /* request */
+    struct buf *out;    /* bundle being written */
+    int limit;          /* entries wanted */
+    int seen;           /* rows received */
+    int64_t last_seq;   /* seq of the last entry written */
+    bool more;          /* a row beyond limit exists */
 };
 
 static bool parse_int_param(struct rest_ctx *c, const char *name, long long min, long long max,
@@ -60,7 +60,9 @@ static bool on_row(const struct store_row *row, void *arg)
         buf_append(out, row->body.ptr, row->body.len);
     }
     const char *method = row->deleted ? "DELETE" : row->version == 1 ? "POST" : "PUT";
-    const char *status = row->deleted ? "204 No Content" : row->version == 1 ? "201 Created" : "200 OK";
+    const char *status = row->deleted        ? "204 No Content"
+                         : row->version == 1 ? "201 Created"
+                                             : "200 OK";
     if (row->version == 1 && !row->deleted)
         buf_printf(out, ",\"request\":{\"method\":\"%s\",\"url\":\"%.*s\"}", method,
                    STR_FMT(row->type));
@@ -77,8 +79,7 @@ static bool on_row(const struct store_row *row, void *arg)
 static void page_link(struct rest_ctx *c, struct buf *out, const char *rel, const char *path,
                       long long count, const char *since, long long cursor)
 {
-    buf_printf(out, "{\"relation\":\"%s\",\"url\":\"%s%s?_count=%lld", rel, c->base, path,
-               count);
+    buf_printf(out, "{\"relation\":\"%s\",\"url\":\"%s%s?_count=%lld", rel, c->base, path, count);
     if (since) {
         buf_append_str(out, "&_since=");
         rest_url_encode(out, since);
@@ -104,9 +105,9 @@ void rest_history(struct rest_ctx *c, const char *type, const char *id)
     }
     struct store_history_query q = {type, id, since_ms, cursor ? cursor : INT64_MAX,
                                     (int)count + 1};
-    const char *path = id ? arena_printf(c->req->arena, "/%s/%s/_history", type, id)
-                          : type ? arena_printf(c->req->arena, "/%s/_history", type)
-                                 : "/_history";
+    const char *path = id     ? arena_printf(c->req->arena, "/%s/%s/_history", type, id)
+                       : type ? arena_printf(c->req->arena, "/%s/_history", type)
+                              : "/_history";
     struct buf *out = &c->res->body;
     buf_reset(out);
     char bundle_id[37], now[32];

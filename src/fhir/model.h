@@ -59,11 +59,11 @@ struct fhir_element {
 };
 
 struct fhir_type {
-    const char *name;    /* "Patient", "HumanName", "Patient.contact", "string" */
-    uint8_t kind;        /* enum fhir_kind */
-    uint8_t prim;        /* enum fhir_prim for primitives, else FHIR_PRIM_NONE */
-    uint32_t first;      /* first element row */
-    uint32_t count;      /* element rows */
+    const char *name; /* "Patient", "HumanName", "Patient.contact", "string" */
+    uint8_t kind;     /* enum fhir_kind */
+    uint8_t prim;     /* enum fhir_prim for primitives, else FHIR_PRIM_NONE */
+    uint32_t first;   /* first element row */
+    uint32_t count;   /* element rows */
 };
 
 extern const struct fhir_type fhir_types[];

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define MAX_POINTER_TOKENS 64
-#define MAX_TOKEN_BYTES 256
+#define MAX_TOKEN_BYTES    256
 
 struct pointer {
     char tokens[MAX_POINTER_TOKENS][MAX_TOKEN_BYTES]; /* unescaped reference tokens */
@@ -134,8 +134,7 @@ static bool remove_at(json_object *root, const struct pointer *p, json_object **
 }
 
 /* Add val (consumed) at p; replace_only requires the target to exist. */
-static bool add_at(json_object **root, const struct pointer *p, json_object *val,
-                   bool replace_only)
+static bool add_at(json_object **root, const struct pointer *p, json_object *val, bool replace_only)
 {
     if (p->count == 0) {
         json_object_put(*root);
@@ -236,8 +235,7 @@ static enum err apply_one(json_object **doc, json_object *op, size_t index, stru
     return ERR_OK;
 }
 
-enum err fhir_json_patch(json_object *target, json_object *patch, struct diag *d,
-                         json_object **out)
+enum err fhir_json_patch(json_object *target, json_object *patch, struct diag *d, json_object **out)
 {
     if (json_object_get_type(patch) != json_type_array) {
         diag_add(d, ERR_INVALID, NULL, "a JSON Patch document must be an array of operations");

@@ -29,9 +29,9 @@ void fhir_uuid_v4(char out[37])
     randombytes_buf(b, sizeof(b));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 json_object *fhir_resource_stamp(json_object *resource, const char *id, int64_t version,
@@ -61,8 +61,7 @@ json_object *fhir_resource_stamp(json_object *resource, const char *id, int64_t 
     json_object_object_add(out, "meta", meta);
     json_object_object_foreach(resource, key, val)
     {
-        if (strcmp(key, "resourceType") != 0 && strcmp(key, "id") != 0 &&
-            strcmp(key, "meta") != 0)
+        if (strcmp(key, "resourceType") != 0 && strcmp(key, "id") != 0 && strcmp(key, "meta") != 0)
             json_object_object_add(out, key, json_object_get(val));
     }
     return out;
@@ -111,8 +110,8 @@ void fhir_outcome_from_diag(struct buf *out, const struct diag *d)
     buf_append_str(out, "]}");
 }
 
-void fhir_outcome_single(struct buf *out, const char *severity, enum err code,
-                         const char *location, const char *message)
+void fhir_outcome_single(struct buf *out, const char *severity, enum err code, const char *location,
+                         const char *message)
 {
     buf_append_str(out, "{\"resourceType\":\"OperationOutcome\",\"issue\":[");
     issue_json(out, severity, code, location, message);

@@ -32,7 +32,7 @@ json_object *fhir_resource_stamp(json_object *resource, const char *id, int64_t 
 void fhir_outcome_from_diag(struct buf *out, const struct diag *d);
 
 /* Write an OperationOutcome with one issue. */
-void fhir_outcome_single(struct buf *out, const char *severity, enum err code,
-                         const char *location, const char *message);
+void fhir_outcome_single(struct buf *out, const char *severity, enum err code, const char *location,
+                         const char *message);
 
 #endif

@@ -31,7 +31,7 @@
 #include "fhir/validate.h"
 #include "fhir/write.h"
 
-#define MAX_SEGMENTS 5
+#define MAX_SEGMENTS  5
 #define PATCH_RETRIES 5
 
 static const char *const FHIR_JSON = "application/fhir+json; charset=utf-8";
@@ -185,8 +185,8 @@ static bool parse_if_match(struct rest_ctx *c, int64_t *out)
 
 static bool parse_body(struct rest_ctx *c, json_object **out)
 {
-    if (fhir_json_parse(c->req->body.ptr, c->req->body.len, c->app->cfg->max_json_depth,
-                        &c->diag, out)) {
+    if (fhir_json_parse(c->req->body.ptr, c->req->body.len, c->app->cfg->max_json_depth, &c->diag,
+                        out)) {
         rest_diag_error(c);
         return false;
     }
@@ -225,8 +225,8 @@ static bool parse_resource(struct rest_ctx *c, const char *type, json_object **o
 
 /* ---- answering a write ---- */
 
-static void respond_written(struct rest_ctx *c, const char *type, struct fhir_write *w,
-                            int status, bool location)
+static void respond_written(struct rest_ctx *c, const char *type, struct fhir_write *w, int status,
+                            bool location)
 {
     rest_version_headers(c, w->version, w->last_updated);
     if (location) {
@@ -250,8 +250,7 @@ static void respond_written(struct rest_ctx *c, const char *type, struct fhir_wr
     }
 }
 
-static void respond_write_error(struct rest_ctx *c, enum err err, const char *type,
-                                const char *id)
+static void respond_write_error(struct rest_ctx *c, enum err err, const char *type, const char *id)
 {
     if (err == ERR_VERSION_CONFLICT)
         rest_error(c, err, NULL, "version of '%s/%s' does not match If-Match", type, id);
@@ -270,8 +269,8 @@ static void do_read(struct rest_ctx *c, const char *type, const char *id, int64_
     enum err err = store_read(c->app->store, type, id, version, &c->res->body, &row);
     if (err == ERR_NOT_FOUND) {
         if (version)
-            rest_error(c, err, NULL, "version %lld of '%s/%s' not found", (long long)version,
-                       type, id);
+            rest_error(c, err, NULL, "version %lld of '%s/%s' not found", (long long)version, type,
+                       id);
         else
             rest_error(c, err, NULL, "resource '%s/%s' not found", type, id);
         return;
@@ -321,8 +320,8 @@ static void do_create(struct rest_ctx *c, const char *type)
     char id[37];
     fhir_uuid_v4(id);
     /* FHIR R4 http.html#create: an id in the body is ignored; the server assigns one. */
-    struct fhir_write w = {.kind = FHIR_WRITE_CREATE, .type = type, .id = id, .resource = obj,
-                           .if_match = -1};
+    struct fhir_write w = {
+        .kind = FHIR_WRITE_CREATE, .type = type, .id = id, .resource = obj, .if_match = -1};
     enum err err = fhir_write_run(c->app->store, &w, 1, NULL);
     if (err)
         respond_write_error(c, err, type, id);
@@ -347,8 +346,11 @@ static void do_update(struct rest_ctx *c, const char *type, const char *id)
         rest_error(c, ERR_INVALID, "id", "id '%.64s' in the body does not match '%s' in the URL",
                    json_object_get_string(body_id), id);
     } else {
-        struct fhir_write w = {.kind = FHIR_WRITE_UPDATE, .type = type, .id = id,
-                               .resource = obj, .if_match = if_match};
+        struct fhir_write w = {.kind = FHIR_WRITE_UPDATE,
+                               .type = type,
+                               .id = id,
+                               .resource = obj,
+                               .if_match = if_match};
         enum err err = fhir_write_run(c->app->store, &w, 1, NULL);
         if (err)
             respond_write_error(c, err, type, id);
@@ -364,8 +366,7 @@ static void do_delete(struct rest_ctx *c, const char *type, const char *id)
     int64_t if_match;
     if (!parse_if_match(c, &if_match))
         return;
-    struct fhir_write w = {.kind = FHIR_WRITE_DELETE, .type = type, .id = id,
-                           .if_match = if_match};
+    struct fhir_write w = {.kind = FHIR_WRITE_DELETE, .type = type, .id = id, .if_match = if_match};
     enum err err = fhir_write_run(c->app->store, &w, 1, NULL);
     if (err) {
         respond_write_error(c, err, type, id);
@@ -427,8 +428,11 @@ static void do_patch(struct rest_ctx *c, const char *type, const char *id)
             json_object_put(patched);
             break;
         }
-        struct fhir_write w = {.kind = FHIR_WRITE_UPDATE, .type = type, .id = id,
-                               .resource = patched, .if_match = row.version};
+        struct fhir_write w = {.kind = FHIR_WRITE_UPDATE,
+                               .type = type,
+                               .id = id,
+                               .resource = patched,
+                               .if_match = row.version};
         err = fhir_write_run(c->app->store, &w, 1, NULL);
         json_object_put(patched);
         if (err == ERR_VERSION_CONFLICT && if_match < 0 && attempt + 1 < PATCH_RETRIES)
@@ -447,8 +451,8 @@ static void do_patch(struct rest_ctx *c, const char *type, const char *id)
 
 static void method_not_allowed(struct rest_ctx *c, const char *allow)
 {
-    rest_error(c, ERR_METHOD, NULL, "method %s is not allowed here; allowed: %s",
-               c->req->method, allow);
+    rest_error(c, ERR_METHOD, NULL, "method %s is not allowed here; allowed: %s", c->req->method,
+               allow);
     http_response_header(c->res, "Allow", allow);
 }
 

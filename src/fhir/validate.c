@@ -17,7 +17,7 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 
-#define MAX_PATH_BYTES 1024
+#define MAX_PATH_BYTES       1024
 #define MAX_CHOICES_PER_TYPE 64
 
 static void walk_resource(json_object *obj, struct buf *path, struct diag *d, bool in_contained);
@@ -288,8 +288,8 @@ static void walk_primitive(json_object *v, const struct fhir_type *t, struct buf
             diag_add(d, ERR_INVALID, at(path), "expected a boolean, found %s", json_type_word(v));
         return;
     }
-    if (prim == FHIR_PRIM_DECIMAL || prim == FHIR_PRIM_INTEGER ||
-        prim == FHIR_PRIM_POSITIVE_INT || prim == FHIR_PRIM_UNSIGNED_INT) {
+    if (prim == FHIR_PRIM_DECIMAL || prim == FHIR_PRIM_INTEGER || prim == FHIR_PRIM_POSITIVE_INT ||
+        prim == FHIR_PRIM_UNSIGNED_INT) {
         if (jt != json_type_int && !(prim == FHIR_PRIM_DECIMAL && jt == json_type_double)) {
             diag_add(d, ERR_INVALID, at(path), "expected %s, found %s",
                      prim == FHIR_PRIM_DECIMAL ? "a number" : "an integer", json_type_word(v));
@@ -302,8 +302,9 @@ static void walk_primitive(json_object *v, const struct fhir_type *t, struct buf
         if (prim == FHIR_PRIM_DECIMAL)
             return;
         int64_t i = json_object_get_int64(v);
-        int64_t lo = prim == FHIR_PRIM_POSITIVE_INT ? 1 : prim == FHIR_PRIM_UNSIGNED_INT ? 0
-                                                                                        : INT32_MIN;
+        int64_t lo = prim == FHIR_PRIM_POSITIVE_INT   ? 1
+                     : prim == FHIR_PRIM_UNSIGNED_INT ? 0
+                                                      : INT32_MIN;
         if (i < lo || i > INT32_MAX)
             diag_add(d, ERR_INVALID, at(path), "%s value %lld is out of range", t->name,
                      (long long)i);
@@ -361,8 +362,8 @@ static void walk_value(json_object *val, int type, struct buf *path, struct diag
 }
 
 /* One element's value(s): cardinality and each item. */
-static void walk_element(json_object *val, json_object *companion,
-                         const struct fhir_element *e, struct buf *path, struct diag *d)
+static void walk_element(json_object *val, json_object *companion, const struct fhir_element *e,
+                         struct buf *path, struct diag *d)
 {
     bool repeats = e->max != 1;
     bool is_prim = fhir_types[e->type].kind == FHIR_KIND_PRIMITIVE;
@@ -448,8 +449,8 @@ static void check_required(json_object *obj, const struct fhir_type *t, struct b
             continue;
         char under[128];
         snprintf(under, sizeof(under), "_%s", e->name);
-        bool present =
-            json_object_object_get_ex(obj, e->name, NULL) || json_object_object_get_ex(obj, under, NULL);
+        bool present = json_object_object_get_ex(obj, e->name, NULL) ||
+                       json_object_object_get_ex(obj, under, NULL);
         if (!e->choice) {
             if (!present)
                 diag_add(d, ERR_INVALID, at(path), "missing required element '%s'", e->name);
@@ -504,7 +505,8 @@ static void walk_object(json_object *obj, int type, struct buf *path, struct dia
             while (k < choice_count && choice_used[k] != e->choice)
                 k++;
             if (k < choice_count && strcmp(choice_by[k], e->name) != 0)
-                diag_add(d, ERR_INVALID, at(path), "only one of %s may be present, found '%s' and '%s'",
+                diag_add(d, ERR_INVALID, at(path),
+                         "only one of %s may be present, found '%s' and '%s'",
                          fhir_choice_names[e->choice], choice_by[k], e->name);
             else if (k == choice_count && k < MAX_CHOICES_PER_TYPE) {
                 choice_used[choice_count] = e->choice;

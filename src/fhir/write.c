@@ -59,8 +59,8 @@ static enum err apply_one(struct store_tx *tx, struct fhir_write *w)
     row.last_updated = now > cur.last_updated ? now : cur.last_updated;
     row.deleted = w->kind == FHIR_WRITE_DELETE;
     if (!row.deleted) {
-        json_object *stamped = fhir_resource_stamp(w->resource, w->id, row.version,
-                                                   row.last_updated);
+        json_object *stamped =
+            fhir_resource_stamp(w->resource, w->id, row.version, row.last_updated);
         size_t len;
         const char *text = fhir_json_text(stamped, &len);
         free(w->body);

@@ -26,12 +26,12 @@ struct fhir_write {
     json_object *resource;     /* validated resource; NULL for delete */
     int64_t if_match;          /* required current version, or -1 */
     /* results, valid after fhir_write_run returned ERR_OK: */
-    int64_t version;           /* version written (or current, for a no-op) */
-    int64_t last_updated;      /* its lastUpdated, ms */
-    bool created;              /* there was no live version before */
-    bool noop;                 /* nothing written (delete of a deleted resource) */
-    char *body;                /* stored JSON, malloc'd (caller frees); NULL for delete */
-    size_t body_len;           /* bytes in body */
+    int64_t version;      /* version written (or current, for a no-op) */
+    int64_t last_updated; /* its lastUpdated, ms */
+    bool created;         /* there was no live version before */
+    bool noop;            /* nothing written (delete of a deleted resource) */
+    char *body;           /* stored JSON, malloc'd (caller frees); NULL for delete */
+    size_t body_len;      /* bytes in body */
 };
 
 /*

@@ -24,22 +24,22 @@
 #include "core/xalloc.h"
 
 struct http_server {
-    struct MHD_Daemon *daemon;  /* the libmicrohttpd daemon */
-    http_handler_fn *handler;   /* application entry */
-    void *app;                  /* its argument */
-    const struct config *cfg;   /* borrowed, read-only */
-    atomic_long in_flight;      /* requests begun and not completed */
-    atomic_ulong next_id;       /* request-id counter */
-    unsigned id_prefix;         /* random per process */
-    uint16_t port;              /* bound port */
+    struct MHD_Daemon *daemon; /* the libmicrohttpd daemon */
+    http_handler_fn *handler;  /* application entry */
+    void *app;                 /* its argument */
+    const struct config *cfg;  /* borrowed, read-only */
+    atomic_long in_flight;     /* requests begun and not completed */
+    atomic_ulong next_id;      /* request-id counter */
+    unsigned id_prefix;        /* random per process */
+    uint16_t port;             /* bound port */
 };
 
 struct request_ctx {
-    struct arena arena;      /* per-request memory */
-    struct buf body;         /* request body, capped at max_body_bytes */
-    bool too_large;          /* body passed the cap: answer 413 */
-    int64_t start_ms;        /* for the access log */
-    char id[24];             /* request id */
+    struct arena arena; /* per-request memory */
+    struct buf body;    /* request body, capped at max_body_bytes */
+    bool too_large;     /* body passed the cap: answer 413 */
+    int64_t start_ms;   /* for the access log */
+    char id[24];        /* request id */
 };
 
 /* ---- request helpers ---- */
@@ -112,8 +112,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct request
 {
     size_t len = 0;
     char *data = buf_detach(&res->body, &len);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(data);
         return MHD_NO;
@@ -205,8 +204,8 @@ static enum MHD_Result run_app(struct http_server *s, struct MHD_Connection *con
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     struct http_server *s = cls;
@@ -280,15 +279,15 @@ enum err http_server_start(const struct config *cfg, http_handler_fn *handler, v
         free(s);
         return ERR_CONFIG;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)1024, MHD_OPTION_END);
+        on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!s->daemon) {
         log_error(LOG_HTTP, "cannot listen host=%s port=%d", cfg->host, cfg->port);
         free(s);

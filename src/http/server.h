@@ -28,14 +28,14 @@ struct http_param {
 
 /* One request; everything in it lives in its arena and dies with the request. */
 struct http_request {
-    struct arena *arena;          /* per-request memory */
-    const char *id;               /* request id for logs and X-Request-Id */
-    const char *method;           /* "GET", "POST", ... */
-    const char *path;             /* decoded path, without the query */
-    struct http_param *params;    /* query parameters, in order */
-    size_t param_count;           /* entries in params */
-    struct str body;              /* request body (borrowed from the server) */
-    struct MHD_Connection *conn;  /* private: for header lookups */
+    struct arena *arena;         /* per-request memory */
+    const char *id;              /* request id for logs and X-Request-Id */
+    const char *method;          /* "GET", "POST", ... */
+    const char *path;            /* decoded path, without the query */
+    struct http_param *params;   /* query parameters, in order */
+    size_t param_count;          /* entries in params */
+    struct str body;             /* request body (borrowed from the server) */
+    struct MHD_Connection *conn; /* private: for header lookups */
 };
 
 struct http_header {
@@ -44,11 +44,11 @@ struct http_header {
 };
 
 struct http_response {
-    int status;                                          /* HTTP status */
-    const char *content_type;                            /* NULL = no body type */
-    struct buf body;                                     /* response body; capped */
+    int status;                                            /* HTTP status */
+    const char *content_type;                              /* NULL = no body type */
+    struct buf body;                                       /* response body; capped */
     struct http_header headers[HTTP_MAX_RESPONSE_HEADERS]; /* extra headers */
-    size_t header_count;                                 /* used entries */
+    size_t header_count;                                   /* used entries */
 };
 
 /* The application: called once per complete request, on a worker thread. */

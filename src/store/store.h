@@ -34,13 +34,13 @@ struct store_tx;
 
 /* One stored version, as read. Slices are borrowed; see each function. */
 struct store_row {
-    struct str type;        /* resource type */
-    struct str id;          /* logical id */
-    int64_t version;        /* 1, 2, 3 ... */
-    int64_t last_updated;   /* ms since the epoch, UTC */
-    bool deleted;           /* this version is a delete */
-    struct str body;        /* resource JSON; empty when deleted */
-    int64_t seq;            /* global write order, for history paging */
+    struct str type;      /* resource type */
+    struct str id;        /* logical id */
+    int64_t version;      /* 1, 2, 3 ... */
+    int64_t last_updated; /* ms since the epoch, UTC */
+    bool deleted;         /* this version is a delete */
+    struct str body;      /* resource JSON; empty when deleted */
+    int64_t seq;          /* global write order, for history paging */
 };
 
 /* The current state of a resource inside a write transaction. */
@@ -57,11 +57,11 @@ typedef enum err store_work_fn(struct store_tx *tx, void *ctx);
 typedef bool store_row_fn(const struct store_row *row, void *ctx);
 
 struct store_history_query {
-    const char *type;     /* NULL = all types (system history) */
-    const char *id;       /* NULL = all ids of the type */
-    int64_t since_ms;     /* only versions with last_updated >= this; INT64_MIN = all */
-    int64_t before_seq;   /* only rows with seq < this (paging cursor); INT64_MAX = all */
-    int limit;            /* at most this many rows, newest first */
+    const char *type;   /* NULL = all types (system history) */
+    const char *id;     /* NULL = all ids of the type */
+    int64_t since_ms;   /* only versions with last_updated >= this; INT64_MIN = all */
+    int64_t before_seq; /* only rows with seq < this (paging cursor); INT64_MAX = all */
+    int limit;          /* at most this many rows, newest first */
 };
 
 struct store_ops {

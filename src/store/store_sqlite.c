@@ -52,9 +52,9 @@ static const char *const read_sql[RS__COUNT] = {
 };
 
 struct reader {
-    struct reader *next;             /* free-list link (under pool_lock) */
-    sqlite3 *db;                     /* read-only connection */
-    sqlite3_stmt *stmts[RS__COUNT];  /* prepared once */
+    struct reader *next;            /* free-list link (under pool_lock) */
+    sqlite3 *db;                    /* read-only connection */
+    sqlite3_stmt *stmts[RS__COUNT]; /* prepared once */
 };
 
 struct work_item {
@@ -71,32 +71,32 @@ struct sqlite_tx {
 };
 
 struct sqlite_store {
-    struct store base;            /* must be first */
-    char *path;                   /* database file */
-    int busy_timeout_ms;          /* for readers */
-    int max_batch;                /* units per commit */
-    sqlite3 *wdb;                 /* writer connection; writer thread only */
-    sqlite3_stmt *w_current;      /* writer thread only */
-    sqlite3_stmt *w_insert;       /* writer thread only */
-    pthread_t writer;             /* the writer thread */
-    pthread_mutex_t queue_lock;   /* guards head, tail, stopping, done flags */
-    pthread_cond_t queue_nonempty;/* signalled on enqueue and stop */
-    pthread_cond_t queue_done;    /* broadcast after each commit */
-    struct work_item *head;       /* oldest queued unit */
-    struct work_item *tail;       /* newest queued unit */
-    bool stopping;                /* close requested */
-    pthread_mutex_t pool_lock;    /* guards free_readers, all_readers */
-    struct reader *free_readers;  /* idle read connections */
-    struct reader **all_readers;  /* every reader, for close */
-    size_t reader_count;          /* entries in all_readers */
+    struct store base;             /* must be first */
+    char *path;                    /* database file */
+    int busy_timeout_ms;           /* for readers */
+    int max_batch;                 /* units per commit */
+    sqlite3 *wdb;                  /* writer connection; writer thread only */
+    sqlite3_stmt *w_current;       /* writer thread only */
+    sqlite3_stmt *w_insert;        /* writer thread only */
+    pthread_t writer;              /* the writer thread */
+    pthread_mutex_t queue_lock;    /* guards head, tail, stopping, done flags */
+    pthread_cond_t queue_nonempty; /* signalled on enqueue and stop */
+    pthread_cond_t queue_done;     /* broadcast after each commit */
+    struct work_item *head;        /* oldest queued unit */
+    struct work_item *tail;        /* newest queued unit */
+    bool stopping;                 /* close requested */
+    pthread_mutex_t pool_lock;     /* guards free_readers, all_readers */
+    struct reader *free_readers;   /* idle read connections */
+    struct reader **all_readers;   /* every reader, for close */
+    size_t reader_count;           /* entries in all_readers */
 };
 
 static const struct store_ops sqlite_ops;
 
 static enum err sql_err(sqlite3 *db, const char *what)
 {
-    log_error(LOG_STORE, "sqlite failed op=%s code=%d msg=\"%s\"", what, sqlite3_extended_errcode(db),
-              sqlite3_errmsg(db));
+    log_error(LOG_STORE, "sqlite failed op=%s code=%d msg=\"%s\"", what,
+              sqlite3_extended_errcode(db), sqlite3_errmsg(db));
     int code = sqlite3_errcode(db);
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         return ERR_UNAVAILABLE;
@@ -308,10 +308,10 @@ static enum err sqlite_history(struct store *base, const struct store_history_qu
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_row row;
-        row.type = str_make((const char *)sqlite3_column_text(st, 0),
-                            (size_t)sqlite3_column_bytes(st, 0));
-        row.id = str_make((const char *)sqlite3_column_text(st, 1),
-                          (size_t)sqlite3_column_bytes(st, 1));
+        row.type =
+            str_make((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        row.id =
+            str_make((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1));
         row_from_stmt(st, 2, &row);
         if (!fn(&row, ctx))
             break;
@@ -490,8 +490,8 @@ static void sqlite_close(struct store *base)
 
 static enum err open_writer(struct sqlite_store *s)
 {
-    int rc = sqlite3_open_v2(s->path, &s->wdb,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        s->path, &s->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         return sql_err(s->wdb, "open writer");
     sqlite3_busy_timeout(s->wdb, s->busy_timeout_ms);

@@ -15,9 +15,9 @@
 #include "store/store.h"
 
 struct fixture {
-    char dir[64];       /* temp data dir */
-    struct config cfg;  /* its config */
-    struct store *store;/* open store */
+    char dir[64];        /* temp data dir */
+    struct config cfg;   /* its config */
+    struct store *store; /* open store */
 };
 
 static int setup(void **state)
@@ -67,8 +67,13 @@ static enum err put_next(struct store_tx *tx, void *arg)
     enum err err = store_tx_current(tx, p->type, p->id, &cur);
     if (err)
         return err;
-    struct store_row row = {str_from(p->type), str_from(p->id), cur.version + 1, 1000 + cur.version,
-                            p->deleted, str_from(p->deleted ? "" : p->body), 0};
+    struct store_row row = {str_from(p->type),
+                            str_from(p->id),
+                            cur.version + 1,
+                            1000 + cur.version,
+                            p->deleted,
+                            str_from(p->deleted ? "" : p->body),
+                            0};
     err = store_tx_put(tx, &row);
     if (err)
         return err;

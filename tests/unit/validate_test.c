@@ -91,9 +91,10 @@ static void required_elements_and_choices(void **state)
     validate_text("{\"resourceType\":\"Observation\",\"code\":{\"text\":\"x\"}}", &r);
     assert_true(has_issue(&r, "Observation", "missing required element 'status'"));
     arena_release(&r.arena);
-    validate_text("{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
-                  "\"valueString\":\"a\",\"valueBoolean\":true}",
-                  &r);
+    validate_text(
+        "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
+        "\"valueString\":\"a\",\"valueBoolean\":true}",
+        &r);
     assert_true(has_issue(&r, NULL, "only one of value[x]"));
     arena_release(&r.arena);
     /* Extension.url is required; a required choice (Observation.component.value[x] is not) */
@@ -133,9 +134,10 @@ static void primitive_arrays_align_with_their_extensions(void **state)
 {
     (void)state;
     struct result r;
-    validate_text("{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"a\",null],"
-                  "\"_given\":[null,{\"extension\":[{\"url\":\"http://x\",\"valueCode\":\"b\"}]}]}]}",
-                  &r);
+    validate_text(
+        "{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"a\",null],"
+        "\"_given\":[null,{\"extension\":[{\"url\":\"http://x\",\"valueCode\":\"b\"}]}]}]}",
+        &r);
     assert_true(r.ok);
     arena_release(&r.arena);
     validate_text("{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"a\",null]}]}", &r);
@@ -147,9 +149,10 @@ static void decimal_and_integer_rules(void **state)
 {
     (void)state;
     struct result r;
-    validate_text("{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
-                  "\"valueQuantity\":{\"value\":6.0},\"valueInteger\":1}",
-                  &r);
+    validate_text(
+        "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
+        "\"valueQuantity\":{\"value\":6.0},\"valueInteger\":1}",
+        &r);
     assert_true(has_issue(&r, NULL, "only one of value[x]"));
     arena_release(&r.arena);
     validate_text("{\"resourceType\":\"Patient\",\"multipleBirthInteger\":1.5}", &r);
