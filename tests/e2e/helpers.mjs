@@ -43,9 +43,13 @@ export async function startServer({ dir = tempDir(), args = [], env = {} } = {})
   return {
     dir, port, base, proc,
     stderr: () => stderr,
+    // Graceful stop; a sanitizer report or a non-zero exit fails the calling test.
     async stop() {
       proc.kill('SIGTERM');
-      return exited;
+      const r = await exited;
+      if (/Sanitizer|runtime error:/.test(stderr)) throw new Error('sanitizer report:\n' + stderr);
+      if (r.code !== 0) throw new Error(`server exited with ${r.code} ${r.signal}:\n${stderr}`);
+      return r;
     },
     async kill9() {
       proc.kill('SIGKILL');
