@@ -22,6 +22,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv);
 int cmd_init(struct config *cfg, int argc, char **argv);
 int cmd_import(struct config *cfg, int argc, char **argv);
 int cmd_demo(struct config *cfg, int argc, char **argv);
+int cmd_bench_data(struct config *cfg, int argc, char **argv);
 int cmd_config_doc(struct config *cfg, int argc, char **argv);
 
 #endif
