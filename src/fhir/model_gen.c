@@ -8658,7 +8658,8 @@ const struct fhir_type fhir_types[] = {
     {"ChargeItem.performer", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 4551, 5},
     {"ChargeItemDefinition.applicability", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 4556, 6},
     {"ChargeItemDefinition.propertyGroup", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 4562, 5},
-    {"ChargeItemDefinition.propertyGroup.priceComponent", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 4567, 7},
+    {"ChargeItemDefinition.propertyGroup.priceComponent", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 4567,
+     7},
     {"Claim.related", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 4574, 6},
     {"Claim.payee", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 4580, 5},
     {"Claim.careTeam", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 4585, 8},
@@ -8732,7 +8733,8 @@ const struct fhir_type fhir_types[] = {
     {"CoverageEligibilityRequest.item.diagnosis", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5194, 5},
     {"CoverageEligibilityResponse.insurance", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5199, 7},
     {"CoverageEligibilityResponse.insurance.item", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5206, 17},
-    {"CoverageEligibilityResponse.insurance.item.benefit", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5223, 10},
+    {"CoverageEligibilityResponse.insurance.item.benefit", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5223,
+     10},
     {"CoverageEligibilityResponse.error", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5233, 4},
     {"DataRequirement.codeFilter", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5237, 6},
     {"DataRequirement.dateFilter", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5243, 7},
@@ -8761,9 +8763,11 @@ const struct fhir_type fhir_types[] = {
     {"EffectEvidenceSynthesis.sampleSize", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5381, 6},
     {"EffectEvidenceSynthesis.resultsByExposure", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5387, 7},
     {"EffectEvidenceSynthesis.effectEstimate", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5394, 9},
-    {"EffectEvidenceSynthesis.effectEstimate.precisionEstimate", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5403, 7},
+    {"EffectEvidenceSynthesis.effectEstimate.precisionEstimate", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE,
+     5403, 7},
     {"EffectEvidenceSynthesis.certainty", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5410, 6},
-    {"EffectEvidenceSynthesis.certainty.certaintySubcomponent", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5416, 6},
+    {"EffectEvidenceSynthesis.certainty.certaintySubcomponent", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE,
+     5416, 6},
     {"ElementDefinition.slicing", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5422, 6},
     {"ElementDefinition.slicing.discriminator", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5428, 4},
     {"ElementDefinition.base", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5432, 5},
@@ -8827,7 +8831,8 @@ const struct fhir_type fhir_types[] = {
     {"Immunization.reaction", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5990, 6},
     {"Immunization.protocolApplied", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 5996, 10},
     {"ImmunizationRecommendation.recommendation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6006, 17},
-    {"ImmunizationRecommendation.recommendation.dateCriterion", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6023, 5},
+    {"ImmunizationRecommendation.recommendation.dateCriterion", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE,
+     6023, 5},
     {"ImplementationGuide.dependsOn", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6028, 6},
     {"ImplementationGuide.global", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6034, 5},
     {"ImplementationGuide.definition", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6039, 8},
@@ -8864,8 +8869,10 @@ const struct fhir_type fhir_types[] = {
     {"MeasureReport.group.population", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6243, 6},
     {"MeasureReport.group.stratifier", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6249, 5},
     {"MeasureReport.group.stratifier.stratum", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6254, 7},
-    {"MeasureReport.group.stratifier.stratum.component", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6261, 5},
-    {"MeasureReport.group.stratifier.stratum.population", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6266, 6},
+    {"MeasureReport.group.stratifier.stratum.component", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6261,
+     5},
+    {"MeasureReport.group.stratifier.stratum.population", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6266,
+     6},
     {"Medication.ingredient", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6272, 7},
     {"Medication.batch", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6279, 5},
     {"MedicationAdministration.performer", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6284, 5},
@@ -8878,8 +8885,10 @@ const struct fhir_type fhir_types[] = {
     {"MedicationKnowledge.cost", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6328, 6},
     {"MedicationKnowledge.monitoringProgram", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6334, 5},
     {"MedicationKnowledge.administrationGuidelines", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6339, 7},
-    {"MedicationKnowledge.administrationGuidelines.dosage", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6346, 5},
-    {"MedicationKnowledge.administrationGuidelines.patientCharacteristics", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6351, 6},
+    {"MedicationKnowledge.administrationGuidelines.dosage", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE,
+     6346, 5},
+    {"MedicationKnowledge.administrationGuidelines.patientCharacteristics", FHIR_KIND_BACKBONE,
+     FHIR_PRIM_NONE, 6351, 6},
     {"MedicationKnowledge.medicineClassification", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6357, 5},
     {"MedicationKnowledge.packaging", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6362, 5},
     {"MedicationKnowledge.drugCharacteristic", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6367, 8},
@@ -8894,23 +8903,30 @@ const struct fhir_type fhir_types[] = {
     {"MedicinalProduct.name", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6423, 6},
     {"MedicinalProduct.name.namePart", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6429, 5},
     {"MedicinalProduct.name.countryLanguage", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6434, 6},
-    {"MedicinalProduct.manufacturingBusinessOperation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6440, 9},
+    {"MedicinalProduct.manufacturingBusinessOperation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6440,
+     9},
     {"MedicinalProduct.specialDesignation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6449, 11},
-    {"MedicinalProductAuthorization.jurisdictionalAuthorization", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6460, 8},
+    {"MedicinalProductAuthorization.jurisdictionalAuthorization", FHIR_KIND_BACKBONE,
+     FHIR_PRIM_NONE, 6460, 8},
     {"MedicinalProductAuthorization.procedure", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6468, 8},
     {"MedicinalProductContraindication.otherTherapy", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6476, 6},
     {"MedicinalProductIndication.otherTherapy", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6482, 6},
     {"MedicinalProductIngredient.specifiedSubstance", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6488, 7},
-    {"MedicinalProductIngredient.specifiedSubstance.strength", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6495, 10},
-    {"MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6505, 8},
+    {"MedicinalProductIngredient.specifiedSubstance.strength", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE,
+     6495, 10},
+    {"MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength", FHIR_KIND_BACKBONE,
+     FHIR_PRIM_NONE, 6505, 8},
     {"MedicinalProductIngredient.substance", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6513, 5},
     {"MedicinalProductInteraction.interactant", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6518, 5},
     {"MedicinalProductPackaged.batchIdentifier", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6523, 5},
     {"MedicinalProductPackaged.packageItem", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6528, 15},
     {"MedicinalProductPharmaceutical.characteristics", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6543, 5},
-    {"MedicinalProductPharmaceutical.routeOfAdministration", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6548, 10},
-    {"MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6558, 5},
-    {"MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6563, 6},
+    {"MedicinalProductPharmaceutical.routeOfAdministration", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE,
+     6548, 10},
+    {"MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies", FHIR_KIND_BACKBONE,
+     FHIR_PRIM_NONE, 6558, 5},
+    {"MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod",
+     FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6563, 6},
     {"MessageDefinition.focus", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6569, 7},
     {"MessageDefinition.allowedResponse", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6576, 5},
     {"MessageHeader.destination", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 6581, 7},
@@ -8978,16 +8994,19 @@ const struct fhir_type fhir_types[] = {
     {"RiskAssessment.prediction", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7203, 11},
     {"RiskEvidenceSynthesis.sampleSize", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7214, 6},
     {"RiskEvidenceSynthesis.riskEstimate", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7220, 10},
-    {"RiskEvidenceSynthesis.riskEstimate.precisionEstimate", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7230, 7},
+    {"RiskEvidenceSynthesis.riskEstimate.precisionEstimate", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE,
+     7230, 7},
     {"RiskEvidenceSynthesis.certainty", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7237, 6},
-    {"RiskEvidenceSynthesis.certainty.certaintySubcomponent", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7243, 6},
+    {"RiskEvidenceSynthesis.certainty.certaintySubcomponent", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE,
+     7243, 6},
     {"SearchParameter.component", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7249, 5},
     {"Specimen.collection", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7254, 12},
     {"Specimen.processing", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7266, 8},
     {"Specimen.container", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7274, 10},
     {"SpecimenDefinition.typeTested", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7284, 11},
     {"SpecimenDefinition.typeTested.container", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7295, 12},
-    {"SpecimenDefinition.typeTested.container.additive", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7307, 5},
+    {"SpecimenDefinition.typeTested.container.additive", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7307,
+     5},
     {"SpecimenDefinition.typeTested.handling", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7312, 7},
     {"StructureDefinition.mapping", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7319, 7},
     {"StructureDefinition.context", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7326, 5},
@@ -9012,8 +9031,10 @@ const struct fhir_type fhir_types[] = {
     {"SubstancePolymer.monomerSet.startingMaterial", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7510, 7},
     {"SubstancePolymer.repeat", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7517, 7},
     {"SubstancePolymer.repeat.repeatUnit", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7524, 8},
-    {"SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7532, 5},
-    {"SubstancePolymer.repeat.repeatUnit.structuralRepresentation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7537, 6},
+    {"SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation", FHIR_KIND_BACKBONE,
+     FHIR_PRIM_NONE, 7532, 5},
+    {"SubstancePolymer.repeat.repeatUnit.structuralRepresentation", FHIR_KIND_BACKBONE,
+     FHIR_PRIM_NONE, 7537, 6},
     {"SubstanceProtein.subunit", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7543, 11},
     {"SubstanceReferenceInformation.gene", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7554, 6},
     {"SubstanceReferenceInformation.geneElement", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7560, 6},
@@ -9023,14 +9044,17 @@ const struct fhir_type fhir_types[] = {
     {"SubstanceSourceMaterial.organism", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7591, 11},
     {"SubstanceSourceMaterial.organism.author", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7602, 5},
     {"SubstanceSourceMaterial.organism.hybrid", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7607, 8},
-    {"SubstanceSourceMaterial.organism.organismGeneral", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7615, 7},
+    {"SubstanceSourceMaterial.organism.organismGeneral", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7615,
+     7},
     {"SubstanceSourceMaterial.partDescription", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7622, 5},
     {"SubstanceSpecification.moiety", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7627, 11},
     {"SubstanceSpecification.property", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7638, 10},
     {"SubstanceSpecification.structure", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7648, 11},
     {"SubstanceSpecification.structure.isotope", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7659, 8},
-    {"SubstanceSpecification.structure.isotope.molecularWeight", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7667, 6},
-    {"SubstanceSpecification.structure.representation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7673, 6},
+    {"SubstanceSpecification.structure.isotope.molecularWeight", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE,
+     7667, 6},
+    {"SubstanceSpecification.structure.representation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7673,
+     6},
     {"SubstanceSpecification.code", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7679, 8},
     {"SubstanceSpecification.name", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7687, 14},
     {"SubstanceSpecification.name.official", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7701, 6},
@@ -9044,7 +9068,8 @@ const struct fhir_type fhir_types[] = {
     {"TerminologyCapabilities.implementation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7854, 5},
     {"TerminologyCapabilities.codeSystem", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7859, 6},
     {"TerminologyCapabilities.codeSystem.version", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7865, 9},
-    {"TerminologyCapabilities.codeSystem.version.filter", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7874, 5},
+    {"TerminologyCapabilities.codeSystem.version.filter", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7874,
+     5},
     {"TerminologyCapabilities.expansion", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7879, 8},
     {"TerminologyCapabilities.expansion.parameter", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7887, 5},
     {"TerminologyCapabilities.validateCode", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7892, 4},
@@ -9069,7 +9094,8 @@ const struct fhir_type fhir_types[] = {
     {"TestScript.setup", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 7997, 4},
     {"TestScript.setup.action", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 8001, 5},
     {"TestScript.setup.action.operation", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 8006, 20},
-    {"TestScript.setup.action.operation.requestHeader", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 8026, 5},
+    {"TestScript.setup.action.operation.requestHeader", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 8026,
+     5},
     {"TestScript.setup.action.assert", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 8031, 25},
     {"TestScript.test", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 8056, 6},
     {"TestScript.test.action", FHIR_KIND_BACKBONE, FHIR_PRIM_NONE, 8062, 5},
@@ -9094,83 +9120,83 @@ const size_t fhir_type_count = 683;
 
 /* Concrete resource types, sorted by name, as indices into fhir_types. */
 const uint16_t fhir_resource_types[] = {
-    0, /* Account */
-    1, /* ActivityDefinition */
-    3, /* AdverseEvent */
-    5, /* AllergyIntolerance */
-    7, /* Appointment */
-    8, /* AppointmentResponse */
-    10, /* AuditEvent */
-    12, /* Basic */
-    13, /* Binary */
-    14, /* BiologicallyDerivedProduct */
-    15, /* BodyStructure */
-    16, /* Bundle */
-    17, /* CapabilityStatement */
-    18, /* CarePlan */
-    19, /* CareTeam */
-    20, /* CatalogEntry */
-    21, /* ChargeItem */
-    22, /* ChargeItemDefinition */
-    23, /* Claim */
-    24, /* ClaimResponse */
-    25, /* ClinicalImpression */
-    26, /* CodeSystem */
-    29, /* Communication */
-    30, /* CommunicationRequest */
-    31, /* CompartmentDefinition */
-    32, /* Composition */
-    33, /* ConceptMap */
-    34, /* Condition */
-    35, /* Consent */
-    38, /* Contract */
-    41, /* Coverage */
-    42, /* CoverageEligibilityRequest */
-    43, /* CoverageEligibilityResponse */
-    45, /* DetectedIssue */
-    46, /* Device */
-    47, /* DeviceDefinition */
-    48, /* DeviceMetric */
-    49, /* DeviceRequest */
-    50, /* DeviceUseStatement */
-    51, /* DiagnosticReport */
-    53, /* DocumentManifest */
-    54, /* DocumentReference */
-    58, /* EffectEvidenceSynthesis */
-    61, /* Encounter */
-    62, /* Endpoint */
-    63, /* EnrollmentRequest */
-    64, /* EnrollmentResponse */
-    65, /* EpisodeOfCare */
-    66, /* EventDefinition */
-    67, /* Evidence */
-    68, /* EvidenceVariable */
-    69, /* ExampleScenario */
-    70, /* ExplanationOfBenefit */
-    73, /* FamilyMemberHistory */
-    74, /* Flag */
-    75, /* Goal */
-    76, /* GraphDefinition */
-    77, /* Group */
-    78, /* GuidanceResponse */
-    79, /* HealthcareService */
-    82, /* ImagingStudy */
-    83, /* Immunization */
-    84, /* ImmunizationEvaluation */
-    85, /* ImmunizationRecommendation */
-    86, /* ImplementationGuide */
-    87, /* InsurancePlan */
-    88, /* Invoice */
-    89, /* Library */
-    90, /* Linkage */
-    91, /* List */
-    92, /* Location */
-    94, /* Measure */
-    95, /* MeasureReport */
-    96, /* Media */
-    97, /* Medication */
-    98, /* MedicationAdministration */
-    99, /* MedicationDispense */
+    0,   /* Account */
+    1,   /* ActivityDefinition */
+    3,   /* AdverseEvent */
+    5,   /* AllergyIntolerance */
+    7,   /* Appointment */
+    8,   /* AppointmentResponse */
+    10,  /* AuditEvent */
+    12,  /* Basic */
+    13,  /* Binary */
+    14,  /* BiologicallyDerivedProduct */
+    15,  /* BodyStructure */
+    16,  /* Bundle */
+    17,  /* CapabilityStatement */
+    18,  /* CarePlan */
+    19,  /* CareTeam */
+    20,  /* CatalogEntry */
+    21,  /* ChargeItem */
+    22,  /* ChargeItemDefinition */
+    23,  /* Claim */
+    24,  /* ClaimResponse */
+    25,  /* ClinicalImpression */
+    26,  /* CodeSystem */
+    29,  /* Communication */
+    30,  /* CommunicationRequest */
+    31,  /* CompartmentDefinition */
+    32,  /* Composition */
+    33,  /* ConceptMap */
+    34,  /* Condition */
+    35,  /* Consent */
+    38,  /* Contract */
+    41,  /* Coverage */
+    42,  /* CoverageEligibilityRequest */
+    43,  /* CoverageEligibilityResponse */
+    45,  /* DetectedIssue */
+    46,  /* Device */
+    47,  /* DeviceDefinition */
+    48,  /* DeviceMetric */
+    49,  /* DeviceRequest */
+    50,  /* DeviceUseStatement */
+    51,  /* DiagnosticReport */
+    53,  /* DocumentManifest */
+    54,  /* DocumentReference */
+    58,  /* EffectEvidenceSynthesis */
+    61,  /* Encounter */
+    62,  /* Endpoint */
+    63,  /* EnrollmentRequest */
+    64,  /* EnrollmentResponse */
+    65,  /* EpisodeOfCare */
+    66,  /* EventDefinition */
+    67,  /* Evidence */
+    68,  /* EvidenceVariable */
+    69,  /* ExampleScenario */
+    70,  /* ExplanationOfBenefit */
+    73,  /* FamilyMemberHistory */
+    74,  /* Flag */
+    75,  /* Goal */
+    76,  /* GraphDefinition */
+    77,  /* Group */
+    78,  /* GuidanceResponse */
+    79,  /* HealthcareService */
+    82,  /* ImagingStudy */
+    83,  /* Immunization */
+    84,  /* ImmunizationEvaluation */
+    85,  /* ImmunizationRecommendation */
+    86,  /* ImplementationGuide */
+    87,  /* InsurancePlan */
+    88,  /* Invoice */
+    89,  /* Library */
+    90,  /* Linkage */
+    91,  /* List */
+    92,  /* Location */
+    94,  /* Measure */
+    95,  /* MeasureReport */
+    96,  /* Media */
+    97,  /* Medication */
+    98,  /* MedicationAdministration */
+    99,  /* MedicationDispense */
     100, /* MedicationKnowledge */
     101, /* MedicationRequest */
     102, /* MedicationStatement */

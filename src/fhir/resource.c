@@ -4,10 +4,13 @@
 #include "fhir/resource.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 
 bool fhir_id_is_valid(const char *s)
 {
@@ -34,36 +37,73 @@ void fhir_uuid_v4(char out[37])
              b[14], b[15]);
 }
 
-json_object *fhir_resource_stamp(json_object *resource, const char *id, int64_t version,
-                                 int64_t last_updated_ms)
+/* Serialise the members of obj except those named in skip, as ",k:v,k:v" (empty if none). */
+static void members_fragment(json_object *obj, const char *const *skip, struct buf *out)
 {
-    json_object *out = json_object_new_object();
+    json_object *tmp = json_object_new_object();
+    json_object_object_foreach(obj, key, val)
+    {
+        bool skipped = false;
+        for (const char *const *s = skip; *s; s++)
+            skipped = skipped || strcmp(key, *s) == 0;
+        if (!skipped)
+            json_object_object_add(tmp, key, json_object_get(val));
+    }
+    if (json_object_object_length(tmp) > 0) {
+        size_t len;
+        const char *text = json_object_to_json_string_length(
+            tmp, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        /* "{a...}" -> ",a..." */
+        buf_append(out, ",", 1);
+        buf_append(out, text + 1, len - 2);
+    }
+    json_object_put(tmp);
+}
+
+void fhir_stamp_parts_init(struct fhir_stamp_parts *p, json_object *resource, const char *id)
+{
     json_object *rt = NULL;
     json_object_object_get_ex(resource, "resourceType", &rt);
-    json_object_object_add(out, "resourceType", json_object_get(rt));
-    json_object_object_add(out, "id", json_object_new_string(id));
+    struct buf head, tail;
+    buf_init(&head, SIZE_MAX / 2);
+    buf_init(&tail, SIZE_MAX / 2);
+    /* resourceType is a known type name and id matches [A-Za-z0-9.-]: no escaping needed */
+    buf_printf(&head, "{\"resourceType\":\"%s\",\"id\":\"%s\",\"meta\":{\"versionId\":\"",
+               json_object_get_string(rt), id);
+    static const char *const meta_skip[] = {"versionId", "lastUpdated", NULL};
+    static const char *const body_skip[] = {"resourceType", "id", "meta", NULL};
+    json_object *meta = NULL;
+    if (json_object_object_get_ex(resource, "meta", &meta) &&
+        json_object_get_type(meta) == json_type_object)
+        members_fragment(meta, meta_skip, &tail);
+    buf_append(&tail, "}", 1);
+    members_fragment(resource, body_skip, &tail);
+    buf_append(&tail, "}", 1);
+    p->head = buf_detach(&head, &p->head_len);
+    p->tail = buf_detach(&tail, &p->tail_len);
+}
 
-    json_object *meta = json_object_new_object();
-    char vid[24], ts[32];
-    snprintf(vid, sizeof(vid), "%lld", (long long)version);
+void fhir_stamp_parts_release(struct fhir_stamp_parts *p)
+{
+    free(p->head);
+    free(p->tail);
+    p->head = p->tail = NULL;
+}
+
+char *fhir_stamp_render(const struct fhir_stamp_parts *p, int64_t version, int64_t last_updated_ms,
+                        size_t *out_len)
+{
+    char ts[32], mid[96];
     time_format_instant(last_updated_ms, ts, sizeof(ts));
-    json_object_object_add(meta, "versionId", json_object_new_string(vid));
-    json_object_object_add(meta, "lastUpdated", json_object_new_string(ts));
-    json_object *old_meta = NULL;
-    if (json_object_object_get_ex(resource, "meta", &old_meta) &&
-        json_object_get_type(old_meta) == json_type_object) {
-        json_object_object_foreach(old_meta, k, v)
-        {
-            if (strcmp(k, "versionId") != 0 && strcmp(k, "lastUpdated") != 0)
-                json_object_object_add(meta, k, json_object_get(v));
-        }
-    }
-    json_object_object_add(out, "meta", meta);
-    json_object_object_foreach(resource, key, val)
-    {
-        if (strcmp(key, "resourceType") != 0 && strcmp(key, "id") != 0 && strcmp(key, "meta") != 0)
-            json_object_object_add(out, key, json_object_get(val));
-    }
+    int mid_len =
+        snprintf(mid, sizeof(mid), "%lld\",\"lastUpdated\":\"%s\"", (long long)version, ts);
+    size_t len = p->head_len + (size_t)mid_len + p->tail_len;
+    char *out = xmalloc(len + 1);
+    memcpy(out, p->head, p->head_len);
+    memcpy(out + p->head_len, mid, (size_t)mid_len);
+    memcpy(out + p->head_len + (size_t)mid_len, p->tail, p->tail_len);
+    out[len] = '\0';
+    *out_len = len;
     return out;
 }
 

@@ -21,12 +21,27 @@ bool fhir_id_is_valid(const char *s);
 void fhir_uuid_v4(char out[37]);
 
 /*
- * A new object equal to resource but with id, meta.versionId and
- * meta.lastUpdated set, and resourceType, id, meta first. Other meta fields
- * (profile, tag, security, source) are kept. Caller puts the result.
+ * A resource serialised in two parts around its meta.versionId and
+ * meta.lastUpdated, so that the store's writer thread only splices in the
+ * version and time it assigns (no JSON work under the write lock):
+ *
+ *   head  {"resourceType":"T","id":"I","meta":{"versionId":"
+ *         <version>","lastUpdated":"<instant>"
+ *   tail  ,"profile":[..]...}  ,"status":...}      other meta, then the rest
  */
-json_object *fhir_resource_stamp(json_object *resource, const char *id, int64_t version,
-                                 int64_t last_updated_ms);
+struct fhir_stamp_parts {
+    char *head;      /* malloc'd */
+    size_t head_len; /* bytes */
+    char *tail;      /* malloc'd */
+    size_t tail_len; /* bytes */
+};
+
+/* Prepare the parts for resource under id; release with fhir_stamp_parts_release. */
+void fhir_stamp_parts_init(struct fhir_stamp_parts *p, json_object *resource, const char *id);
+void fhir_stamp_parts_release(struct fhir_stamp_parts *p);
+/* The complete resource text for a version, malloc'd; *out_len its length. */
+char *fhir_stamp_render(const struct fhir_stamp_parts *p, int64_t version, int64_t last_updated_ms,
+                        size_t *out_len);
 
 /* Write an OperationOutcome listing every issue in d. */
 void fhir_outcome_from_diag(struct buf *out, const struct diag *d);

@@ -5,6 +5,8 @@
 #ifndef FHIR_REST_INTERNAL_H
 #define FHIR_REST_INTERNAL_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/diag.h"
@@ -35,6 +37,17 @@ void rest_json_type(struct rest_ctx *c);
 void rest_version_headers(struct rest_ctx *c, int64_t version, int64_t last_updated);
 /* Append s to out percent-encoded for a URL query value. */
 void rest_url_encode(struct buf *out, const char *s);
+
+/* rest_write.c: the write interactions; each suspends the request until durable. */
+void rest_create(struct rest_ctx *c, const char *type);
+void rest_update(struct rest_ctx *c, const char *type, const char *id);
+void rest_delete(struct rest_ctx *c, const char *type, const char *id);
+void rest_patch(struct rest_ctx *c, const char *type, const char *id);
+
+/* rest.c: the media type of a header value without parameters, lower-cased. */
+void rest_media_type(const char *header, char *out, size_t size);
+/* rest.c: application/fhir+json, application/json or application/json+fhir. */
+bool rest_is_json_media(const char *m);
 
 /* history.c: GET [base]/_history, [type]/_history, [type]/[id]/_history */
 void rest_history(struct rest_ctx *c, const char *type, const char *id);

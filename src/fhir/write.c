@@ -1,8 +1,8 @@
 /*
  * write.c - the unit of work runs on the store's writer thread: it reads
- * the current version, checks the preconditions, stamps meta.versionId and
- * meta.lastUpdated, and appends the new version. lastUpdated never goes
- * backwards for one resource, even if the wall clock does.
+ * the current version, checks the preconditions, splices meta.versionId and
+ * meta.lastUpdated into the text prepared beforehand, and appends the new version. lastUpdated
+ * never goes backwards for one resource, even if the wall clock does.
  */
 #include "fhir/write.h"
 
@@ -10,15 +10,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
-#include "core/xalloc.h"
-#include "fhir/json.h"
 #include "fhir/resource.h"
-
-struct unit {
-    struct fhir_write *writes; /* the batch */
-    size_t count;              /* writes in it */
-    size_t failed;             /* index of the failing write */
-};
 
 static void free_bodies(struct fhir_write *writes, size_t count)
 {
@@ -59,14 +51,8 @@ static enum err apply_one(struct store_tx *tx, struct fhir_write *w)
     row.last_updated = now > cur.last_updated ? now : cur.last_updated;
     row.deleted = w->kind == FHIR_WRITE_DELETE;
     if (!row.deleted) {
-        json_object *stamped =
-            fhir_resource_stamp(w->resource, w->id, row.version, row.last_updated);
-        size_t len;
-        const char *text = fhir_json_text(stamped, &len);
         free(w->body);
-        w->body = xstrndup(text, len);
-        w->body_len = len;
-        json_object_put(stamped);
+        w->body = fhir_stamp_render(&w->parts, row.version, row.last_updated, &w->body_len);
         row.body = str_make(w->body, w->body_len);
     }
     err = store_tx_put(tx, &row);
@@ -79,7 +65,7 @@ static enum err apply_one(struct store_tx *tx, struct fhir_write *w)
 
 static enum err run_unit(struct store_tx *tx, void *arg)
 {
-    struct unit *u = arg;
+    struct fhir_write_job *u = arg;
     for (size_t i = 0; i < u->count; i++) {
         enum err err = apply_one(tx, &u->writes[i]);
         if (err) {
@@ -90,17 +76,47 @@ static enum err run_unit(struct store_tx *tx, void *arg)
     return ERR_OK;
 }
 
+/* Serialise here, on the caller's thread: the writer thread only splices. */
+static void prepare(struct fhir_write *writes, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        writes[i].body = NULL;
+        memset(&writes[i].parts, 0, sizeof(writes[i].parts));
+        if (writes[i].kind != FHIR_WRITE_DELETE)
+            fhir_stamp_parts_init(&writes[i].parts, writes[i].resource, writes[i].id);
+    }
+}
+
+static void conclude(struct fhir_write *writes, size_t count, enum err err)
+{
+    for (size_t i = 0; i < count; i++)
+        fhir_stamp_parts_release(&writes[i].parts);
+    if (err)
+        free_bodies(writes, count);
+}
+
 enum err fhir_write_run(struct store *s, struct fhir_write *writes, size_t count,
                         size_t *failed_index)
 {
-    for (size_t i = 0; i < count; i++)
-        writes[i].body = NULL;
-    struct unit u = {writes, count, 0};
-    enum err err = store_write(s, run_unit, &u);
-    if (err) {
-        free_bodies(writes, count);
-        if (failed_index)
-            *failed_index = u.failed;
-    }
+    prepare(writes, count);
+    struct fhir_write_job job = {writes, count, NULL, NULL, 0};
+    enum err err = store_write(s, run_unit, &job);
+    conclude(writes, count, err);
+    if (err && failed_index)
+        *failed_index = job.failed;
     return err;
+}
+
+static void on_store_done(void *arg, enum err result)
+{
+    struct fhir_write_job *job = arg;
+    conclude(job->writes, job->count, result);
+    job->done(job->arg, result, job->failed);
+}
+
+void fhir_write_submit(struct store *s, struct fhir_write_job *job)
+{
+    prepare(job->writes, job->count);
+    job->failed = 0;
+    store_write_async(s, run_unit, job, on_store_done, job);
 }

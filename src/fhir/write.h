@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "fhir/resource.h"
 #include "store/store.h"
 
 enum fhir_write_kind {
@@ -26,12 +27,13 @@ struct fhir_write {
     json_object *resource;     /* validated resource; NULL for delete */
     int64_t if_match;          /* required current version, or -1 */
     /* results, valid after fhir_write_run returned ERR_OK: */
-    int64_t version;      /* version written (or current, for a no-op) */
-    int64_t last_updated; /* its lastUpdated, ms */
-    bool created;         /* there was no live version before */
-    bool noop;            /* nothing written (delete of a deleted resource) */
-    char *body;           /* stored JSON, malloc'd (caller frees); NULL for delete */
-    size_t body_len;      /* bytes in body */
+    int64_t version;               /* version written (or current, for a no-op) */
+    int64_t last_updated;          /* its lastUpdated, ms */
+    bool created;                  /* there was no live version before */
+    bool noop;                     /* nothing written (delete of a deleted resource) */
+    char *body;                    /* stored JSON, malloc'd (caller frees); NULL for delete */
+    size_t body_len;               /* bytes in body */
+    struct fhir_stamp_parts parts; /* private: the resource serialised before the unit runs */
 };
 
 /*
@@ -43,5 +45,23 @@ struct fhir_write {
  */
 enum err fhir_write_run(struct store *s, struct fhir_write *writes, size_t count,
                         size_t *failed_index);
+
+/* Completion of fhir_write_submit; runs on the store's writer thread: keep it short. */
+typedef void fhir_write_done_fn(void *arg, enum err result, size_t failed_index);
+
+struct fhir_write_job {
+    struct fhir_write *writes; /* the writes; caller-owned */
+    size_t count;              /* how many */
+    fhir_write_done_fn *done;  /* called once when durable or failed */
+    void *arg;                 /* its argument */
+    size_t failed;             /* private */
+};
+
+/*
+ * The asynchronous form of fhir_write_run: serialise on this thread, queue
+ * the unit and return at once. job and its writes must stay valid until
+ * job->done has been called; the results are then in the writes as above.
+ */
+void fhir_write_submit(struct store *s, struct fhir_write_job *job);
 
 #endif

@@ -5,11 +5,18 @@
  * to a capped buffer), then once with no data (we run the application).
  * The context, its arena and its buffer are freed in the completion
  * callback, which MHD calls exactly once per request.
+ *
+ * A handler may suspend its request (a write waiting for its durable
+ * commit): MHD takes the connection out of its event loop, the worker
+ * thread goes on with others, and when the work completes it resumes the
+ * connection; MHD then calls the access handler once more and we run the
+ * continuation. req and res live in the context, so they survive the gap.
  */
 
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -35,11 +42,16 @@ struct http_server {
 };
 
 struct request_ctx {
-    struct arena arena; /* per-request memory */
-    struct buf body;    /* request body, capped at max_body_bytes */
-    bool too_large;     /* body passed the cap: answer 413 */
-    int64_t start_ms;   /* for the access log */
-    char id[24];        /* request id */
+    struct arena arena;        /* per-request memory */
+    struct buf body;           /* request body, capped at max_body_bytes */
+    bool too_large;            /* body passed the cap: answer 413 */
+    bool started;              /* the handler has run (req and res are set up) */
+    int64_t start_ms;          /* for the access log */
+    char id[24];               /* request id */
+    struct http_request req;   /* the request, once the body is complete */
+    struct http_response res;  /* the response being built */
+    http_resume_fn *resume_fn; /* set while suspended: what runs on resumption */
+    void *resume_arg;          /* its argument */
 };
 
 /* ---- request helpers ---- */
@@ -165,42 +177,76 @@ static struct request_ctx *ctx_new(struct http_server *s, struct MHD_Connection 
     return ctx;
 }
 
-static enum MHD_Result run_app(struct http_server *s, struct MHD_Connection *conn,
-                               struct request_ctx *ctx, const char *url, const char *method)
+void http_request_suspend(struct http_request *req, http_resume_fn *fn, void *arg)
 {
-    struct http_response res;
-    memset(&res, 0, sizeof(res));
-    buf_init(&res.body, 512u * 1024 * 1024);
-    if (ctx->too_large) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "request body exceeds the limit of %d bytes",
-                 s->cfg->max_body_bytes);
-        simple_error_body(&res, 413, "too-costly", msg);
-    } else if (strlen(url) > (size_t)s->cfg->max_url_bytes) {
-        simple_error_body(&res, 414, "too-costly", "request URL is too long");
-    } else {
-        struct http_request req;
-        memset(&req, 0, sizeof(req));
-        req.arena = &ctx->arena;
-        req.id = ctx->id;
-        req.method = method;
-        req.path = url;
-        req.conn = conn;
-        req.body = str_make(ctx->body.ptr, ctx->body.len);
-        struct param_collect pc = {&req, 0};
-        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pc);
-        s->handler(s->app, &req, &res);
-    }
+    struct request_ctx *ctx = req->ctx;
+    assert(!ctx->resume_fn);
+    ctx->resume_fn = fn;
+    ctx->resume_arg = arg;
+    MHD_suspend_connection(req->conn);
+}
+
+void http_request_resume(struct http_request *req)
+{
+    /* libmicrohttpd: "It is safe to resume a suspended connection at any time." */
+    MHD_resume_connection(req->conn);
+}
+
+/* The response is complete: log it and hand it to libmicrohttpd. */
+static enum MHD_Result finish(struct http_server *s, struct MHD_Connection *conn,
+                              struct request_ctx *ctx, const char *url, const char *method)
+{
+    struct http_response *res = &ctx->res;
     if (s->cfg->access_log) {
         char path[256];
         log_safe_path(url, path, sizeof(path));
         log_info(LOG_HTTP, "access req=%s method=%s path=\"%s\" status=%d bytes=%zu ms=%lld",
-                 ctx->id, method, path, res.status, res.body.len,
+                 ctx->id, method, path, res->status, res->body.len,
                  (long long)(time_now_ms() - ctx->start_ms));
     }
-    enum MHD_Result ret = send_response(conn, ctx, &res);
-    buf_release(&res.body);
+    enum MHD_Result ret = send_response(conn, ctx, res);
+    buf_release(&res->body);
     return ret;
+}
+
+static enum MHD_Result run_app(struct http_server *s, struct MHD_Connection *conn,
+                               struct request_ctx *ctx, const char *url, const char *method)
+{
+    struct http_response *res = &ctx->res;
+    if (ctx->started) {
+        /* resumed after a suspension: run the continuation */
+        http_resume_fn *fn = ctx->resume_fn;
+        ctx->resume_fn = NULL;
+        fn(s->app, &ctx->req, res, ctx->resume_arg);
+        return ctx->resume_fn ? MHD_YES : finish(s, conn, ctx, url, method);
+    }
+    ctx->started = true;
+    memset(res, 0, sizeof(*res));
+    buf_init(&res->body, 512u * 1024 * 1024);
+    if (ctx->too_large) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "request body exceeds the limit of %d bytes",
+                 s->cfg->max_body_bytes);
+        simple_error_body(res, 413, "too-costly", msg);
+    } else if (strlen(url) > (size_t)s->cfg->max_url_bytes) {
+        simple_error_body(res, 414, "too-costly", "request URL is too long");
+    } else {
+        struct http_request *req = &ctx->req;
+        memset(req, 0, sizeof(*req));
+        req->arena = &ctx->arena;
+        req->id = ctx->id;
+        req->method = method;
+        req->path = url;
+        req->conn = conn;
+        req->ctx = ctx;
+        req->body = str_make(ctx->body.ptr, ctx->body.len);
+        struct param_collect pc = {req, 0};
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pc);
+        s->handler(s->app, req, res);
+        if (ctx->resume_fn)
+            return MHD_YES; /* suspended: the response comes later */
+    }
+    return finish(s, conn, ctx, url, method);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -242,6 +288,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!ctx)
         return;
     buf_release(&ctx->body);
+    if (ctx->started)
+        buf_release(&ctx->res.body);
     arena_release(&ctx->arena);
     free(ctx);
     *con_cls = NULL;
@@ -279,14 +327,14 @@ enum err http_server_start(const struct config *cfg, http_handler_fn *handler, v
         free(s);
         return ERR_CONFIG;
     }
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!s->daemon) {
         log_error(LOG_HTTP, "cannot listen host=%s port=%d", cfg->host, cfg->port);

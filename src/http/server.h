@@ -36,6 +36,7 @@ struct http_request {
     size_t param_count;          /* entries in params */
     struct str body;             /* request body (borrowed from the server) */
     struct MHD_Connection *conn; /* private: for header lookups */
+    void *ctx;                   /* private: the server's request context */
 };
 
 struct http_header {
@@ -53,6 +54,23 @@ struct http_response {
 
 /* The application: called once per complete request, on a worker thread. */
 typedef void http_handler_fn(void *app, struct http_request *req, struct http_response *res);
+
+/* Continuation of a suspended request; runs on a worker thread (see http_request_suspend). */
+typedef void http_resume_fn(void *app, struct http_request *req, struct http_response *res,
+                            void *arg);
+
+/*
+ * Suspend the request so that the worker thread serves other connections
+ * while slow work (a durable commit) completes elsewhere. Call it from the
+ * handler (or a continuation) BEFORE starting the work whose completion
+ * calls http_request_resume; then return without touching res. Once
+ * resumed, fn(app, req, res, arg) runs on a worker thread and finishes the
+ * response as a handler would (it may suspend again). req, res and the
+ * arena stay valid throughout.
+ */
+void http_request_suspend(struct http_request *req, http_resume_fn *fn, void *arg);
+/* Wake a suspended request; from any thread, exactly once per suspend. */
+void http_request_resume(struct http_request *req);
 
 /* Borrowed: valid until the request ends. NULL if the header is absent. */
 const char *http_request_header(const struct http_request *req, const char *name);

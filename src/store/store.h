@@ -53,6 +53,13 @@ struct store_current {
 /* Unit of work run by store_write inside a transaction; any error undoes it. */
 typedef enum err store_work_fn(struct store_tx *tx, void *ctx);
 
+/*
+ * Completion of an asynchronous write, called on the store's writer thread
+ * once the unit is durable (result ERR_OK) or has failed. It must be quick
+ * and must not call the store: hand the result to another thread.
+ */
+typedef void store_done_fn(void *arg, enum err result);
+
 /* Called once per row by history; return false to stop early. */
 typedef bool store_row_fn(const struct store_row *row, void *ctx);
 
@@ -70,6 +77,8 @@ struct store_ops {
     enum err (*read)(struct store *s, const char *type, const char *id, int64_t version,
                      struct buf *body_out, struct store_row *out);
     enum err (*write)(struct store *s, store_work_fn *work, void *ctx);
+    void (*write_async)(struct store *s, store_work_fn *work, void *ctx, store_done_fn *done,
+                        void *done_arg);
     enum err (*history)(struct store *s, const struct store_history_query *q, store_row_fn *fn,
                         void *ctx);
     enum err (*count)(struct store *s, const char *type, const char *id, int64_t *out);
@@ -108,6 +117,17 @@ static inline enum err store_read(struct store *s, const char *type, const char 
 static inline enum err store_write(struct store *s, store_work_fn *work, void *ctx)
 {
     return s->ops->write(s, work, ctx);
+}
+
+/*
+ * Queue work and return at once; done(done_arg, result) is called exactly
+ * once when the unit is durable or has failed. ctx and done_arg must stay
+ * valid until then. work runs on the writer thread.
+ */
+static inline void store_write_async(struct store *s, store_work_fn *work, void *ctx,
+                                     store_done_fn *done, void *done_arg)
+{
+    s->ops->write_async(s, work, ctx, done, done_arg);
 }
 
 /* Stream history rows newest first; slices valid only during the callback. */

@@ -62,7 +62,9 @@ struct work_item {
     store_work_fn *work;    /* the unit */
     void *ctx;              /* its argument */
     enum err result;        /* set by the writer */
-    bool done;              /* set by the writer under queue_lock */
+    bool done;              /* sync: set by the writer under queue_lock */
+    store_done_fn *on_done; /* async: called by the writer, which then frees the item */
+    void *done_arg;         /* its argument */
 };
 
 struct sqlite_tx {
@@ -424,34 +426,73 @@ static void *writer_main(void *arg)
 
         run_batch(s, batch);
 
+        /*
+         * Sync items belong to a waiter, who may free one as soon as it sees
+         * done; async items are ours to complete and free. Split the batch
+         * first, touching each item once, then call completions unlocked.
+         */
+        struct work_item *async_items = NULL;
         pthread_mutex_lock(&s->queue_lock);
-        struct work_item *w = batch;
-        while (w) {
-            struct work_item *next = w->next;
-            w->done = true; /* w may be freed by its owner once done is seen */
-            w = next;
+        for (struct work_item *w = batch, *next; w; w = next) {
+            next = w->next;
+            if (w->on_done) {
+                w->next = async_items;
+                async_items = w;
+            } else {
+                w->done = true;
+            }
         }
         pthread_cond_broadcast(&s->queue_done);
+        pthread_mutex_unlock(&s->queue_lock);
+        for (struct work_item *w = async_items, *next; w; w = next) {
+            next = w->next;
+            w->on_done(w->done_arg, w->result);
+            free(w);
+        }
+        pthread_mutex_lock(&s->queue_lock);
     }
     pthread_mutex_unlock(&s->queue_lock);
     return NULL;
 }
 
+/* Append an item; the caller holds queue_lock. False when the store is closing. */
+static bool enqueue_locked(struct sqlite_store *s, struct work_item *item)
+{
+    if (s->stopping)
+        return false;
+    if (s->tail)
+        s->tail->next = item;
+    else
+        s->head = item;
+    s->tail = item;
+    pthread_cond_signal(&s->queue_nonempty);
+    return true;
+}
+
+static void sqlite_write_async(struct store *base, store_work_fn *work, void *ctx,
+                               store_done_fn *done, void *done_arg)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct work_item *item = xcalloc(1, sizeof(*item));
+    *item = (struct work_item){NULL, work, ctx, ERR_OK, false, done, done_arg};
+    pthread_mutex_lock(&s->queue_lock);
+    bool queued = enqueue_locked(s, item);
+    pthread_mutex_unlock(&s->queue_lock);
+    if (!queued) {
+        free(item);
+        done(done_arg, ERR_UNAVAILABLE);
+    }
+}
+
 static enum err sqlite_write(struct store *base, store_work_fn *work, void *ctx)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    struct work_item item = {NULL, work, ctx, ERR_OK, false};
+    struct work_item item = {NULL, work, ctx, ERR_OK, false, NULL, NULL};
     pthread_mutex_lock(&s->queue_lock);
-    if (s->stopping) {
+    if (!enqueue_locked(s, &item)) {
         pthread_mutex_unlock(&s->queue_lock);
         return ERR_UNAVAILABLE;
     }
-    if (s->tail)
-        s->tail->next = &item;
-    else
-        s->head = &item;
-    s->tail = &item;
-    pthread_cond_signal(&s->queue_nonempty);
     while (!item.done)
         pthread_cond_wait(&s->queue_done, &s->queue_lock);
     pthread_mutex_unlock(&s->queue_lock);
@@ -550,6 +591,7 @@ static const struct store_ops sqlite_ops = {
     .close = sqlite_close,
     .read = sqlite_read,
     .write = sqlite_write,
+    .write_async = sqlite_write_async,
     .history = sqlite_history,
     .count = sqlite_count,
     .tx_current = sqlite_tx_current,

@@ -63,6 +63,31 @@ test('If-Match: matching version writes, stale version answers 412', async () =>
   assert.equal(del.status, 412);
 });
 
+test('racing writers with the same If-Match: exactly one wins, the rest get 412', async () => {
+  const url = `${srv.base}/Patient/race`;
+  await http('PUT', url, { body: patient({ id: 'race' }) });
+  const tries = await Promise.all(Array.from({ length: 24 }, (_, i) =>
+    http('PUT', url, { body: patient({ id: 'race', birthDate: `19${10 + i}-01-01` }), headers: { 'If-Match': 'W/"1"' } })));
+  const won = tries.filter((r) => r.status === 200);
+  assert.equal(won.length, 1, tries.map((r) => r.status).join(','));
+  assert.equal(tries.filter((r) => r.status === 412).length, 23);
+  const now = await http('GET', url);
+  assert.equal(now.json.meta.versionId, '2');
+  assert.equal(now.json.birthDate, won[0].json.birthDate);
+});
+
+test('concurrent patches without If-Match all apply, none is lost', async () => {
+  const url = `${srv.base}/Patient/pp`;
+  await http('PUT', url, { body: patient({ id: 'pp' }) });
+  const hdr = { 'Content-Type': 'application/json-patch+json' };
+  const results = await Promise.all(Array.from({ length: 4 }, (_, i) =>
+    http('PATCH', url, { headers: hdr, body: [{ op: 'add', path: '/name/-', value: { family: `n${i}` } }] })));
+  assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200]);
+  const now = await http('GET', url);
+  assert.equal(now.json.name.length, 5, 'every patch applied on top of the others');
+  assert.equal(now.json.meta.versionId, '5');
+});
+
 test('conditional read: If-None-Match and If-Modified-Since answer 304', async () => {
   const url = `${srv.base}/Patient/cond`;
   const w = await http('PUT', url, { body: patient({ id: 'cond' }) });

@@ -242,6 +242,55 @@ static void data_survives_reopen(void **state)
     buf_release(&b);
 }
 
+struct async_result {
+    pthread_mutex_t lock; /* guards the fields below */
+    pthread_cond_t cond;  /* signalled by the callback */
+    int calls;            /* callbacks seen */
+    enum err result;      /* the last result */
+};
+
+static void async_done(void *arg, enum err result)
+{
+    struct async_result *r = arg;
+    pthread_mutex_lock(&r->lock);
+    r->calls++;
+    r->result = result;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static enum err async_wait(struct async_result *r, int calls)
+{
+    pthread_mutex_lock(&r->lock);
+    while (r->calls < calls)
+        pthread_cond_wait(&r->cond, &r->lock);
+    enum err e = r->result;
+    pthread_mutex_unlock(&r->lock);
+    return e;
+}
+
+static void async_write_reports_once_and_is_durable(void **state)
+{
+    struct fixture *f = *state;
+    struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ERR_INTERNAL};
+    struct put_ctx ok = {"Patient", "async", "{\"a\":1}", false, false, 0};
+    store_write_async(f->store, put_next, &ok, async_done, &r);
+    assert_int_equal(async_wait(&r, 1), ERR_OK);
+    struct put_ctx bad = {"Patient", "async-bad", "{}", false, true, 0};
+    store_write_async(f->store, put_next, &bad, async_done, &r);
+    assert_int_equal(async_wait(&r, 2), ERR_CONFLICT);
+    assert_int_equal(r.calls, 2);
+    /* the successful one survives a reopen; the failed one left nothing */
+    store_close(f->store);
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    struct buf b;
+    buf_init(&b, 1024);
+    struct store_row row;
+    assert_int_equal(store_read(f->store, "Patient", "async", 0, &b, &row), ERR_OK);
+    assert_int_equal(store_read(f->store, "Patient", "async-bad", 0, &b, &row), ERR_NOT_FOUND);
+    buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +302,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(history_is_newest_first_and_pages_by_cursor, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(data_survives_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(async_write_reports_once_and_is_durable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
