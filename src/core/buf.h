@@ -29,7 +29,8 @@ enum err buf_append(struct buf *b, const void *data, size_t len);
 enum err buf_append_str(struct buf *b, const char *s);
 /* Append printf-formatted text; ERR_TOO_LARGE past the cap. */
 enum err buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-enum err buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+enum err buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Append s as a JSON string literal (with quotes and escapes). */
 enum err buf_append_json_string(struct buf *b, const char *s, size_t len);
 /* Hand over the contents (caller frees with free()); the buffer is left empty. */

@@ -116,6 +116,33 @@ static char *trim(char *s)
     return s;
 }
 
+enum err config_load_stream(struct config *c, FILE *f, const char *name, struct buf *errbuf)
+{
+    char line[4096];
+    int lineno = 0;
+    enum err err = ERR_OK;
+    while (!err && fgets(line, sizeof(line), f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            buf_printf(errbuf, "%s:%d: line too long", name, lineno);
+            return ERR_CONFIG;
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            buf_printf(errbuf, "%s:%d: expected 'name = value'", name, lineno);
+            return ERR_CONFIG;
+        }
+        *eq = '\0';
+        err = config_set(c, trim(s), trim(eq + 1), errbuf);
+        if (err)
+            buf_printf(errbuf, " (%s:%d)", name, lineno);
+    }
+    return err;
+}
+
 enum err config_load_file(struct config *c, const char *path, struct buf *errbuf)
 {
     FILE *f = fopen(path, "r");
@@ -123,30 +150,7 @@ enum err config_load_file(struct config *c, const char *path, struct buf *errbuf
         buf_printf(errbuf, "cannot open config file '%s': %s", path, strerror(errno));
         return ERR_CONFIG;
     }
-    char line[4096];
-    int lineno = 0;
-    enum err err = ERR_OK;
-    while (!err && fgets(line, sizeof(line), f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            buf_printf(errbuf, "%s:%d: line too long", path, lineno);
-            err = ERR_CONFIG;
-            break;
-        }
-        char *s = trim(line);
-        if (*s == '\0' || *s == '#')
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            buf_printf(errbuf, "%s:%d: expected 'name = value'", path, lineno);
-            err = ERR_CONFIG;
-            break;
-        }
-        *eq = '\0';
-        err = config_set(c, trim(s), trim(eq + 1), errbuf);
-        if (err)
-            buf_printf(errbuf, " (%s:%d)", path, lineno);
-    }
+    enum err err = config_load_stream(c, f, path, errbuf);
     fclose(f);
     return err;
 }

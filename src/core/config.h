@@ -45,6 +45,8 @@ enum err config_set(struct config *c, const char *name, const char *value, struc
 enum err config_set_flag(struct config *c, const char *flag, const char *value, struct buf *errbuf);
 /* Read "name = value" lines (# comments) from path. */
 enum err config_load_file(struct config *c, const char *path, struct buf *errbuf);
+/* The same from an open stream; name labels error messages ("name:3: ..."). */
+enum err config_load_stream(struct config *c, FILE *f, const char *name, struct buf *errbuf);
 /* Apply every YUJIAN_* environment variable that names an option. */
 enum err config_load_env(struct config *c, struct buf *errbuf);
 /* Print the options as "--flag VALUE  help (default, env)" lines. */

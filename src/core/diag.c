@@ -15,8 +15,9 @@ void diag_init(struct diag *d, struct arena *arena)
     d->first_error = ERR_OK;
 }
 
-static void add(struct diag *d, enum diag_severity severity, enum err code, const char *location,
-                const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void add(struct diag *d, enum diag_severity severity,
+                                                      enum err code, const char *location,
+                                                      const char *fmt, va_list ap)
 {
     if (severity == DIAG_ERROR && d->first_error == ERR_OK)
         d->first_error = code;

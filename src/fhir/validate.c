@@ -476,6 +476,21 @@ static void check_required(json_object *obj, const struct fhir_type *t, struct b
     }
 }
 
+/* FHIR R4 extensibility.html, invariant ext-1: an extension has a value or extensions, not both. */
+static void check_extension(json_object *obj, const struct fhir_type *t, struct buf *path,
+                            struct diag *d)
+{
+    if (strcmp(t->name, "Extension") != 0 || !json_object_object_get_ex(obj, "extension", NULL))
+        return;
+    json_object_object_foreach(obj, key, val)
+    {
+        (void)val;
+        if (strncmp(key, "value", 5) == 0)
+            diag_add(d, ERR_INVALID, at(path),
+                     "an extension must have either extensions or a value, not both (ext-1)");
+    }
+}
+
 static void walk_object(json_object *obj, int type, struct buf *path, struct diag *d,
                         bool is_resource)
 {
@@ -531,6 +546,37 @@ static void walk_object(json_object *obj, int type, struct buf *path, struct dia
         path_pop(path, mark);
     }
     check_required(obj, t, path, d);
+    check_extension(obj, t, path, d);
+}
+
+/* True when path ends in ".contained[N]": the value is a contained resource. */
+static bool path_is_contained(const struct buf *path)
+{
+    const char *p = at((struct buf *)path);
+    size_t n = path->len;
+    if (n < 2 || p[n - 1] != ']')
+        return false;
+    size_t i = n - 1;
+    while (i > 0 && isdigit((unsigned char)p[i - 1]))
+        i--;
+    static const char suffix[] = ".contained[";
+    size_t k = sizeof(suffix) - 1;
+    return i >= k && memcmp(p + i - k, suffix, k) == 0;
+}
+
+/* FHIR R4 domainresource.html: dom-2 (no nested contained), dom-4 (no versionId/lastUpdated). */
+static void check_contained(json_object *obj, struct buf *path, struct diag *d)
+{
+    if (json_object_object_get_ex(obj, "contained", NULL))
+        diag_add(d, ERR_INVALID, at(path),
+                 "a contained resource must not contain resources itself (dom-2)");
+    json_object *meta = NULL;
+    if (json_object_object_get_ex(obj, "meta", &meta) &&
+        json_object_get_type(meta) == json_type_object &&
+        (json_object_object_get_ex(meta, "versionId", NULL) ||
+         json_object_object_get_ex(meta, "lastUpdated", NULL)))
+        diag_add(d, ERR_INVALID, at(path),
+                 "a contained resource must not have meta.versionId or meta.lastUpdated (dom-4)");
 }
 
 static void walk_resource(json_object *obj, struct buf *path, struct diag *d, bool in_contained)
@@ -554,6 +600,8 @@ static void walk_resource(json_object *obj, struct buf *path, struct diag *d, bo
         return;
     }
     size_t mark = path->len;
+    if (path_is_contained(path))
+        check_contained(obj, path, d);
     if (path->len == 0)
         buf_append_str(path, fhir_types[type].name);
     else if (in_contained)

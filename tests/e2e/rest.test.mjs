@@ -280,6 +280,13 @@ test('a body over the limit answers 413 and the server keeps serving', async () 
   }
 });
 
+test('an over-long URL answers 414 with an OperationOutcome', async () => {
+  const r = await http('GET', `${srv.base}/Patient/${'a'.repeat(9000)}`);
+  assert.equal(r.status, 414);
+  assert.equal(r.json.resourceType, 'OperationOutcome');
+  assert.equal((await http('GET', `${srv.base}/metadata`)).status, 200);
+});
+
 test('a failed write leaves the store exactly as it was', async () => {
   const before = await http('GET', `${srv.base}/_history?_count=1000`);
   await http('POST', `${srv.base}/Patient`, { body: '{"resourceType":"Patient","gender":5}' });

@@ -128,6 +128,19 @@ static void contained_resources_are_validated(void **state)
     assert_true(has_issue(&r, NULL, "unknown element 'bogus' in Organization"));
     assert_true(has_issue(&r, "Patient.contained[1]", "unknown resource type 'Nope'"));
     arena_release(&r.arena);
+    validate_text("{\"resourceType\":\"Patient\",\"contained\":[{\"resourceType\":\"Patient\","
+                  "\"id\":\"c\",\"meta\":{\"versionId\":\"1\"},\"contained\":[{\"resourceType\":"
+                  "\"Patient\",\"id\":\"d\"}]}]}",
+                  &r);
+    assert_true(has_issue(&r, "Patient.contained[0]", "dom-2"));
+    assert_true(has_issue(&r, "Patient.contained[0]", "dom-4"));
+    arena_release(&r.arena);
+    /* a Bundle entry is not contained: it may carry meta.versionId */
+    validate_text("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{\"resource\":"
+                  "{\"resourceType\":\"Patient\",\"meta\":{\"versionId\":\"3\"}}}]}",
+                  &r);
+    assert_true(r.ok);
+    arena_release(&r.arena);
 }
 
 static void primitive_arrays_align_with_their_extensions(void **state)
@@ -142,6 +155,22 @@ static void primitive_arrays_align_with_their_extensions(void **state)
     arena_release(&r.arena);
     validate_text("{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"a\",null]}]}", &r);
     assert_true(has_issue(&r, "Patient.name[0].given[1]", "null"));
+    arena_release(&r.arena);
+}
+
+static void extension_has_value_or_extensions_not_both(void **state)
+{
+    (void)state;
+    struct result r;
+    validate_text("{\"resourceType\":\"Patient\",\"extension\":[{\"url\":\"http://x\","
+                  "\"valueString\":\"a\",\"extension\":[{\"url\":\"y\",\"valueBoolean\":true}]}]}",
+                  &r);
+    assert_true(has_issue(&r, "Patient.extension[0]", "ext-1"));
+    arena_release(&r.arena);
+    validate_text("{\"resourceType\":\"Patient\",\"extension\":[{\"url\":\"http://x\","
+                  "\"extension\":[{\"url\":\"y\",\"valueBoolean\":true}]}]}",
+                  &r);
+    assert_true(r.ok);
     arena_release(&r.arena);
 }
 
@@ -248,6 +277,7 @@ int main(void)
         cmocka_unit_test(cardinality_of_single_elements),
         cmocka_unit_test(contained_resources_are_validated),
         cmocka_unit_test(primitive_arrays_align_with_their_extensions),
+        cmocka_unit_test(extension_has_value_or_extensions_not_both),
         cmocka_unit_test(decimal_and_integer_rules),
         cmocka_unit_test(primitive_formats),
         cmocka_unit_test(resource_type_problems),
