@@ -29,9 +29,10 @@ run: build
 check: deps node_modules/.installed
 	@sh tools/check
 
-# Regenerate the FHIR model tables from the R4 StructureDefinitions.
+# Regenerate the FHIR model and search-parameter tables from the R4 definitions.
 generate: node_modules/.installed
 	python3 tools/gen_model.py node_modules/hl7.fhir.r4.examples src/fhir/model_gen.c
+	python3 tools/gen_search.py node_modules/hl7.fhir.r4.examples src/fhir/search_gen.c
 
 # Regenerate docs/config.md from the option table.
 docs: build

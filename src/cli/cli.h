@@ -7,6 +7,7 @@
 #define CLI_CLI_H
 
 #include "core/config.h"
+#include "store/store.h"
 
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_FAIL  1
@@ -23,6 +24,14 @@ int cmd_init(struct config *cfg, int argc, char **argv);
 int cmd_import(struct config *cfg, int argc, char **argv);
 int cmd_demo(struct config *cfg, int argc, char **argv);
 int cmd_bench_data(struct config *cfg, int argc, char **argv);
+int cmd_reindex(struct config *cfg, int argc, char **argv);
 int cmd_config_doc(struct config *cfg, int argc, char **argv);
+
+/*
+ * Open the store in cfg->data_dir and bring its search index up to date
+ * (rebuilt when this program indexes differently from the data). On
+ * failure prints why, prefixed with command, and returns non-zero.
+ */
+int cli_open_store(const struct config *cfg, const char *command, struct store **out);
 
 #endif

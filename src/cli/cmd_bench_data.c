@@ -52,8 +52,7 @@ int cmd_bench_data(struct config *cfg, int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     struct store *store = NULL;
-    if (store_sqlite_open(cfg, &store)) {
-        fprintf(stderr, "yujian bench-data: cannot open the database in '%s'\n", cfg->data_dir);
+    if (cli_open_store(cfg, "bench-data", &store)) {
         return CLI_EXIT_FAIL;
     }
     struct importer *im = xmalloc(sizeof(*im));

@@ -29,8 +29,7 @@ int cmd_demo(struct config *cfg, int argc, char **argv)
         }
     }
     struct store *store = NULL;
-    if (store_sqlite_open(cfg, &store)) {
-        fprintf(stderr, "yujian demo: cannot open the database in '%s'\n", cfg->data_dir);
+    if (cli_open_store(cfg, "demo", &store)) {
         return CLI_EXIT_FAIL;
     }
     struct importer *im = xmalloc(sizeof(*im));

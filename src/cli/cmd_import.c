@@ -129,8 +129,7 @@ int cmd_import(struct config *cfg, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     struct store *store = NULL;
-    if (store_sqlite_open(cfg, &store)) {
-        fprintf(stderr, "yujian import: cannot open the database in '%s'\n", cfg->data_dir);
+    if (cli_open_store(cfg, "import", &store)) {
         if (in != stdin)
             fclose(in);
         return CLI_EXIT_FAIL;

@@ -10,11 +10,51 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "fhir/reindex.h"
 #include "fhir/rest.h"
 #include "http/server.h"
 #include "store/store.h"
 
 #define SHUTDOWN_GRACE_MS 10000
+
+int cli_open_store(const struct config *cfg, const char *command, struct store **out)
+{
+    struct store *store = NULL;
+    if (store_sqlite_open(cfg, &store)) {
+        fprintf(stderr, "yujian %s: cannot open the database in '%s'\n", command, cfg->data_dir);
+        return CLI_EXIT_FAIL;
+    }
+    if (fhir_reindex_needed(store)) {
+        log_info(LOG_MAIN, "search index out of date: rebuilding");
+        size_t done = 0;
+        if (fhir_reindex_all(store, &done)) {
+            fprintf(stderr, "yujian %s: cannot rebuild the search index\n", command);
+            store_close(store);
+            return CLI_EXIT_FAIL;
+        }
+        log_info(LOG_MAIN, "search index rebuilt resources=%zu", done);
+    }
+    *out = store;
+    return CLI_EXIT_OK;
+}
+
+int cmd_reindex(struct config *cfg, int argc, char **argv)
+{
+    if (argc) {
+        fprintf(stderr, "yujian reindex: unexpected argument '%s'\n", argv[0]);
+        return CLI_EXIT_USAGE;
+    }
+    struct store *store = NULL;
+    if (store_sqlite_open(cfg, &store)) {
+        fprintf(stderr, "yujian reindex: cannot open the database in '%s'\n", cfg->data_dir);
+        return CLI_EXIT_FAIL;
+    }
+    size_t done = 0;
+    enum err err = fhir_reindex_all(store, &done);
+    store_close(store);
+    printf("reindexed %zu resources\n", done);
+    return err ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
 
 int cmd_init(struct config *cfg, int argc, char **argv)
 {
@@ -24,10 +64,8 @@ int cmd_init(struct config *cfg, int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     struct store *store = NULL;
-    if (store_sqlite_open(cfg, &store)) {
-        fprintf(stderr, "yujian init: cannot open the database in '%s'\n", cfg->data_dir);
+    if (cli_open_store(cfg, "init", &store))
         return CLI_EXIT_FAIL;
-    }
     store_close(store);
     printf("initialised %s/yujian.db\n", cfg->data_dir);
     return CLI_EXIT_OK;
@@ -48,10 +86,8 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct store *store = NULL;
-    if (store_sqlite_open(cfg, &store)) {
-        fprintf(stderr, "yujian serve: cannot open the database in '%s'\n", cfg->data_dir);
+    if (cli_open_store(cfg, "serve", &store))
         return CLI_EXIT_FAIL;
-    }
     struct fhir_app *app = fhir_app_new(cfg, store);
     struct http_server *server = NULL;
     if (http_server_start(cfg, fhir_app_handle, app, &server)) {

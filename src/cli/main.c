@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"init", cmd_init, "", "create the data directory and database schema"},
     {"import", cmd_import, "FILE|-", "load a Bundle or NDJSON file of resources"},
     {"demo", cmd_demo, "", "load the deterministic demo data set (Henan hospitals, patients)"},
+    {"reindex", cmd_reindex, "", "rebuild the search index of every resource"},
     {"bench-data", cmd_bench_data, "COUNT", "load COUNT generated Observations (for bench/)"},
     {"config-doc", cmd_config_doc, "", "print the configuration reference (docs/config.md)"},
 };

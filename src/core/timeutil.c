@@ -131,3 +131,34 @@ bool time_parse_fhir(const char *s, size_t len, int64_t *out_ms)
     *out_ms = ((int64_t)timegm(&tm) - offset_min * 60) * 1000 + frac_ms;
     return true;
 }
+
+/* Days in a month of a year (month 1..12). */
+static int days_in_month(int year, int month)
+{
+    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : month_days[month - 1];
+}
+
+bool time_parse_fhir_range(const char *s, size_t len, int64_t *out_low, int64_t *out_high)
+{
+    int64_t low;
+    if (!time_parse_fhir(s, len, &low))
+        return false;
+    int64_t span_ms;
+    if (len == 4) {
+        int year = num(s, 4);
+        bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        span_ms = (int64_t)(leap ? 366 : 365) * 86400000;
+    } else if (len == 7) {
+        span_ms = (int64_t)days_in_month(num(s, 4), num(s + 5, 2)) * 86400000;
+    } else if (len == 10) {
+        span_ms = 86400000;
+    } else {
+        /* with a time: to the second, or to the millisecond when a fraction is given */
+        span_ms = len > 19 && s[19] == '.' ? 1 : 1000;
+    }
+    *out_low = low;
+    *out_high = low + span_ms - 1;
+    return true;
+}

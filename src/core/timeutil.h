@@ -23,4 +23,11 @@ bool time_parse_http(const char *s, int64_t *out_ms);
  */
 bool time_parse_fhir(const char *s, size_t len, int64_t *out_ms);
 
+/*
+ * The range a FHIR date, dateTime or instant covers, as inclusive UTC
+ * milliseconds: "2024" is 2024-01-01T00:00:00.000Z .. 2024-12-31T23:59:59.999Z,
+ * "2024-05-01T08:00:00+08:00" covers that one second. False if malformed.
+ */
+bool time_parse_fhir_range(const char *s, size_t len, int64_t *out_low, int64_t *out_high);
+
 #endif

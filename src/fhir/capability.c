@@ -1,7 +1,8 @@
 /*
  * capability.c - every concrete R4 resource type gets the same set of
- * interactions, the ones rest.c implements; nothing is claimed that the
- * server does not do (no search, no conditional interactions yet).
+ * interactions, the ones rest.c implements, and the search parameters
+ * search.c applies; nothing is claimed that the server does not do (no
+ * conditional interactions, includes or composite parameters yet).
  */
 #include "fhir/capability.h"
 
@@ -9,10 +10,35 @@
 
 #include "core/timeutil.h"
 #include "fhir/model.h"
+#include "fhir/search_index.h"
+#include "fhir/search_params.h"
 
 static const char *const type_interactions[] = {
-    "read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
+    "read",         "vread",  "update",      "patch", "delete", "history-instance",
+    "history-type", "create", "search-type",
 };
+
+static const char *const search_type_names[] = {
+    [FHIR_SEARCH_NUMBER] = "number",       [FHIR_SEARCH_DATE] = "date",
+    [FHIR_SEARCH_STRING] = "string",       [FHIR_SEARCH_TOKEN] = "token",
+    [FHIR_SEARCH_REFERENCE] = "reference", [FHIR_SEARCH_COMPOSITE] = "composite",
+    [FHIR_SEARCH_QUANTITY] = "quantity",   [FHIR_SEARCH_URI] = "uri",
+    [FHIR_SEARCH_SPECIAL] = "special",
+};
+
+/* The parameters search.c applies: not composite or special ones. */
+static void search_params(struct buf *out, const struct fhir_search_param *first, size_t n,
+                          bool *any)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct fhir_search_param *p = &first[i];
+        if (p->type == FHIR_SEARCH_COMPOSITE || p->type == FHIR_SEARCH_SPECIAL)
+            continue;
+        buf_printf(out, "%s{\"name\":\"%s\",\"type\":\"%s\"}", *any ? "," : "", p->code,
+                   search_type_names[p->type]);
+        *any = true;
+    }
+}
 
 void fhir_capability_write(struct buf *out, const char *base_url)
 {
@@ -37,6 +63,13 @@ void fhir_capability_write(struct buf *out, const char *base_url)
                    i ? "," : "", name, name);
         for (size_t k = 0; k < sizeof(type_interactions) / sizeof(type_interactions[0]); k++)
             buf_printf(out, "%s{\"code\":\"%s\"}", k ? "," : "", type_interactions[k]);
+        buf_append_str(out, "],\"searchParam\":[");
+        bool any = false;
+        size_t n;
+        const struct fhir_search_param *own = fhir_search_params_of(name, &n);
+        search_params(out, own, n, &any);
+        const struct fhir_search_param *common = fhir_search_params_of("Resource", &n);
+        search_params(out, common, n, &any);
         buf_append_str(out, "],\"versioning\":\"versioned-update\",\"readHistory\":true,"
                             "\"updateCreate\":true,\"conditionalCreate\":false,"
                             "\"conditionalRead\":\"not-supported\",\"conditionalUpdate\":false,"

@@ -297,7 +297,7 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
         if (method_is(c, "POST"))
             rest_create(c, type);
         else if (method_is(c, "GET"))
-            rest_error(c, ERR_NOT_IMPLEMENTED, NULL, "search is not supported yet");
+            rest_search(c, type, false);
         else
             method_not_allowed(c, "GET, POST");
         return;
@@ -309,7 +309,14 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
             method_not_allowed(c, "GET");
         return;
     }
-    if (n == 2 && (segs[1][0] == '$' || !strcmp(segs[1], "_search"))) {
+    if (n == 2 && !strcmp(segs[1], "_search")) {
+        if (method_is(c, "POST"))
+            rest_search(c, type, true);
+        else
+            method_not_allowed(c, "POST");
+        return;
+    }
+    if (n == 2 && segs[1][0] == '$') {
         rest_error(c, ERR_NOT_IMPLEMENTED, NULL, "'%.64s' is not supported yet", segs[1]);
         return;
     }

@@ -49,6 +49,9 @@ void rest_media_type(const char *header, char *out, size_t size);
 /* rest.c: application/fhir+json, application/json or application/json+fhir. */
 bool rest_is_json_media(const char *m);
 
+/* search.c: GET [type]?... (form = false) and POST [type]/_search (form = true) */
+void rest_search(struct rest_ctx *c, const char *type, bool form);
+
 /* history.c: GET [base]/_history, [type]/_history, [type]/[id]/_history */
 void rest_history(struct rest_ctx *c, const char *type, const char *id);
 

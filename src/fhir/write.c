@@ -54,6 +54,8 @@ static enum err apply_one(struct store_tx *tx, struct fhir_write *w)
         free(w->body);
         w->body = fhir_stamp_render(&w->parts, row.version, row.last_updated, &w->body_len);
         row.body = str_make(w->body, w->body_len);
+        row.index = w->index.entries;
+        row.index_count = w->index.count;
     }
     err = store_tx_put(tx, &row);
     if (err)
@@ -82,15 +84,20 @@ static void prepare(struct fhir_write *writes, size_t count)
     for (size_t i = 0; i < count; i++) {
         writes[i].body = NULL;
         memset(&writes[i].parts, 0, sizeof(writes[i].parts));
-        if (writes[i].kind != FHIR_WRITE_DELETE)
+        memset(&writes[i].index, 0, sizeof(writes[i].index));
+        if (writes[i].kind != FHIR_WRITE_DELETE) {
             fhir_stamp_parts_init(&writes[i].parts, writes[i].resource, writes[i].id);
+            fhir_index_compute(&writes[i].index, writes[i].resource);
+        }
     }
 }
 
 static void conclude(struct fhir_write *writes, size_t count, enum err err)
 {
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         fhir_stamp_parts_release(&writes[i].parts);
+        fhir_index_release(&writes[i].index);
+    }
     if (err)
         free_bodies(writes, count);
 }

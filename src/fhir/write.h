@@ -12,6 +12,7 @@
 
 #include "core/err.h"
 #include "fhir/resource.h"
+#include "fhir/search_index.h"
 #include "store/store.h"
 
 enum fhir_write_kind {
@@ -34,6 +35,7 @@ struct fhir_write {
     char *body;                    /* stored JSON, malloc'd (caller frees); NULL for delete */
     size_t body_len;               /* bytes in body */
     struct fhir_stamp_parts parts; /* private: the resource serialised before the unit runs */
+    struct fhir_index index;       /* private: its search index entries */
 };
 
 /*

@@ -18,6 +18,51 @@ const char *const store_migrations[] = {
     "CREATE UNIQUE INDEX resource_version ON resource (type, id, version);"
     "CREATE INDEX resource_type_seq ON resource (type, seq);"
     "CREATE INDEX resource_updated ON resource (last_updated);",
+
+    /*
+     * 2: search. res_current has one row per resource (its current version)
+     * and gives each resource a stable key; sp_* hold the search index
+     * entries of current versions only, by key.
+     */
+    "CREATE TABLE res_current ("
+    "  key INTEGER PRIMARY KEY,"
+    "  type TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  last_updated INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  UNIQUE (type, id)"
+    ");"
+    "CREATE INDEX res_current_type ON res_current (type, key);"
+    "INSERT INTO res_current (type, id, version, last_updated, deleted, seq)"
+    "  SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.seq FROM resource r"
+    "  WHERE r.version = (SELECT max(version) FROM resource m WHERE m.type = r.type AND m.id = "
+    "r.id);"
+    "CREATE TABLE sp_token (key INTEGER NOT NULL, param TEXT NOT NULL, system TEXT, code TEXT);"
+    "CREATE INDEX sp_token_lookup ON sp_token (param, code, system);"
+    "CREATE INDEX sp_token_key ON sp_token (key);"
+    "CREATE TABLE sp_string (key INTEGER NOT NULL, param TEXT NOT NULL, norm TEXT, raw TEXT);"
+    "CREATE INDEX sp_string_lookup ON sp_string (param, norm);"
+    "CREATE INDEX sp_string_key ON sp_string (key);"
+    "CREATE TABLE sp_reference (key INTEGER NOT NULL, param TEXT NOT NULL, target TEXT);"
+    "CREATE INDEX sp_reference_lookup ON sp_reference (param, target);"
+    "CREATE INDEX sp_reference_key ON sp_reference (key);"
+    "CREATE TABLE sp_date (key INTEGER NOT NULL, param TEXT NOT NULL, low INTEGER, high INTEGER);"
+    "CREATE INDEX sp_date_low ON sp_date (param, low);"
+    "CREATE INDEX sp_date_high ON sp_date (param, high);"
+    "CREATE INDEX sp_date_key ON sp_date (key);"
+    "CREATE TABLE sp_number (key INTEGER NOT NULL, param TEXT NOT NULL, value REAL);"
+    "CREATE INDEX sp_number_lookup ON sp_number (param, value);"
+    "CREATE INDEX sp_number_key ON sp_number (key);"
+    "CREATE TABLE sp_quantity (key INTEGER NOT NULL, param TEXT NOT NULL, value REAL,"
+    "  system TEXT, code TEXT);"
+    "CREATE INDEX sp_quantity_lookup ON sp_quantity (param, value);"
+    "CREATE INDEX sp_quantity_key ON sp_quantity (key);"
+    "CREATE TABLE sp_uri (key INTEGER NOT NULL, param TEXT NOT NULL, uri TEXT);"
+    "CREATE INDEX sp_uri_lookup ON sp_uri (param, uri);"
+    "CREATE INDEX sp_uri_key ON sp_uri (key);"
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -32,15 +32,44 @@ struct store;
 /* A back end's transaction; its first member is its const struct store_ops *. */
 struct store_tx;
 
+/*
+ * Search index entries: what a resource version contributes to search, one
+ * entry per (parameter, value). The FHIR layer computes them (FHIRPath);
+ * the store keeps them for the current version only, in the same
+ * transaction as the version itself.
+ */
+enum store_index_kind {
+    STORE_IDX_TOKEN,     /* text1 = system or NULL, text2 = code */
+    STORE_IDX_STRING,    /* text1 = normalised (lower case), text2 = as written */
+    STORE_IDX_REFERENCE, /* text1 = "Type/id" or an absolute URL */
+    STORE_IDX_DATE,      /* low..high, inclusive, ms since the epoch UTC */
+    STORE_IDX_NUMBER,    /* number */
+    STORE_IDX_QUANTITY,  /* number, text1 = system or NULL, text2 = code or unit */
+    STORE_IDX_URI,       /* text1 = the URI */
+    STORE_IDX__COUNT,
+};
+
+struct store_index_entry {
+    int kind;          /* enum store_index_kind */
+    const char *param; /* "Observation.code" */
+    const char *text1; /* see the kind */
+    const char *text2; /* see the kind */
+    double number;     /* NUMBER, QUANTITY */
+    int64_t low;       /* DATE */
+    int64_t high;      /* DATE */
+};
+
 /* One stored version, as read. Slices are borrowed; see each function. */
 struct store_row {
-    struct str type;      /* resource type */
-    struct str id;        /* logical id */
-    int64_t version;      /* 1, 2, 3 ... */
-    int64_t last_updated; /* ms since the epoch, UTC */
-    bool deleted;         /* this version is a delete */
-    struct str body;      /* resource JSON; empty when deleted */
-    int64_t seq;          /* global write order, for history paging */
+    struct str type;                       /* resource type */
+    struct str id;                         /* logical id */
+    int64_t version;                       /* 1, 2, 3 ... */
+    int64_t last_updated;                  /* ms since the epoch, UTC */
+    bool deleted;                          /* this version is a delete */
+    struct str body;                       /* resource JSON; empty when deleted */
+    int64_t seq;                           /* global write order, for history paging */
+    const struct store_index_entry *index; /* tx_put: the new version's entries */
+    size_t index_count;                    /* tx_put: how many */
 };
 
 /* The current state of a resource inside a write transaction. */
@@ -71,6 +100,65 @@ struct store_history_query {
     int limit;          /* at most this many rows, newest first */
 };
 
+/*
+ * Search. A query is an AND of clauses; a clause is an OR of predicates;
+ * a predicate tests one parameter's index entries. Results are the
+ * current, non-deleted versions of one type, in key order (the key is a
+ * stable per-resource number), after after_key, at most limit of them.
+ */
+enum store_op {
+    STORE_OP_EQ,       /* token/reference/uri: equal; number/date/quantity: within low..high */
+    STORE_OP_NE,       /* not EQ */
+    STORE_OP_GT,       /* number/date: above */
+    STORE_OP_LT,       /* number/date: below */
+    STORE_OP_GE,       /* number/date: above or EQ */
+    STORE_OP_LE,       /* number/date: below or EQ */
+    STORE_OP_SA,       /* date: starts after */
+    STORE_OP_EB,       /* date: ends before */
+    STORE_OP_PREFIX,   /* string: normalised value starts with text1 */
+    STORE_OP_EXACT,    /* string: as written equals text2 */
+    STORE_OP_CONTAINS, /* string: normalised value contains text1 */
+    STORE_OP_MISSING,  /* no entry for the parameter */
+    STORE_OP_PRESENT,  /* some entry for the parameter */
+};
+
+struct store_predicate {
+    int kind;          /* enum store_index_kind; or STORE_IDX__COUNT for _id / _lastUpdated */
+    const char *param; /* "Observation.code", "_id", "_lastUpdated" */
+    int op;            /* enum store_op */
+    bool negate;       /* :not — true when NO entry matches */
+    const char *text1; /* as in store_index_entry; NULL = any */
+    const char *text2; /* as in store_index_entry; NULL = any */
+    const char *text3; /* token: "match entries with no system" when set to "" */
+    double number_low, number_high; /* NUMBER/QUANTITY: the value's range */
+    int64_t low, high;              /* DATE: the value's range */
+};
+
+struct store_clause {
+    struct store_predicate *preds; /* OR-ed */
+    size_t count;                  /* how many */
+};
+
+struct store_query {
+    const char *type;             /* resource type */
+    struct store_clause *clauses; /* AND-ed */
+    size_t count;                 /* how many */
+    int64_t after_key;            /* paging cursor: keys above this; 0 = from the start */
+    int limit;                    /* at most this many rows (0 = count only) */
+    bool want_total;              /* also count all matches */
+};
+
+/* One search hit; slices valid during the callback. */
+struct store_hit {
+    int64_t key;          /* stable per-resource key (the paging cursor) */
+    struct str id;        /* logical id */
+    int64_t version;      /* current version */
+    int64_t last_updated; /* ms */
+    struct str body;      /* resource JSON */
+};
+
+typedef bool store_hit_fn(const struct store_hit *hit, void *ctx);
+
 struct store_ops {
     const char *name;
     void (*close)(struct store *s);
@@ -85,6 +173,12 @@ struct store_ops {
     enum err (*tx_current)(struct store_tx *tx, const char *type, const char *id,
                            struct store_current *out);
     enum err (*tx_put)(struct store_tx *tx, const struct store_row *row);
+    enum err (*search)(struct store *s, const struct store_query *q, store_hit_fn *fn, void *ctx,
+                       int64_t *out_total);
+    enum err (*meta_get)(struct store *s, const char *name, int64_t *out);
+    enum err (*tx_meta_set)(struct store_tx *tx, const char *name, int64_t value);
+    enum err (*tx_reindex)(struct store_tx *tx, const char *type, const char *id,
+                           const struct store_index_entry *entries, size_t count);
 };
 
 struct store {
@@ -144,6 +238,37 @@ static inline enum err store_count_versions(struct store *s, const char *type, c
     return s->ops->count(s, type, id, out);
 }
 
+/*
+ * Run a search; fn gets each hit in key order. *out_total (when
+ * q->want_total and out_total is not NULL) gets the number of all matches.
+ */
+static inline enum err store_search(struct store *s, const struct store_query *q, store_hit_fn *fn,
+                                    void *ctx, int64_t *out_total)
+{
+    return s->ops->search(s, q, fn, ctx, out_total);
+}
+
+/* A named integer kept by the store (e.g. the search-index version); 0 if never set. */
+static inline enum err store_meta_get(struct store *s, const char *name, int64_t *out)
+{
+    return s->ops->meta_get(s, name, out);
+}
+
+/* Inside a unit of work: set a named integer. */
+static inline enum err store_tx_meta_set(struct store_tx *tx, const char *name, int64_t value)
+{
+    const struct store_ops *ops = *(const struct store_ops *const *)tx;
+    return ops->tx_meta_set(tx, name, value);
+}
+
+/* Inside a unit of work: replace the index entries of a resource's current version. */
+static inline enum err store_tx_reindex(struct store_tx *tx, const char *type, const char *id,
+                                        const struct store_index_entry *entries, size_t count)
+{
+    const struct store_ops *ops = *(const struct store_ops *const *)tx;
+    return ops->tx_reindex(tx, type, id, entries, count);
+}
+
 /* Inside a unit of work: the current version of a resource. */
 static inline enum err store_tx_current(struct store_tx *tx, const char *type, const char *id,
                                         struct store_current *out)
@@ -152,7 +277,10 @@ static inline enum err store_tx_current(struct store_tx *tx, const char *type, c
     return ops->tx_current(tx, type, id, out);
 }
 
-/* Inside a unit of work: append a version (row->seq is ignored). */
+/*
+ * Inside a unit of work: append a version (row->seq is ignored). It becomes
+ * the current version, and its index entries replace the previous ones.
+ */
 static inline enum err store_tx_put(struct store_tx *tx, const struct store_row *row)
 {
     const struct store_ops *ops = *(const struct store_ops *const *)tx;

@@ -31,15 +31,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "store/schema.h"
-
-enum read_stmt {
-    RS_CURRENT,
-    RS_VERSION,
-    RS_COUNT_ID,
-    RS_COUNT_TYPE,
-    RS_COUNT_ALL,
-    RS__COUNT,
-};
+#include "store/sqlite_internal.h"
 
 static const char *const read_sql[RS__COUNT] = {
     [RS_CURRENT] = "SELECT version, last_updated, deleted, body, seq FROM resource "
@@ -51,51 +43,9 @@ static const char *const read_sql[RS__COUNT] = {
     [RS_COUNT_ALL] = "SELECT count(*) FROM resource",
 };
 
-struct reader {
-    struct reader *next;            /* free-list link (under pool_lock) */
-    sqlite3 *db;                    /* read-only connection */
-    sqlite3_stmt *stmts[RS__COUNT]; /* prepared once */
-};
-
-struct work_item {
-    struct work_item *next; /* queue link (under queue_lock) */
-    store_work_fn *work;    /* the unit */
-    void *ctx;              /* its argument */
-    enum err result;        /* set by the writer */
-    bool done;              /* sync: set by the writer under queue_lock */
-    store_done_fn *on_done; /* async: called by the writer, which then frees the item */
-    void *done_arg;         /* its argument */
-};
-
-struct sqlite_tx {
-    const struct store_ops *ops; /* must be first (see store.h) */
-    struct sqlite_store *store;  /* owner */
-};
-
-struct sqlite_store {
-    struct store base;             /* must be first */
-    char *path;                    /* database file */
-    int busy_timeout_ms;           /* for readers */
-    int max_batch;                 /* units per commit */
-    sqlite3 *wdb;                  /* writer connection; writer thread only */
-    sqlite3_stmt *w_current;       /* writer thread only */
-    sqlite3_stmt *w_insert;        /* writer thread only */
-    pthread_t writer;              /* the writer thread */
-    pthread_mutex_t queue_lock;    /* guards head, tail, stopping, done flags */
-    pthread_cond_t queue_nonempty; /* signalled on enqueue and stop */
-    pthread_cond_t queue_done;     /* broadcast after each commit */
-    struct work_item *head;        /* oldest queued unit */
-    struct work_item *tail;        /* newest queued unit */
-    bool stopping;                 /* close requested */
-    pthread_mutex_t pool_lock;     /* guards free_readers, all_readers */
-    struct reader *free_readers;   /* idle read connections */
-    struct reader **all_readers;   /* every reader, for close */
-    size_t reader_count;           /* entries in all_readers */
-};
-
 static const struct store_ops sqlite_ops;
 
-static enum err sql_err(sqlite3 *db, const char *what)
+enum err sqlite_sql_err(sqlite3 *db, const char *what)
 {
     log_error(LOG_STORE, "sqlite failed op=%s code=%d msg=\"%s\"", what,
               sqlite3_extended_errcode(db), sqlite3_errmsg(db));
@@ -125,7 +75,7 @@ static enum err migrate(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return sql_err(db, "user_version");
+        return sqlite_sql_err(db, "user_version");
     int current = 0;
     if (sqlite3_step(st) == SQLITE_ROW)
         current = sqlite3_column_int(st, 0);
@@ -161,7 +111,7 @@ static enum err reader_open(struct sqlite_store *s, struct reader **out)
     struct reader *r = xcalloc(1, sizeof(*r));
     int rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        enum err err = sql_err(r->db, "open reader");
+        enum err err = sqlite_sql_err(r->db, "open reader");
         sqlite3_close(r->db);
         free(r);
         return err;
@@ -170,7 +120,7 @@ static enum err reader_open(struct sqlite_store *s, struct reader **out)
     for (int i = 0; i < RS__COUNT; i++) {
         if (sqlite3_prepare_v3(r->db, read_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &r->stmts[i],
                                NULL) != SQLITE_OK) {
-            enum err err = sql_err(r->db, "prepare reader");
+            enum err err = sqlite_sql_err(r->db, "prepare reader");
             for (int k = 0; k < i; k++)
                 sqlite3_finalize(r->stmts[k]);
             sqlite3_close(r->db);
@@ -182,7 +132,7 @@ static enum err reader_open(struct sqlite_store *s, struct reader **out)
     return ERR_OK;
 }
 
-static enum err reader_get(struct sqlite_store *s, struct reader **out)
+enum err sqlite_reader_get(struct sqlite_store *s, struct reader **out)
 {
     pthread_mutex_lock(&s->pool_lock);
     struct reader *r = s->free_readers;
@@ -204,7 +154,7 @@ static enum err reader_get(struct sqlite_store *s, struct reader **out)
     return ERR_OK;
 }
 
-static void reader_put(struct sqlite_store *s, struct reader *r)
+void sqlite_reader_put(struct sqlite_store *s, struct reader *r)
 {
     pthread_mutex_lock(&s->pool_lock);
     r->next = s->free_readers;
@@ -227,7 +177,7 @@ static enum err sqlite_read(struct store *base, const char *type, const char *id
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     struct reader *r;
-    enum err err = reader_get(s, &r);
+    enum err err = sqlite_reader_get(s, &r);
     if (err)
         return err;
     sqlite3_stmt *st = r->stmts[version ? RS_VERSION : RS_CURRENT];
@@ -250,11 +200,11 @@ static enum err sqlite_read(struct store *base, const char *type, const char *id
     } else if (rc == SQLITE_DONE) {
         err = ERR_NOT_FOUND;
     } else {
-        err = sql_err(r->db, "read");
+        err = sqlite_sql_err(r->db, "read");
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    reader_put(s, r);
+    sqlite_reader_put(s, r);
     return err;
 }
 
@@ -262,7 +212,7 @@ static enum err sqlite_count(struct store *base, const char *type, const char *i
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     struct reader *r;
-    enum err err = reader_get(s, &r);
+    enum err err = sqlite_reader_get(s, &r);
     if (err)
         return err;
     sqlite3_stmt *st = r->stmts[id ? RS_COUNT_ID : type ? RS_COUNT_TYPE : RS_COUNT_ALL];
@@ -273,10 +223,10 @@ static enum err sqlite_count(struct store *base, const char *type, const char *i
     if (sqlite3_step(st) == SQLITE_ROW)
         *out = sqlite3_column_int64(st, 0);
     else
-        err = sql_err(r->db, "count");
+        err = sqlite_sql_err(r->db, "count");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    reader_put(s, r);
+    sqlite_reader_put(s, r);
     return err;
 }
 
@@ -285,7 +235,7 @@ static enum err sqlite_history(struct store *base, const struct store_history_qu
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     struct reader *r;
-    enum err err = reader_get(s, &r);
+    enum err err = sqlite_reader_get(s, &r);
     if (err)
         return err;
     /* The WHERE clause is built only from fixed fragments; values are bound. */
@@ -296,8 +246,8 @@ static enum err sqlite_history(struct store *base, const struct store_history_qu
              q->type ? " AND type = ?1" : "", q->id ? " AND id = ?2" : "");
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        err = sql_err(r->db, "prepare history");
-        reader_put(s, r);
+        err = sqlite_sql_err(r->db, "prepare history");
+        sqlite_reader_put(s, r);
         return err;
     }
     if (q->type)
@@ -319,9 +269,9 @@ static enum err sqlite_history(struct store *base, const struct store_history_qu
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = sql_err(r->db, "history");
+        err = sqlite_sql_err(r->db, "history");
     sqlite3_finalize(st);
-    reader_put(s, r);
+    sqlite_reader_put(s, r);
     return err;
 }
 
@@ -342,7 +292,7 @@ static enum err sqlite_tx_current(struct store_tx *txbase, const char *type, con
         cur.last_updated = sqlite3_column_int64(st, 1);
         cur.deleted = sqlite3_column_int(st, 2) != 0;
     } else if (rc != SQLITE_DONE) {
-        err = sql_err(tx->store->wdb, "current");
+        err = sqlite_sql_err(tx->store->wdb, "current");
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -369,9 +319,11 @@ static enum err sqlite_tx_put(struct store_tx *txbase, const struct store_row *r
     if (rc == SQLITE_CONSTRAINT)
         err = ERR_CONFLICT;
     else if (rc != SQLITE_DONE)
-        err = sql_err(tx->store->wdb, "insert");
+        err = sqlite_sql_err(tx->store->wdb, "insert");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (!err)
+        err = sqlite_index_put(tx->store, sqlite3_last_insert_rowid(tx->store->wdb), row);
     return err;
 }
 
@@ -519,6 +471,7 @@ static void sqlite_close(struct store *base)
     free(s->all_readers);
     sqlite3_finalize(s->w_current);
     sqlite3_finalize(s->w_insert);
+    sqlite_index_finalize(s);
     sqlite3_close(s->wdb);
     pthread_mutex_destroy(&s->queue_lock);
     pthread_mutex_destroy(&s->pool_lock);
@@ -534,7 +487,7 @@ static enum err open_writer(struct sqlite_store *s)
     int rc = sqlite3_open_v2(
         s->path, &s->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
-        return sql_err(s->wdb, "open writer");
+        return sqlite_sql_err(s->wdb, "open writer");
     sqlite3_busy_timeout(s->wdb, s->busy_timeout_ms);
     /* synchronous=FULL: in WAL mode every COMMIT fsyncs the WAL, so a commit is durable. */
     enum err err = exec(s->wdb, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
@@ -549,8 +502,8 @@ static enum err open_writer(struct sqlite_store *s)
                            "INSERT INTO resource (type, id, version, last_updated, deleted, body) "
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                            -1, SQLITE_PREPARE_PERSISTENT, &s->w_insert, NULL) != SQLITE_OK)
-        return sql_err(s->wdb, "prepare writer");
-    return ERR_OK;
+        return sqlite_sql_err(s->wdb, "prepare writer");
+    return sqlite_index_prepare(s);
 }
 
 enum err store_sqlite_open(const struct config *cfg, struct store **out)
@@ -576,6 +529,7 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
     if (err) {
         sqlite3_finalize(s->w_current);
         sqlite3_finalize(s->w_insert);
+        sqlite_index_finalize(s);
         sqlite3_close(s->wdb);
         free(s->path);
         free(s);
@@ -596,4 +550,8 @@ static const struct store_ops sqlite_ops = {
     .count = sqlite_count,
     .tx_current = sqlite_tx_current,
     .tx_put = sqlite_tx_put,
+    .search = sqlite_search,
+    .meta_get = sqlite_meta_get,
+    .tx_meta_set = sqlite_tx_meta_set,
+    .tx_reindex = sqlite_tx_reindex,
 };

@@ -213,8 +213,12 @@ test('metadata is a CapabilityStatement of what is implemented', async () => {
   assert.deepEqual(r.json.format, ['json']);
   const p = r.json.rest[0].resource.find((x) => x.type === 'Patient');
   const codes = p.interaction.map((i) => i.code).sort();
-  assert.deepEqual(codes, ['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'update', 'vread']);
-  assert.ok(!codes.includes('search-type'), 'no claim of search before it exists');
+  assert.deepEqual(codes, ['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'search-type', 'update', 'vread']);
+  const params = Object.fromEntries(p.searchParam.map((x) => [x.name, x.type]));
+  assert.equal(params.identifier, 'token');
+  assert.equal(params.birthdate, 'date');
+  assert.equal(params._id, 'token');
+  assert.ok(!p.searchParam.some((x) => x.type === 'composite' || x.type === 'special'), 'no claim of what is not applied');
   assert.ok(r.json.rest[0].resource.length >= 145);
 });
 
@@ -245,10 +249,10 @@ test('errors are OperationOutcomes with the right status', async () => {
     ['not found', 'GET', '/Patient/does-not-exist', undefined, 404],
     ['method not allowed', 'DELETE', '/metadata', undefined, 405],
     ['method not allowed on type', 'PUT', '/Patient', '{}', 405],
+    ['operation not yet', 'POST', '/Patient/$everything', '{}', 501],
     ['validation', 'POST', '/Patient', '{"resourceType":"Patient","birthDate":"1980-13-01"}', 400],
     ['trailing garbage', 'POST', '/Patient', '{"resourceType":"Patient"} x', 400],
     ['not under /fhir', 'GET', '/nope', undefined, 404],
-    ['search not yet', 'GET', '/Patient', undefined, 501],
   ];
   for (const [name, method, path, body, status] of cases) {
     const r = await http(method, `${srv.base.replace(/\/fhir$/, '')}${path === '/nope' ? '' : '/fhir'}${path}`, { body });

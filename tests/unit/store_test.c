@@ -73,6 +73,8 @@ static enum err put_next(struct store_tx *tx, void *arg)
                             1000 + cur.version,
                             p->deleted,
                             str_from(p->deleted ? "" : p->body),
+                            0,
+                            NULL,
                             0};
     err = store_tx_put(tx, &row);
     if (err)
@@ -129,7 +131,8 @@ static void failed_unit_leaves_no_trace(void **state)
 static enum err put_version_one(struct store_tx *tx, void *arg)
 {
     (void)arg;
-    struct store_row row = {str_from("Patient"), str_from("c"), 1, 1, false, str_from("{}"), 0};
+    struct store_row row = {
+        str_from("Patient"), str_from("c"), 1, 1, false, str_from("{}"), 0, NULL, 0};
     return store_tx_put(tx, &row);
 }
 

@@ -1,0 +1,42 @@
+/*
+ * search_index.h - what a resource contributes to search: for each search
+ * parameter of its type (search_params.h), the FHIRPath expression is
+ * evaluated and each value turned into store index entries (store.h).
+ */
+#ifndef FHIR_SEARCH_INDEX_H
+#define FHIR_SEARCH_INDEX_H
+
+#include <json-c/json.h>
+
+#include "core/arena.h"
+#include "fhir/search_params.h"
+#include "store/store.h"
+
+/*
+ * Version of the index layout. Raise it whenever extraction changes what
+ * it produces; the server then rebuilds the index at start-up.
+ */
+#define FHIR_SEARCH_INDEX_VERSION 1
+
+/* The index entries of one resource version; everything lives in the arena. */
+struct fhir_index {
+    struct arena arena;                /* owns entries and their strings */
+    struct store_index_entry *entries; /* the entries */
+    size_t count;                      /* used */
+    size_t size;                       /* allocated */
+};
+
+/* Compile every expression once; safe to call from several threads (pthread_once). */
+void fhir_search_init(void);
+
+/* Compute the entries of resource (valid, of a known type); ix is initialised here. */
+void fhir_index_compute(struct fhir_index *ix, json_object *resource);
+void fhir_index_release(struct fhir_index *ix);
+
+/* The first row of type's own parameters and how many; *out_count 0 if none. */
+const struct fhir_search_param *fhir_search_params_of(const char *type, size_t *out_count);
+
+/* Lower-case ASCII letters of s into the arena (string search is case-insensitive). */
+char *fhir_search_normalise(struct arena *a, const char *s, size_t len);
+
+#endif

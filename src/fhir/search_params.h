@@ -1,0 +1,40 @@
+/*
+ * search_params.h - the R4 SearchParameter definitions as a generated table
+ * (search_gen.c, from tools/gen_search.py). Rows are sorted by resource
+ * type, then code; rows of type "Resource" apply to every resource type.
+ */
+#ifndef FHIR_SEARCH_PARAMS_H
+#define FHIR_SEARCH_PARAMS_H
+
+#include <stddef.h>
+
+#include "core/str.h"
+
+enum fhir_search_type {
+    FHIR_SEARCH_NUMBER,
+    FHIR_SEARCH_DATE,
+    FHIR_SEARCH_STRING,
+    FHIR_SEARCH_TOKEN,
+    FHIR_SEARCH_REFERENCE,
+    FHIR_SEARCH_COMPOSITE,
+    FHIR_SEARCH_QUANTITY,
+    FHIR_SEARCH_URI,
+    FHIR_SEARCH_SPECIAL,
+};
+
+struct fhir_search_param {
+    const char *base;       /* resource type, or "Resource" for every type */
+    const char *code;       /* the name used in URLs: "identifier" */
+    int type;               /* enum fhir_search_type */
+    const char *expression; /* FHIRPath, as in the definition ("" for special) */
+    const char *targets;    /* reference targets, comma-separated ("" = any) */
+    const char *components; /* composite: "code:type:expression;..." ("" otherwise) */
+};
+
+extern const struct fhir_search_param fhir_search_params[];
+extern const size_t fhir_search_param_count;
+
+/* The parameter code of resource type (or of every resource), or NULL. */
+const struct fhir_search_param *fhir_search_param_find(const char *type, struct str code);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * sqlite_internal.h - what the files of the SQLite back end share (SQLite's
+ * btreeInt.h pattern): the store struct, the reader pool, error mapping.
+ * Only store_sqlite.c and sqlite_search.c include it.
+ */
+#ifndef STORE_SQLITE_INTERNAL_H
+#define STORE_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "store/store.h"
+
+enum read_stmt {
+    RS_CURRENT,
+    RS_VERSION,
+    RS_COUNT_ID,
+    RS_COUNT_TYPE,
+    RS_COUNT_ALL,
+    RS__COUNT,
+};
+
+struct reader {
+    struct reader *next;            /* free-list link (under pool_lock) */
+    sqlite3 *db;                    /* read-only connection */
+    sqlite3_stmt *stmts[RS__COUNT]; /* prepared once */
+};
+
+struct work_item {
+    struct work_item *next; /* queue link (under queue_lock) */
+    store_work_fn *work;    /* the unit */
+    void *ctx;              /* its argument */
+    enum err result;        /* set by the writer */
+    bool done;              /* sync: set by the writer under queue_lock */
+    store_done_fn *on_done; /* async: called by the writer, which then frees the item */
+    void *done_arg;         /* its argument */
+};
+
+struct sqlite_tx {
+    const struct store_ops *ops; /* must be first (see store.h) */
+    struct sqlite_store *store;  /* owner */
+};
+
+struct sqlite_store {
+    struct store base;                              /* must be first */
+    char *path;                                     /* database file */
+    int busy_timeout_ms;                            /* for readers */
+    int max_batch;                                  /* units per commit */
+    sqlite3 *wdb;                                   /* writer connection; writer thread only */
+    sqlite3_stmt *w_current;                        /* writer thread only */
+    sqlite3_stmt *w_insert;                         /* writer thread only */
+    sqlite3_stmt *w_upsert_current;                 /* writer thread only */
+    sqlite3_stmt *w_index_insert[STORE_IDX__COUNT]; /* writer thread only */
+    sqlite3_stmt *w_index_delete[STORE_IDX__COUNT]; /* writer thread only */
+    sqlite3_stmt *w_meta_set;                       /* writer thread only */
+    pthread_t writer;                               /* the writer thread */
+    pthread_mutex_t queue_lock;                     /* guards head, tail, stopping, done flags */
+    pthread_cond_t queue_nonempty;                  /* signalled on enqueue and stop */
+    pthread_cond_t queue_done;                      /* broadcast after each commit */
+    struct work_item *head;                         /* oldest queued unit */
+    struct work_item *tail;                         /* newest queued unit */
+    bool stopping;                                  /* close requested */
+    pthread_mutex_t pool_lock;                      /* guards free_readers, all_readers */
+    struct reader *free_readers;                    /* idle read connections */
+    struct reader **all_readers;                    /* every reader, for close */
+    size_t reader_count;                            /* entries in all_readers */
+};
+
+/* Log a failed SQLite call and map it to our error vocabulary. */
+enum err sqlite_sql_err(sqlite3 *db, const char *what);
+/* A read connection from the pool (opened on demand); give it back with sqlite_reader_put. */
+enum err sqlite_reader_get(struct sqlite_store *s, struct reader **out);
+void sqlite_reader_put(struct sqlite_store *s, struct reader *r);
+
+/* sqlite_search.c: prepare the writer's index statements (at open, writer connection). */
+enum err sqlite_index_prepare(struct sqlite_store *s);
+void sqlite_index_finalize(struct sqlite_store *s);
+/* Writer thread: make row the current version of its resource and replace its index entries. */
+enum err sqlite_index_put(struct sqlite_store *s, int64_t seq, const struct store_row *row);
+enum err sqlite_search(struct store *base, const struct store_query *q, store_hit_fn *fn, void *ctx,
+                       int64_t *out_total);
+enum err sqlite_meta_get(struct store *base, const char *name, int64_t *out);
+enum err sqlite_tx_meta_set(struct store_tx *tx, const char *name, int64_t value);
+enum err sqlite_tx_reindex(struct store_tx *tx, const char *type, const char *id,
+                           const struct store_index_entry *entries, size_t count);
+
+#endif

@@ -1,0 +1,155 @@
+// search.test.mjs - FHIR search (search.html) against the real binary: each
+// parameter type, prefixes, modifiers, paging, totals, lenient and strict
+// handling of unknown parameters, and index maintenance on update/delete.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, http } from './helpers.mjs';
+
+let srv;
+const ids = (b) => (b.entry || []).filter((e) => e.search.mode === 'match').map((e) => e.resource.id).sort();
+const get = async (q) => {
+  const r = await http('GET', `${srv.base}/${q}`);
+  assert.equal(r.status, 200, `${q}: ${r.body}`);
+  assert.equal(r.json.type, 'searchset');
+  return r.json;
+};
+
+before(async () => {
+  srv = await startServer();
+  const put = (res) => http('PUT', `${srv.base}/${res.resourceType}/${res.id}`, { body: res });
+  const patients = [
+    { id: 'p1', gender: 'male', birthDate: '1980-05-01', name: [{ family: 'Wang', given: ['Wei'] }, { text: '王伟' }],
+      identifier: [{ system: 'urn:id:cn', value: '410102198005010011' }], active: true },
+    { id: 'p2', gender: 'female', birthDate: '1992-11-20', name: [{ family: 'Li', given: ['Na'] }, { text: '李娜' }],
+      identifier: [{ system: 'urn:id:cn', value: '410102199211200022' }, { system: 'urn:mrn', value: 'M-2' }] },
+    { id: 'p3', gender: 'female', birthDate: '1980', name: [{ family: 'Wangsa' }],
+      address: [{ city: '郑州', state: '河南省' }] },
+  ];
+  for (const p of patients) assert.ok([200, 201].includes((await put({ resourceType: 'Patient', ...p })).status));
+  const obs = (id, subject, code, value, when) => ({
+    resourceType: 'Observation', id, status: 'final', subject: { reference: `Patient/${subject}` },
+    code: { coding: [{ system: 'http://loinc.org', code }] }, effectiveDateTime: when,
+    valueQuantity: { value, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
+  });
+  await put(obs('o1', 'p1', '2345-7', 5.6, '2024-03-01T08:00:00+08:00'));
+  await put(obs('o2', 'p1', '2345-7', 7.2, '2024-06-15T09:30:00+08:00'));
+  await put(obs('o3', 'p2', '2345-7', 4.1, '2023-12-31T23:00:00Z'));
+  await put(obs('o4', 'p2', '718-7', 135, '2024-06-15T10:00:00+08:00'));
+});
+after(async () => { await srv.stop(); srv.cleanup(); });
+
+test('token: code, system|code, |code, system|, :not, :missing', async () => {
+  assert.deepEqual(ids(await get('Patient?gender=female')), ['p2', 'p3']);
+  assert.deepEqual(ids(await get('Patient?identifier=urn:id:cn|410102198005010011')), ['p1']);
+  assert.deepEqual(ids(await get('Patient?identifier=410102199211200022')), ['p2']);
+  assert.deepEqual(ids(await get('Patient?identifier=urn:mrn|')), ['p2']);
+  assert.deepEqual(ids(await get('Patient?identifier=|M-2')), [], 'M-2 has a system');
+  assert.deepEqual(ids(await get('Patient?gender:not=female')), ['p1']);
+  assert.deepEqual(ids(await get('Patient?identifier:missing=true')), ['p3']);
+  assert.deepEqual(ids(await get('Patient?active=true')), ['p1']);
+  assert.deepEqual(ids(await get('Observation?code=http://loinc.org|2345-7')), ['o1', 'o2', 'o3']);
+});
+
+test('string: prefix, case-insensitive, :exact, :contains, Chinese text', async () => {
+  assert.deepEqual(ids(await get('Patient?family=wang')), ['p1', 'p3']);
+  assert.deepEqual(ids(await get('Patient?family:exact=Wang')), ['p1']);
+  assert.deepEqual(ids(await get('Patient?family:exact=wang')), []);
+  assert.deepEqual(ids(await get('Patient?name:contains=ngs')), ['p3']);
+  assert.deepEqual(ids(await get(`Patient?name=${encodeURIComponent('李')}`)), ['p2']);
+  assert.deepEqual(ids(await get(`Patient?address-city=${encodeURIComponent('郑州')}`)), ['p3']);
+});
+
+test('reference: Type/id, bare id, :Type, absolute URL', async () => {
+  assert.deepEqual(ids(await get('Observation?subject=Patient/p1')), ['o1', 'o2']);
+  assert.deepEqual(ids(await get('Observation?patient=p2')), ['o3', 'o4']);
+  assert.deepEqual(ids(await get('Observation?subject:Patient=p2')), ['o3', 'o4']);
+  assert.deepEqual(ids(await get(`Observation?subject=${encodeURIComponent('http://elsewhere/fhir/Patient/p1')}`)), ['o1', 'o2']);
+  const r = await http('GET', `${srv.base}/Provenance?target=x1`);
+  assert.equal(r.status, 400, 'a bare id needs a type when the parameter has many targets');
+});
+
+test('date: precision ranges and prefixes', async () => {
+  assert.deepEqual(ids(await get('Patient?birthdate=1980')), ['p1', 'p3'], 'the year 1980 contains 1980-05-01 (search.html: eq)');
+  assert.deepEqual(ids(await get('Patient?birthdate=1980-05-01')), ['p1']);
+  assert.deepEqual(ids(await get('Patient?birthdate=ge1990')), ['p2']);
+  assert.deepEqual(ids(await get('Patient?birthdate=lt1981')), ['p1', 'p3']);
+  assert.deepEqual(ids(await get('Observation?date=2024-06')), ['o2', 'o4']);
+  assert.deepEqual(ids(await get('Observation?date=lt2024-01-01')), ['o3']);
+  assert.deepEqual(ids(await get('Observation?date=ge2024-03-01&date=le2024-03-31')), ['o1']);
+  assert.deepEqual(ids(await get('Observation?date=sa2024-03-01')), ['o2', 'o4']);
+  assert.deepEqual(ids(await get('Observation?date=eb2024-01-01')), ['o3']);
+  assert.deepEqual(ids(await get('Observation?date=ne2024-06')), ['o1', 'o3']);
+  // time zones: 2023-12-31T23:00Z is 2024-01-01 07:00 in Shanghai, still 2023 in UTC
+  assert.deepEqual(ids(await get(`Observation?date=${encodeURIComponent('2024-01-01T07:00:00+08:00')}`)), ['o3']);
+  assert.equal((await http('GET', `${srv.base}/Patient?birthdate=notadate`)).status, 400);
+});
+
+test('quantity and number: implicit precision ranges, prefixes, units', async () => {
+  assert.deepEqual(ids(await get('Observation?value-quantity=5.6')), ['o1']);
+  assert.deepEqual(ids(await get('Observation?value-quantity=6')), ['o1'], '6 means [5.5, 6.5)');
+  assert.deepEqual(ids(await get('Observation?value-quantity=gt5|http://unitsofmeasure.org|mmol/L')), ['o1', 'o2', 'o4']);
+  assert.deepEqual(ids(await get('Observation?value-quantity=lt5&code=2345-7')), ['o3']);
+  assert.deepEqual(ids(await get('Observation?value-quantity=ge7.2||mmol/L')), ['o2', 'o4']);
+  assert.equal((await http('GET', `${srv.base}/Observation?value-quantity=lots`)).status, 400);
+});
+
+test('_id, _lastUpdated, OR with commas, AND with repeats', async () => {
+  assert.deepEqual(ids(await get('Patient?_id=p1,p3')), ['p1', 'p3']);
+  assert.deepEqual(ids(await get('Patient?_id=p1&gender=female')), []);
+  const now = new Date(Date.now() + 60000).toISOString();
+  assert.deepEqual(ids(await get(`Patient?_lastUpdated=lt${encodeURIComponent(now)}`)), ['p1', 'p2', 'p3']);
+  assert.deepEqual(ids(await get(`Patient?_lastUpdated=gt${encodeURIComponent(now)}`)), []);
+  assert.deepEqual(ids(await get('Observation?code=2345-7,718-7&subject=Patient/p2')), ['o3', 'o4']);
+});
+
+test('paging: _count, stable next links, totals, _summary=count', async () => {
+  const first = await get('Observation?_count=2');
+  assert.equal(first.entry.length, 2);
+  assert.equal(first.total, undefined, 'no cheap exact total when there is a next page');
+  const next = first.link.find((l) => l.relation === 'next').url;
+  // a write between pages does not shift them
+  await http('PUT', `${srv.base}/Observation/o0`, { body: { resourceType: 'Observation', id: 'o0', status: 'final', code: { text: 'x' } } });
+  const second = await (await fetch(next)).json();
+  const seen = [...first.entry, ...second.entry].map((e) => e.resource.id);
+  assert.equal(new Set(seen).size, seen.length, 'no entry twice');
+  const all = await get('Observation?_count=100');
+  assert.equal(all.total, all.entry.length);
+  const accurate = await get('Observation?_count=1&_total=accurate');
+  assert.equal(accurate.total, all.total);
+  const count = await get('Observation?code=2345-7&_summary=count');
+  assert.equal(count.total, 3);
+  assert.equal(count.entry, undefined);
+  await http('DELETE', `${srv.base}/Observation/o0`);
+});
+
+test('unknown parameters: lenient by default, 400 with handling=strict', async () => {
+  const lenient = await get('Patient?gender=male&frobnicate=1');
+  assert.deepEqual(ids(lenient), ['p1']);
+  const outcome = lenient.entry.find((e) => e.search.mode === 'outcome');
+  assert.match(outcome.resource.issue[0].diagnostics, /frobnicate/);
+  assert.ok(!lenient.link[0].url.includes('frobnicate'), 'the self link shows only what was applied');
+  assert.ok(lenient.link[0].url.includes('gender=male'));
+  const strict = await http('GET', `${srv.base}/Patient?gender=male&frobnicate=1`, { headers: { Prefer: 'handling=strict' } });
+  assert.equal(strict.status, 400);
+  assert.equal(strict.json.resourceType, 'OperationOutcome');
+});
+
+test('POST _search with a form body gives the same result as GET', async () => {
+  const r = await http('POST', `${srv.base}/Patient/_search`, {
+    body: 'gender=female&family=li', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(ids(r.json), ['p2']);
+  const bad = await http('POST', `${srv.base}/Patient/_search`, { body: '{}', headers: { 'Content-Type': 'application/json' } });
+  assert.equal(bad.status, 415);
+});
+
+test('the index follows updates and deletes', async () => {
+  await http('PUT', `${srv.base}/Patient/p9`, { body: { resourceType: 'Patient', id: 'p9', gender: 'other' } });
+  assert.deepEqual(ids(await get('Patient?gender=other')), ['p9']);
+  await http('PUT', `${srv.base}/Patient/p9`, { body: { resourceType: 'Patient', id: 'p9', gender: 'unknown' } });
+  assert.deepEqual(ids(await get('Patient?gender=other')), [], 'old values leave the index');
+  assert.deepEqual(ids(await get('Patient?gender=unknown')), ['p9']);
+  await http('DELETE', `${srv.base}/Patient/p9`);
+  assert.deepEqual(ids(await get('Patient?gender=unknown')), [], 'deleted resources are not found');
+  assert.deepEqual(ids(await get('Patient?_id=p9')), []);
+});
