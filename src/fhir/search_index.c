@@ -352,6 +352,45 @@ static void index_params(struct fhir_index *ix, json_object *resource, const cha
     }
 }
 
+static int cmp_text(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a ? 1 : b ? -1 : 0;
+    return strcmp(a, b);
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+    const struct store_index_entry *a = x, *b = y;
+    int c = a->kind - b->kind;
+    if (!c)
+        c = strcmp(a->param, b->param);
+    if (!c)
+        c = cmp_text(a->text1, b->text1);
+    if (!c)
+        c = cmp_text(a->text2, b->text2);
+    if (!c)
+        c = a->number < b->number ? -1 : a->number > b->number;
+    if (!c)
+        c = a->low < b->low ? -1 : a->low > b->low;
+    if (!c)
+        c = a->high < b->high ? -1 : a->high > b->high;
+    return c;
+}
+
+/* One entry per distinct value and parameter: a value found twice is indexed once. */
+static void dedupe(struct fhir_index *ix)
+{
+    if (ix->count < 2)
+        return;
+    qsort(ix->entries, ix->count, sizeof(*ix->entries), cmp_entry);
+    size_t kept = 1;
+    for (size_t i = 1; i < ix->count; i++)
+        if (cmp_entry(&ix->entries[kept - 1], &ix->entries[i]) != 0)
+            ix->entries[kept++] = ix->entries[i];
+    ix->count = kept;
+}
+
 void fhir_index_compute(struct fhir_index *ix, json_object *resource)
 {
     fhir_search_init();
@@ -371,6 +410,7 @@ void fhir_index_compute(struct fhir_index *ix, json_object *resource)
     const struct fhir_search_param *common = fhir_search_params_of("Resource", &n);
     index_params(ix, resource, type, common, n, &r);
     fhirpath_result_release(&r);
+    dedupe(ix);
 }
 
 void fhir_index_release(struct fhir_index *ix)

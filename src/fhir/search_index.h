@@ -29,7 +29,11 @@ struct fhir_index {
 /* Compile every expression once; safe to call from several threads (pthread_once). */
 void fhir_search_init(void);
 
-/* Compute the entries of resource (valid, of a known type); ix is initialised here. */
+/*
+ * Compute the entries of resource (valid, of a known type); ix is
+ * initialised here. Entries are distinct: a value found twice for one
+ * parameter is one entry.
+ */
 void fhir_index_compute(struct fhir_index *ix, json_object *resource);
 void fhir_index_release(struct fhir_index *ix);
 

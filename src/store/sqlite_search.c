@@ -11,10 +11,13 @@
  *
  * Writes (writer thread): the version's row in res_current is upserted and
  * its entries replaced, inside the unit's transaction. Searches (readers):
- * every predicate becomes "c.key [NOT] IN (SELECT key FROM sp_x WHERE
- * param = ? AND ...)", so SQLite drives from the (param, value) index;
- * results come in key order from a cursor, for stable paging. Only fixed
- * SQL fragments are concatenated; every value is bound.
+ * the smallest positive clause, when small, drives ("SELECT key FROM sp_x
+ * WHERE param = ? AND ..." on the (param, value) index) and the others are
+ * probed per row ("EXISTS (... WHERE key = c.key ...)" on the key index);
+ * when every clause is large the rows are walked in key order and probed
+ * (see choose_driver). Results come in key order after a cursor, for
+ * stable paging. Only fixed SQL fragments are concatenated; every value
+ * is bound.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,7 +207,9 @@ struct bind {
     double d;            /* BIND_DOUBLE */
 };
 
-#define MAX_BINDS 256
+#define MAX_BINDS    256
+#define DRIVER_LIMIT 1000 /* a clause with at most this many entries drives the query */
+#define GOOD_DRIVER  100  /* a clause this small drives; the others are not measured */
 
 struct sqlbuild {
     struct buf sql;               /* the statement */
@@ -315,6 +320,11 @@ static void range_cond(struct sqlbuild *b, const struct store_predicate *p, cons
         BOUND(lo, dlo);
         buf_printf(&b->sql, " AND %s %s ", highcol, is_date ? "<=" : "<");
         BOUND(hi, dhi);
+        if (is_date && strcmp(lowcol, highcol) != 0) {
+            /* implied by the two above; bounds the (param, low) index range on both sides */
+            buf_printf(&b->sql, " AND %s <= ", lowcol);
+            BOUND(hi, dhi);
+        }
     }
 #undef BOUND
 }
@@ -399,6 +409,7 @@ static void special_pred(struct sqlbuild *b, const struct store_predicate *p)
     buf_append_str(&b->sql, ")");
 }
 
+/* An index predicate as a correlated probe of the entries of row c (uses the key index). */
 static void predicate_sql(struct sqlbuild *b, const struct store_predicate *p)
 {
     if (p->kind == STORE_IDX__COUNT) {
@@ -406,20 +417,60 @@ static void predicate_sql(struct sqlbuild *b, const struct store_predicate *p)
         return;
     }
     bool negate = p->negate || p->op == STORE_OP_NE || p->op == STORE_OP_MISSING;
-    buf_printf(&b->sql, "c.key %sIN (SELECT key FROM %s WHERE param = ", negate ? "NOT " : "",
-               tables[p->kind]);
+    /* INDEXED BY: without statistics SQLite would pick the (param, value) index and scan it */
+    buf_printf(&b->sql,
+               "%sEXISTS (SELECT 1 FROM %s INDEXED BY %s_key WHERE key = c.key AND param = ",
+               negate ? "NOT " : "", tables[p->kind], tables[p->kind]);
     add_text(b, p->param);
     if (p->op != STORE_OP_MISSING && p->op != STORE_OP_PRESENT)
         value_cond(b, p);
     buf_append_str(&b->sql, ")");
 }
 
-static void where_sql(struct sqlbuild *b, const struct store_query *q)
+/* A positive index predicate as "SELECT key FROM sp_x WHERE ..." (uses the value index). */
+static void keys_sql(struct sqlbuild *b, const struct store_predicate *p)
+{
+    buf_printf(&b->sql, "SELECT key FROM %s WHERE param = ", tables[p->kind]);
+    add_text(b, p->param);
+    if (p->op != STORE_OP_PRESENT)
+        value_cond(b, p);
+}
+
+static bool predicate_is_positive(const struct store_predicate *p)
+{
+    return p->kind != STORE_IDX__COUNT && !p->negate && p->op != STORE_OP_NE &&
+           p->op != STORE_OP_MISSING;
+}
+
+static bool clause_is_positive(const struct store_clause *cl)
+{
+    for (size_t k = 0; k < cl->count; k++)
+        if (!predicate_is_positive(&cl->preds[k]))
+            return false;
+    return cl->count > 0;
+}
+
+/* The driver's keys: the union of its predicates' keys (UNION removes duplicates). */
+static void driver_sql(struct sqlbuild *b, const struct store_clause *cl)
+{
+    buf_append_str(&b->sql, "(");
+    for (size_t k = 0; k < cl->count; k++) {
+        if (k)
+            buf_append_str(&b->sql, " UNION ");
+        keys_sql(b, &cl->preds[k]);
+    }
+    /* CROSS JOIN: SQLite keeps the left side as the outer loop (no reordering) */
+    buf_append_str(&b->sql, ") d CROSS JOIN res_current c ON c.key = d.key");
+}
+
+static void where_sql(struct sqlbuild *b, const struct store_query *q, long driver)
 {
     buf_append_str(&b->sql, " WHERE c.type = ");
     add_text(b, q->type);
     buf_append_str(&b->sql, " AND c.deleted = 0");
     for (size_t i = 0; i < q->count; i++) {
+        if ((long)i == driver)
+            continue;
         const struct store_clause *cl = &q->clauses[i];
         buf_append_str(&b->sql, " AND (");
         for (size_t k = 0; k < cl->count; k++) {
@@ -451,47 +502,158 @@ static void sqlbuild_release(struct sqlbuild *b)
         free(b->owned[i]);
 }
 
-static enum err run_count(struct reader *r, const struct store_query *q, int64_t *out)
+/* Prepare b on r, bind, and step through rows with row_fn (may be NULL for one-row results). */
+static enum err prepare_bound(struct reader *r, struct sqlbuild *b, sqlite3_stmt **out)
+{
+    if (b->overflow)
+        return ERR_TOO_LARGE;
+    if (sqlite3_prepare_v2(r->db, b->sql.ptr, -1, out, NULL))
+        return sqlite_sql_err(r->db, "prepare search");
+    bind_all(*out, b);
+    return ERR_OK;
+}
+
+static enum err single_int(struct reader *r, struct sqlbuild *b, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    enum err err = prepare_bound(r, b, &st);
+    if (!err) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *out = sqlite3_column_int64(st, 0);
+        else
+            err = sqlite_sql_err(r->db, "search count");
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* Index entries matching a positive clause, counted up to DRIVER_LIMIT + 1 (cheap). */
+static enum err clause_size(struct reader *r, const struct store_clause *cl, int64_t *out)
 {
     struct sqlbuild b;
     memset(&b, 0, sizeof(b));
     buf_init(&b.sql, 1u << 20);
-    buf_append_str(&b.sql, "SELECT count(*) FROM res_current c");
-    where_sql(&b, q);
-    enum err err = b.overflow ? ERR_TOO_LARGE : ERR_OK;
-    sqlite3_stmt *st = NULL;
-    if (!err && sqlite3_prepare_v2(r->db, b.sql.ptr, -1, &st, NULL))
-        err = sqlite_sql_err(r->db, "prepare count");
-    if (!err) {
-        bind_all(st, &b);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            *out = sqlite3_column_int64(st, 0);
-        else
-            err = sqlite_sql_err(r->db, "count");
+    buf_append_str(&b.sql, "SELECT count(*) FROM (");
+    for (size_t k = 0; k < cl->count; k++) {
+        if (k)
+            buf_append_str(&b.sql, " UNION ALL ");
+        buf_append_str(&b.sql, "SELECT * FROM (");
+        keys_sql(&b, &cl->preds[k]);
+        buf_printf(&b.sql, " LIMIT %d)", DRIVER_LIMIT + 1);
     }
-    sqlite3_finalize(st);
+    buf_printf(&b.sql, " LIMIT %d)", DRIVER_LIMIT + 1);
+    enum err err = single_int(r, &b, out);
     sqlbuild_release(&b);
     return err;
 }
 
-static enum err run_page(struct reader *r, const struct store_query *q, store_hit_fn *fn, void *ctx)
+/*
+ * The query plan. SQLite materialises an IN or UNION subquery whole, so
+ * driving from a predicate that matches a million entries is slow, while
+ * walking res_current in key order and probing each row is slow when the
+ * matches are few. So measure each positive clause (capped at
+ * DRIVER_LIMIT): the smallest one drives when it is small; otherwise the
+ * matches are dense and the key-order walk finds a page quickly.
+ */
+/* The order clauses are measured in: the kinds that are usually selective first. */
+static int probe_rank(const struct store_clause *cl)
+{
+    switch (cl->preds[0].kind) {
+    case STORE_IDX_REFERENCE:
+        return 0;
+    case STORE_IDX_TOKEN:
+    case STORE_IDX_URI:
+        return 1;
+    case STORE_IDX_STRING:
+        return 2;
+    default:
+        return 3;
+    }
+}
+
+static enum err choose_driver(struct reader *r, const struct store_query *q, long *out_driver,
+                              int64_t *out_size)
+{
+    *out_driver = -1;
+    *out_size = INT64_MAX;
+    for (int rank = 0; rank <= 3 && *out_size > GOOD_DRIVER; rank++) {
+        for (size_t i = 0; i<q->count && * out_size> GOOD_DRIVER; i++) {
+            const struct store_clause *cl = &q->clauses[i];
+            if (!clause_is_positive(cl) || probe_rank(cl) != rank)
+                continue;
+            int64_t size = 0;
+            enum err err = clause_size(r, cl, &size);
+            if (err)
+                return err;
+            if (size < *out_size) {
+                *out_size = size;
+                *out_driver = (long)i;
+            }
+        }
+    }
+    return ERR_OK;
+}
+
+static void from_sql(struct sqlbuild *b, const struct store_query *q, long driver)
+{
+    if (driver >= 0)
+        driver_sql(b, &q->clauses[driver]);
+    else
+        buf_append_str(&b->sql, "res_current c");
+}
+
+/*
+ * One positive predicate whose entries are one per matching resource
+ * (entries are de-duplicated per resource): count them in the index alone.
+ */
+static bool countable_in_index(const struct store_query *q)
+{
+    if (q->count != 1 || q->clauses[0].count != 1 || !clause_is_positive(&q->clauses[0]))
+        return false;
+    const struct store_predicate *p = &q->clauses[0].preds[0];
+    if (p->op != STORE_OP_EQ)
+        return false;
+    if (p->kind == STORE_IDX_TOKEN)
+        return p->text1 && p->text2; /* code alone may match two systems of one resource */
+    return p->kind == STORE_IDX_REFERENCE || p->kind == STORE_IDX_URI;
+}
+
+static enum err run_count(struct reader *r, const struct store_query *q, long driver, int64_t *out)
 {
     struct sqlbuild b;
     memset(&b, 0, sizeof(b));
     buf_init(&b.sql, 1u << 20);
-    buf_append_str(&b.sql, "SELECT c.key, c.id, c.version, c.last_updated, r.body "
-                           "FROM res_current c JOIN resource r ON r.seq = c.seq");
-    where_sql(&b, q);
+    if (countable_in_index(q)) {
+        buf_append_str(&b.sql, "SELECT count(*) FROM (");
+        keys_sql(&b, &q->clauses[0].preds[0]);
+        buf_append_str(&b.sql, ")");
+    } else {
+        buf_append_str(&b.sql, "SELECT count(*) FROM ");
+        from_sql(&b, q, driver);
+        where_sql(&b, q, driver);
+    }
+    enum err err = single_int(r, &b, out);
+    sqlbuild_release(&b);
+    return err;
+}
+
+static enum err run_page(struct reader *r, const struct store_query *q, long driver,
+                         store_hit_fn *fn, void *ctx)
+{
+    struct sqlbuild b;
+    memset(&b, 0, sizeof(b));
+    buf_init(&b.sql, 1u << 20);
+    buf_append_str(&b.sql, "SELECT c.key, c.id, c.version, c.last_updated, r.body FROM ");
+    from_sql(&b, q, driver);
+    buf_append_str(&b.sql, " CROSS JOIN resource r ON r.seq = c.seq");
+    where_sql(&b, q, driver);
     buf_append_str(&b.sql, " AND c.key > ");
     add_int(&b, q->after_key);
     buf_append_str(&b.sql, " ORDER BY c.key LIMIT ");
     add_int(&b, q->limit);
-    enum err err = b.overflow ? ERR_TOO_LARGE : ERR_OK;
     sqlite3_stmt *st = NULL;
-    if (!err && sqlite3_prepare_v2(r->db, b.sql.ptr, -1, &st, NULL))
-        err = sqlite_sql_err(r->db, "prepare search");
+    enum err err = prepare_bound(r, &b, &st);
     if (!err) {
-        bind_all(st, &b);
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             struct store_hit hit;
@@ -520,12 +682,15 @@ enum err sqlite_search(struct store *base, const struct store_query *q, store_hi
     enum err err = sqlite_reader_get(s, &r);
     if (err)
         return err;
-    /* one read transaction, so the page and the total see the same snapshot */
+    /* one read transaction, so the plan, the page and the total see the same snapshot */
     sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
-    if (q->limit > 0)
-        err = run_page(r, q, fn, ctx);
+    long driver = -1;
+    int64_t driver_size = 0;
+    err = choose_driver(r, q, &driver, &driver_size);
+    if (!err && q->limit > 0)
+        err = run_page(r, q, driver_size <= DRIVER_LIMIT ? driver : -1, fn, ctx);
     if (!err && q->want_total && out_total)
-        err = run_count(r, q, out_total);
+        err = run_count(r, q, driver, out_total);
     sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
     sqlite_reader_put(s, r);
     return err;
