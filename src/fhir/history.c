@@ -110,13 +110,7 @@ void rest_history(struct rest_ctx *c, const char *type, const char *id)
                               : "/_history";
     struct buf *out = &c->res->body;
     buf_reset(out);
-    char bundle_id[37], now[32];
-    fhir_uuid_v4(bundle_id);
-    time_format_instant(time_now_ms(), now, sizeof(now));
-    buf_printf(out,
-               "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{\"lastUpdated\":\"%s\"},"
-               "\"type\":\"history\"",
-               bundle_id, now);
+    rest_bundle_open(out, "history");
     if (id) {
         int64_t total = 0;
         enum err err = store_count_versions(c->app->store, type, id, &total);
@@ -141,15 +135,8 @@ void rest_history(struct rest_ctx *c, const char *type, const char *id)
         page_link(c, out, "next", path, count, since, page.last_seq);
     }
     buf_append_str(out, "]}");
-    if (page.seen == 0) {
-        /* FHIR JSON forbids an empty array: drop "entry":[] */
-        char *e = strstr(out->ptr, ",\"entry\":[]");
-        if (e) {
-            size_t cut = strlen(",\"entry\":[]");
-            memmove(e, e + cut, strlen(e + cut) + 1);
-            out->len -= cut;
-        }
-    }
+    if (page.seen == 0)
+        rest_bundle_drop_empty_entry(out);
     c->res->status = 200;
     rest_json_type(c);
 }

@@ -69,6 +69,28 @@ void rest_version_headers(struct rest_ctx *c, int64_t version, int64_t last_upda
     http_response_header(c->res, "Last-Modified", arena_strndup(a, date, strlen(date)));
 }
 
+void rest_bundle_open(struct buf *out, const char *type)
+{
+    char id[37], now[32];
+    fhir_uuid_v4(id);
+    time_format_instant(time_now_ms(), now, sizeof(now));
+    buf_printf(out,
+               "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{\"lastUpdated\":\"%s\"},"
+               "\"type\":\"%s\"",
+               id, now, type);
+}
+
+void rest_bundle_drop_empty_entry(struct buf *out)
+{
+    static const char empty[] = ",\"entry\":[]";
+    char *e = out->ptr ? strstr(out->ptr, empty) : NULL;
+    if (!e)
+        return;
+    size_t cut = sizeof(empty) - 1;
+    memmove(e, e + cut, strlen(e + cut) + 1);
+    out->len -= cut;
+}
+
 void rest_url_encode(struct buf *out, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";

@@ -550,13 +550,8 @@ static void run(struct search *s)
         s->want_total};
     struct buf *out = &s->c->res->body;
     buf_reset(out);
-    char id[37], now[32];
-    fhir_uuid_v4(id);
-    time_format_instant(time_now_ms(), now, sizeof(now));
-    buf_printf(out,
-               "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{\"lastUpdated\":\"%s\"},"
-               "\"type\":\"searchset\",\"entry\":[",
-               id, now);
+    rest_bundle_open(out, "searchset");
+    buf_append_str(out, ",\"entry\":[");
     size_t entries_at = out->len;
     struct page pg = {s, out, 0, 0, false};
     int64_t total = -1;
@@ -585,13 +580,8 @@ static void run(struct search *s)
     if (total >= 0)
         buf_printf(out, ",\"total\":%lld", (long long)total);
     buf_append_str(out, "}");
-    if (empty) {
-        /* FHIR JSON allows no empty arrays: drop "entry":[] */
-        char *e = strstr(out->ptr, ",\"entry\":[]");
-        size_t cut = strlen(",\"entry\":[]");
-        memmove(e, e + cut, strlen(e + cut) + 1);
-        out->len -= cut;
-    }
+    if (empty)
+        rest_bundle_drop_empty_entry(out);
     s->c->res->status = 200;
     rest_json_type(s->c);
 }

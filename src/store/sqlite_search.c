@@ -220,34 +220,30 @@ struct sqlbuild {
     bool overflow;                /* too many values */
 };
 
-static void add_text(struct sqlbuild *b, const char *t)
+/* Append a placeholder for v to the statement and remember v for binding. */
+static void add_bind(struct sqlbuild *b, struct bind v)
 {
     if (b->nbinds == MAX_BINDS) {
         b->overflow = true;
         return;
     }
-    b->binds[b->nbinds++] = (struct bind){BIND_TEXT, t, 0, 0};
+    b->binds[b->nbinds++] = v;
     buf_printf(&b->sql, "?%d", b->nbinds);
+}
+
+static void add_text(struct sqlbuild *b, const char *t)
+{
+    add_bind(b, (struct bind){BIND_TEXT, t, 0, 0});
 }
 
 static void add_int(struct sqlbuild *b, int64_t v)
 {
-    if (b->nbinds == MAX_BINDS) {
-        b->overflow = true;
-        return;
-    }
-    b->binds[b->nbinds++] = (struct bind){BIND_INT, NULL, v, 0};
-    buf_printf(&b->sql, "?%d", b->nbinds);
+    add_bind(b, (struct bind){BIND_INT, NULL, v, 0});
 }
 
 static void add_double(struct sqlbuild *b, double v)
 {
-    if (b->nbinds == MAX_BINDS) {
-        b->overflow = true;
-        return;
-    }
-    b->binds[b->nbinds++] = (struct bind){BIND_DOUBLE, NULL, 0, v};
-    buf_printf(&b->sql, "?%d", b->nbinds);
+    add_bind(b, (struct bind){BIND_DOUBLE, NULL, 0, v});
 }
 
 static const char *own(struct sqlbuild *b, char *s)
