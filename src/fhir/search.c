@@ -444,16 +444,15 @@ static bool apply_param(struct search *s, const char *name, const char *value)
     enum outcome res = result_param(s, name, value, &handled);
     if (!handled)
         res = add_param(s, name, value);
-    else if (!res && strcmp(name, "_cursor") != 0 && strcmp(name, "_count") != 0)
-        note_used(s, name, value);
-    if (!handled && !res)
-        note_used(s, name, value);
     if (res == SP_INVALID || (res == SP_UNSUPPORTED && s->strict)) {
         rest_error(s->c, ERR_INVALID, name, "%s", s->why);
         return false;
     }
     if (res == SP_UNSUPPORTED)
         note_ignored(s, name);
+    /* the links write _count and _cursor themselves */
+    else if (strcmp(name, "_count") != 0 && strcmp(name, "_cursor") != 0)
+        note_used(s, name, value);
     s->why[0] = '\0';
     return true;
 }
