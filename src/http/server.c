@@ -36,22 +36,25 @@ struct http_server {
     void *app;                 /* its argument */
     const struct config *cfg;  /* borrowed, read-only */
     atomic_long in_flight;     /* requests begun and not completed */
+    atomic_long suspended;     /* requests suspended, waiting to be resumed */
+    atomic_bool stopping;      /* shutdown began: answer new requests 503 */
     atomic_ulong next_id;      /* request-id counter */
     unsigned id_prefix;        /* random per process */
     uint16_t port;             /* bound port */
 };
 
 struct request_ctx {
-    struct arena arena;        /* per-request memory */
-    struct buf body;           /* request body, capped at max_body_bytes */
-    bool too_large;            /* body passed the cap: answer 413 */
-    bool started;              /* the handler has run (req and res are set up) */
-    int64_t start_ms;          /* for the access log */
-    char id[24];               /* request id */
-    struct http_request req;   /* the request, once the body is complete */
-    struct http_response res;  /* the response being built */
-    http_resume_fn *resume_fn; /* set while suspended: what runs on resumption */
-    void *resume_arg;          /* its argument */
+    struct http_server *server; /* owner */
+    struct arena arena;         /* per-request memory */
+    struct buf body;            /* request body, capped at max_body_bytes */
+    bool too_large;             /* body passed the cap: answer 413 */
+    bool started;               /* the handler has run (req and res are set up) */
+    int64_t start_ms;           /* for the access log */
+    char id[24];                /* request id */
+    struct http_request req;    /* the request, once the body is complete */
+    struct http_response res;   /* the response being built */
+    http_resume_fn *resume_fn;  /* set while suspended: what runs on resumption */
+    void *resume_arg;           /* its argument */
 };
 
 /* ---- request helpers ---- */
@@ -164,6 +167,7 @@ static bool valid_request_id(const char *s)
 static struct request_ctx *ctx_new(struct http_server *s, struct MHD_Connection *conn)
 {
     struct request_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    ctx->server = s;
     arena_init(&ctx->arena, 8192);
     buf_init(&ctx->body, (size_t)s->cfg->max_body_bytes);
     ctx->start_ms = time_now_ms();
@@ -183,6 +187,7 @@ void http_request_suspend(struct http_request *req, http_resume_fn *fn, void *ar
     assert(!ctx->resume_fn);
     ctx->resume_fn = fn;
     ctx->resume_arg = arg;
+    atomic_fetch_add(&ctx->server->suspended, 1);
     MHD_suspend_connection(req->conn);
 }
 
@@ -217,6 +222,7 @@ static enum MHD_Result run_app(struct http_server *s, struct MHD_Connection *con
         /* resumed after a suspension: run the continuation */
         http_resume_fn *fn = ctx->resume_fn;
         ctx->resume_fn = NULL;
+        atomic_fetch_sub(&s->suspended, 1);
         fn(s->app, &ctx->req, res, ctx->resume_arg);
         return ctx->resume_fn ? MHD_YES : finish(s, conn, ctx, url, method);
     }
@@ -228,6 +234,10 @@ static enum MHD_Result run_app(struct http_server *s, struct MHD_Connection *con
         snprintf(msg, sizeof(msg), "request body exceeds the limit of %d bytes",
                  s->cfg->max_body_bytes);
         simple_error_body(res, 413, "too-costly", msg);
+    } else if (atomic_load(&s->stopping)) {
+        /* nothing new may start (and suspend) once shutdown has begun */
+        simple_error_body(res, 503, "transient", "server is shutting down");
+        http_response_header(res, "Connection", "close");
     } else if (strlen(url) > (size_t)s->cfg->max_url_bytes) {
         simple_error_body(res, 414, "too-costly", "request URL is too long");
     } else {
@@ -315,6 +325,8 @@ enum err http_server_start(const struct config *cfg, http_handler_fn *handler, v
     s->app = app;
     s->cfg = cfg;
     atomic_init(&s->in_flight, 0);
+    atomic_init(&s->suspended, 0);
+    atomic_init(&s->stopping, false);
     atomic_init(&s->next_id, 1);
     s->id_prefix = (unsigned)time_now_ms() ^ ((unsigned)getpid() << 16);
 
@@ -360,10 +372,26 @@ void http_server_stop(struct http_server *s, int grace_ms)
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    atomic_store(&s->stopping, true);
     int64_t deadline = time_now_ms() + grace_ms;
     while (atomic_load(&s->in_flight) > 0 && time_now_ms() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
+    }
+    /*
+     * libmicrohttpd aborts if stopped with a suspended connection, and a
+     * suspended request is a write waiting for its commit, which always
+     * completes while the store is open: wait for every one, past the grace.
+     */
+    int64_t next_log = time_now_ms() + 5000;
+    while (atomic_load(&s->suspended) > 0) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (time_now_ms() > next_log) {
+            log_warn(LOG_HTTP, "waiting for suspended requests count=%ld",
+                     (long)atomic_load(&s->suspended));
+            next_log += 5000;
+        }
     }
     long left = atomic_load(&s->in_flight);
     MHD_stop_daemon(s->daemon);

@@ -81,3 +81,33 @@ test('SIGTERM finishes requests in flight, then exits 0', async () => {
     srv.cleanup();
   }
 });
+
+test('SIGTERM during a continuous write load over keep-alive connections exits cleanly', async () => {
+  // Regression: a request arriving on a kept-alive connection after the in-flight count reached
+  // zero used to suspend for its commit, and libmicrohttpd aborts when stopped with one suspended.
+  for (let round = 0; round < 5; round++) {
+    const srv = await startServer();
+    try {
+      let stop = false;
+      let acked = 0;
+      const worker = async (w) => {
+        for (let i = 0; !stop; i++) {
+          try {
+            const r = await http('PUT', `${srv.base}/Observation/k${w}-${i % 5}`, { body: obs(`k${w}-${i % 5}`, i) });
+            if (r.status === 200 || r.status === 201) acked++;
+            else if (r.status === 503) assert.equal(r.json.resourceType, 'OperationOutcome');
+          } catch { return; }
+        }
+      };
+      const workers = Array.from({ length: 8 }, (_, w) => worker(w));
+      await new Promise((r) => setTimeout(r, 200 + round * 100));
+      const { code } = await srv.stop(); // throws on a sanitizer report or a non-zero exit
+      stop = true;
+      await Promise.all(workers);
+      assert.equal(code, 0);
+      assert.ok(acked > 0);
+    } finally {
+      srv.cleanup();
+    }
+  }
+});
