@@ -348,8 +348,10 @@ static enum outcome add_param(struct search *s, const char *name, const char *va
             snprintf(s->why, sizeof(s->why), "%s: :missing takes true or false", name);
             return SP_INVALID;
         }
-        if (!strcmp(p->code, "_id") || !strcmp(p->code, "_lastUpdated"))
+        if (!strcmp(p->code, "_id") || !strcmp(p->code, "_lastUpdated")) {
+            snprintf(s->why, sizeof(s->why), "every resource has %s", p->code);
             return SP_UNSUPPORTED;
+        }
         struct store_predicate *pr = new_pred(s, cl, p, kind_of[p->type]);
         pr->op = !strcmp(value, "true") ? STORE_OP_MISSING : STORE_OP_PRESENT;
         s->nclauses++;
@@ -394,8 +396,14 @@ static enum outcome result_param(struct search *s, const char *name, const char 
 {
     *handled = true;
     const struct config *cfg = s->c->app->cfg;
-    if (!strcmp(name, "_count"))
-        return parse_count(s, name, v, cfg->max_count, &s->count) ? SP_OK : SP_INVALID;
+    if (!strcmp(name, "_count")) {
+        if (!parse_count(s, name, v, cfg->max_count, &s->count))
+            return SP_INVALID;
+        /* search.html: _count=0 asks for the total only */
+        if (s->count == 0)
+            s->want_total = s->count_only = true;
+        return SP_OK;
+    }
     if (!strcmp(name, "_cursor"))
         return parse_count(s, name, v, INT64_MAX, &s->cursor) ? SP_OK : SP_INVALID;
     if (!strcmp(name, "_format") || !strcmp(name, "_pretty"))

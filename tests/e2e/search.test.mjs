@@ -116,6 +116,10 @@ test('paging: _count, stable next links, totals, _summary=count', async () => {
   assert.equal(all.total, all.entry.length);
   const accurate = await get('Observation?_count=1&_total=accurate');
   assert.equal(accurate.total, all.total);
+  const zero = await get('Observation?code=2345-7&_count=0');
+  assert.equal(zero.total, 3, '_count=0 gives the total only');
+  assert.equal(zero.entry, undefined);
+  assert.equal(zero.link.find((l) => l.relation === 'next'), undefined);
   const count = await get('Observation?code=2345-7&_summary=count');
   assert.equal(count.total, 3);
   assert.equal(count.entry, undefined);
