@@ -325,63 +325,61 @@ static void range_cond(struct sqlbuild *b, const struct store_predicate *p, cons
 #undef BOUND
 }
 
+/* " AND column = ?" with value bound. */
+static void and_equals(struct sqlbuild *b, const char *column, const char *value)
+{
+    buf_printf(&b->sql, " AND %s = ", column);
+    add_text(b, value);
+}
+
+/* column starts with prefix, as an index range: prefix <= column < prefix + U+10FFFF. */
+static void and_prefix(struct sqlbuild *b, const char *column, const char *prefix)
+{
+    buf_printf(&b->sql, " AND %s >= ", column);
+    add_text(b, prefix);
+    buf_printf(&b->sql, " AND %s < ", column);
+    add_text(b, upper_bound(b, prefix));
+}
+
 static void value_cond(struct sqlbuild *b, const struct store_predicate *p)
 {
     switch (p->kind) {
     case STORE_IDX_TOKEN:
-        if (p->text2) {
-            buf_append_str(&b->sql, " AND code = ");
-            add_text(b, p->text2);
-        }
-        if (p->text1) {
-            buf_append_str(&b->sql, " AND system = ");
-            add_text(b, p->text1);
-        } else if (p->text3) {
+        if (p->text2)
+            and_equals(b, "code", p->text2);
+        if (p->text1)
+            and_equals(b, "system", p->text1);
+        else if (p->text3)
             buf_append_str(&b->sql, " AND system IS NULL");
-        }
         break;
     case STORE_IDX_STRING:
         if (p->op == STORE_OP_EXACT) {
-            buf_append_str(&b->sql, " AND raw = ");
-            add_text(b, p->text2);
+            and_equals(b, "raw", p->text2);
         } else if (p->op == STORE_OP_CONTAINS) {
             buf_append_str(&b->sql, " AND norm LIKE ");
             add_text(b, like_pattern(b, p->text1));
             buf_append_str(&b->sql, " ESCAPE '\\'");
         } else {
-            buf_append_str(&b->sql, " AND norm >= ");
-            add_text(b, p->text1);
-            buf_append_str(&b->sql, " AND norm < ");
-            add_text(b, upper_bound(b, p->text1));
+            and_prefix(b, "norm", p->text1);
         }
         break;
     case STORE_IDX_REFERENCE:
-        buf_append_str(&b->sql, " AND target = ");
-        add_text(b, p->text1);
+        and_equals(b, "target", p->text1);
         break;
     case STORE_IDX_URI:
-        if (p->op == STORE_OP_PREFIX) {
-            buf_append_str(&b->sql, " AND uri >= ");
-            add_text(b, p->text1);
-            buf_append_str(&b->sql, " AND uri < ");
-            add_text(b, upper_bound(b, p->text1));
-        } else {
-            buf_append_str(&b->sql, " AND uri = ");
-            add_text(b, p->text1);
-        }
+        if (p->op == STORE_OP_PREFIX)
+            and_prefix(b, "uri", p->text1);
+        else
+            and_equals(b, "uri", p->text1);
         break;
     case STORE_IDX_DATE:
         range_cond(b, p, "low", "high", true);
         break;
     case STORE_IDX_QUANTITY:
-        if (p->text1) {
-            buf_append_str(&b->sql, " AND system = ");
-            add_text(b, p->text1);
-        }
-        if (p->text2) {
-            buf_append_str(&b->sql, " AND code = ");
-            add_text(b, p->text2);
-        }
+        if (p->text1)
+            and_equals(b, "system", p->text1);
+        if (p->text2)
+            and_equals(b, "code", p->text2);
         range_cond(b, p, "value", "value", false);
         break;
     case STORE_IDX_NUMBER:
