@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "core/timeutil.h"
-#include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 
 struct history_page {

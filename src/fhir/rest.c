@@ -23,7 +23,6 @@
 #include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "fhir/capability.h"
-#include "fhir/json.h"
 #include "fhir/model.h"
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"

@@ -23,7 +23,6 @@
 
 #include "core/timeutil.h"
 #include "fhir/model.h"
-#include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 #include "fhir/search_index.h"
 #include "fhir/search_params.h"
