@@ -91,6 +91,7 @@ def build(sds):
             if owner not in types:
                 add_type(owner, 'BACKBONE')
             emin = int(e.get('min', 0))
+            summ = 1 if e.get('isSummary') else 0
             emax = e.get('max', '*')
             emax = 0 if emax == '*' else int(emax)
             if emax == 0 and e.get('max') == '0':
@@ -98,7 +99,8 @@ def build(sds):
             if 'contentReference' in e:
                 target = e['contentReference'][1:]
                 types[owner]['elements'].append(
-                    {'name': leaf, 'type': target, 'choice': 0, 'min': emin, 'max': emax})
+                    {'name': leaf, 'type': target, 'choice': 0, 'min': emin, 'max': emax,
+                     'summary': summ})
                 pending_refs.append(target)
                 continue
             codes = [type_code(t, path, sd['kind'] == 'resource') for t in e.get('type', [])]
@@ -110,7 +112,7 @@ def build(sds):
                     tname = 'Resource*' if code == 'Resource' else code
                     types[owner]['elements'].append({
                         'name': base + code[0].upper() + code[1:], 'type': tname,
-                        'choice': group, 'min': emin, 'max': 1})
+                        'choice': group, 'min': emin, 'max': 1, 'summary': summ})
                 continue
             if path in parents:
                 tname = path  # backbone: its own type, filled as its children come
@@ -120,7 +122,8 @@ def build(sds):
                 assert len(codes) == 1, path
                 tname = 'Resource*' if codes[0] == 'Resource' else codes[0]
             types[owner]['elements'].append(
-                {'name': leaf, 'type': tname, 'choice': 0, 'min': emin, 'max': emax})
+                {'name': leaf, 'type': tname, 'choice': 0, 'min': emin, 'max': emax,
+                 'summary': summ})
     for t in pending_refs:
         assert t in types, t
     return types, order, choice_names
@@ -144,8 +147,8 @@ def emit(types, order, choice_names, out):
         els = sorted(types[name]['elements'], key=lambda e: e['name'].encode())
         first[name] = n
         for e in els:
-            w('    {"%s", %d, %d, %d, %d},' % (e['name'], index[e['type']], e['choice'],
-                                              e['min'], e['max']))
+            w('    {"%s", %d, %d, %d, %d, %d},' % (e['name'], index[e['type']], e['choice'],
+                                                  e['min'], e['max'], e['summary']))
             n += 1
     w('};')
     w('const size_t fhir_element_count = %d;' % n)

@@ -12,24 +12,27 @@
 #include "core/err.h"
 
 struct config {
-    const char *data_dir;  /* directory of the database file */
-    const char *host;      /* listen address */
-    int port;              /* listen port; 0 = any free port */
-    int threads;           /* HTTP worker threads */
-    int max_connections;   /* accepted at once */
-    int timeout_s;         /* idle connection timeout */
-    const char *base_url;  /* "" = derive from Host */
-    int max_body_bytes;    /* request body cap */
-    int max_url_bytes;     /* request URL cap */
-    int max_json_depth;    /* JSON nesting cap */
-    int default_count;     /* default page size */
-    int max_count;         /* page size cap */
-    int busy_timeout_ms;   /* SQLite busy timeout for readers */
-    int max_batch;         /* group-commit batch cap */
-    const char *log_level; /* error|warn|info|debug */
-    int access_log;        /* 1 = one line per request */
-    char *owned_strings;   /* private: arena of string values */
-    size_t owned_len;      /* private */
+    const char *data_dir;       /* directory of the database file */
+    const char *host;           /* listen address */
+    int port;                   /* listen port; 0 = any free port */
+    int threads;                /* HTTP worker threads */
+    int max_connections;        /* accepted at once */
+    int timeout_s;              /* idle connection timeout */
+    const char *base_url;       /* "" = derive from Host */
+    int max_body_bytes;         /* request body cap */
+    int max_url_bytes;          /* request URL cap */
+    int max_json_depth;         /* JSON nesting cap */
+    int default_count;          /* default page size */
+    int max_count;              /* page size cap */
+    int max_bundle_entries;     /* entries in one batch/transaction Bundle */
+    int max_includes;           /* included resources per search page */
+    int max_conditional_delete; /* resources one conditional delete may remove */
+    int busy_timeout_ms;        /* SQLite busy timeout for readers */
+    int max_batch;              /* group-commit batch cap */
+    const char *log_level;      /* error|warn|info|debug */
+    int access_log;             /* 1 = one line per request */
+    char *owned_strings;        /* private: arena of string values */
+    size_t owned_len;           /* private */
 };
 
 /* Fill every field with its built-in default. */

@@ -56,6 +56,7 @@ struct fhir_element {
     uint16_t choice;  /* 0, or the choice group shared by alternatives */
     uint16_t min;     /* minimum occurrences (a required choice: 1 on each alternative) */
     uint16_t max;     /* maximum occurrences; 0 = unbounded (a JSON array) */
+    uint8_t summary;  /* isSummary: part of _summary=true */
 };
 
 struct fhir_type {

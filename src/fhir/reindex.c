@@ -66,7 +66,11 @@ static enum err reindex_type(struct store *s, struct batch *b, size_t *done)
     b->last_key = 0;
     for (;;) {
         b->count = 0;
-        struct store_query q = {b->type, NULL, 0, b->last_key, REINDEX_BATCH, false};
+        struct store_query q;
+        memset(&q, 0, sizeof(q));
+        q.type = b->type;
+        q.after_key = b->last_key;
+        q.limit = REINDEX_BATCH;
         enum err err = store_search(s, &q, collect, b, NULL);
         if (!err && b->count)
             err = store_write(s, apply, b);

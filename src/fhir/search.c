@@ -1,433 +1,47 @@
 /*
  * search.c - the search interaction (FHIR R4 search.html): GET [type]?...
- * and POST [type]/_search with a form body. Parameters become store
- * predicates (an AND of parameters, an OR of each one's comma-separated
- * values); the answer is a Bundle of type "searchset".
+ * and POST [type]/_search with a form body. Parameters are parsed by
+ * query.c; this file runs the query and writes the Bundle of type
+ * "searchset": the page of matches, the included resources, an
+ * OperationOutcome entry listing what was not applied, and the links.
  *
- * Supported: every token, string, reference, date, number, quantity and
- * uri parameter of R4 (search_gen.c); _id and _lastUpdated; the prefixes
- * eq ne gt lt ge le sa eb; the modifiers :missing (all types), :not
- * (token), :exact and :contains (string), :[type] (reference), :below
- * (uri); _count, _total, _summary=count. Any other parameter or modifier
- * is not applied: it is listed in an OperationOutcome entry of the Bundle
- * and left out of the self link (lenient, the default), or answered with
- * 400 when the client sends Prefer: handling=strict. An invalid value of a
- * supported parameter is always 400.
+ * An unsupported parameter or modifier is not applied: it is listed in the
+ * OperationOutcome entry and left out of the self link (lenient, the
+ * default), or answered with 400 when the client sends Prefer:
+ * handling=strict. An invalid value of a supported parameter is always 400.
+ *
+ * Paging: without _sort, _cursor is the key of the last resource of the
+ * previous page, so a page never repeats or skips a resource while others
+ * are added or deleted. With _sort, _cursor is an offset (the order itself
+ * moves as data changes) and pages also have a "previous" link.
  */
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/timeutil.h"
-#include "fhir/model.h"
+#include "fhir/query.h"
 #include "fhir/rest_internal.h"
 #include "fhir/search_index.h"
 #include "fhir/search_params.h"
+#include "fhir/subset.h"
 
-#define MAX_SEARCH_PARAMS    64
-#define MAX_VALUES_PER_PARAM 64
-#define MAX_BARE_ID_TARGETS  8 /* a bare id expands to one predicate per target type */
-
-enum outcome { SP_OK, SP_UNSUPPORTED, SP_INVALID };
+#define MAX_INCLUDE_ROUNDS 4 /* :iterate follows at most this many steps */
 
 struct search {
-    struct rest_ctx *c;                             /* the request */
-    const char *type;                               /* resource type searched */
-    struct store_clause clauses[MAX_SEARCH_PARAMS]; /* AND-ed */
-    size_t nclauses;                                /* used */
-    struct buf used;                                /* parameters applied, for the self link */
-    struct buf ignored;                             /* names not applied, JSON-escaped list */
-    size_t nignored;                                /* how many */
-    bool strict;                                    /* Prefer: handling=strict */
-    long long count;                                /* page size */
-    long long cursor;                               /* paging cursor (key) */
-    bool want_total;                                /* _total or _summary=count */
-    bool count_only;                                /* _summary=count */
-    char why[256];                                  /* reason of SP_INVALID / SP_UNSUPPORTED */
+    struct rest_ctx *c;  /* the request */
+    struct fhir_query q; /* the parsed query */
+    struct buf used;     /* parameters applied, for the self link */
+    struct buf ignored;  /* issues for what was not applied, JSON */
+    size_t nignored;     /* how many */
+    bool strict;         /* Prefer: handling=strict */
 };
 
-/* ---- values ---- */
-
-/* Split at unescaped commas, unescaping "\," "\|" "\$" "\\" (search.html#escaping). */
-static size_t split_values(struct arena *a, const char *v, char **out, size_t max)
-{
-    size_t n = 0, k = 0;
-    char *cur = arena_alloc(a, strlen(v) + 1);
-    for (const char *p = v;; p++) {
-        if (*p == '\\' && p[1] && strchr(",|$\\", p[1])) {
-            cur[k++] = *++p;
-            continue;
-        }
-        if (*p != ',' && *p != '\0') {
-            cur[k++] = *p;
-            continue;
-        }
-        cur[k] = '\0';
-        if (n < max)
-            out[n++] = cur;
-        if (*p == '\0')
-            return n;
-        cur = arena_alloc(a, strlen(p) + 1);
-        k = 0;
-    }
-}
-
-static const struct {
-    const char *text; /* two letters */
-    int op;           /* enum store_op */
-} prefixes[] = {
-    {"eq", STORE_OP_EQ}, {"ne", STORE_OP_NE}, {"gt", STORE_OP_GT}, {"lt", STORE_OP_LT},
-    {"ge", STORE_OP_GE}, {"le", STORE_OP_LE}, {"sa", STORE_OP_SA}, {"eb", STORE_OP_EB},
-};
-
-/*
- * A two-letter prefix before the value. "ap" (approximately) is not
- * supported and says so; other letters are part of the value, which then
- * fails to parse as a date or number (400).
- */
-static const char *take_prefix(struct search *s, const char *v, int *op, enum outcome *res)
-{
-    *op = STORE_OP_EQ;
-    *res = SP_OK;
-    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-        if (!strncmp(v, prefixes[i].text, 2)) {
-            *op = prefixes[i].op;
-            return v + 2;
-        }
-    if (!strncmp(v, "ap", 2)) {
-        snprintf(s->why, sizeof(s->why), "prefix 'ap' is not supported");
-        *res = SP_UNSUPPORTED;
-    }
-    return v;
-}
-
-/* A decimal and its implicit range: 100 is [99.5, 100.5), 1.50 is [1.495, 1.505). */
-static bool parse_number(const char *v, double *out, double *lo, double *hi)
-{
-    char *end = NULL;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || end == v || *end || !isfinite(d))
-        return false;
-    int decimals = 0, exponent = 0;
-    const char *dot = strchr(v, '.');
-    const char *e = strpbrk(v, "eE");
-    if (dot)
-        decimals = (int)((e ? e : v + strlen(v)) - dot - 1);
-    if (e)
-        exponent = (int)strtol(e + 1, NULL, 10);
-    double half = 0.5 * pow(10.0, exponent - decimals);
-    *out = d;
-    *lo = d - half;
-    *hi = d + half;
-    return true;
-}
-
-/* ---- predicates by type ---- */
-
-static struct store_predicate *new_pred(struct search *s, struct store_clause *cl,
-                                        const struct fhir_search_param *p, int kind)
-{
-    struct store_predicate *pr = &cl->preds[cl->count++];
-    memset(pr, 0, sizeof(*pr));
-    pr->kind = kind;
-    pr->param = arena_printf(s->c->req->arena, "%s.%s", s->type, p->code);
-    pr->op = STORE_OP_EQ;
-    return pr;
-}
-
-static enum outcome token_value(struct search *s, struct store_predicate *pr, const char *v,
-                                const char *modifier)
-{
-    if (modifier && strcmp(modifier, "not") != 0) {
-        snprintf(s->why, sizeof(s->why), "modifier ':%s' is not supported on tokens", modifier);
-        return SP_UNSUPPORTED;
-    }
-    pr->negate = modifier != NULL;
-    const char *bar = strchr(v, '|');
-    if (!bar) {
-        pr->text2 = v;
-    } else {
-        struct arena *a = s->c->req->arena;
-        if (bar > v)
-            pr->text1 = arena_strndup(a, v, (size_t)(bar - v));
-        else
-            pr->text3 = ""; /* "|code": no system */
-        if (bar[1])
-            pr->text2 = bar + 1;
-    }
-    return pr->text1 || pr->text2 ? SP_OK : SP_INVALID;
-}
-
-static enum outcome string_value(struct search *s, struct store_predicate *pr, const char *v,
-                                 const char *modifier)
-{
-    struct arena *a = s->c->req->arena;
-    if (!modifier) {
-        pr->op = STORE_OP_PREFIX;
-        pr->text1 = fhir_search_normalise(a, v, strlen(v));
-    } else if (!strcmp(modifier, "exact")) {
-        pr->op = STORE_OP_EXACT;
-        pr->text2 = v;
-    } else if (!strcmp(modifier, "contains")) {
-        pr->op = STORE_OP_CONTAINS;
-        pr->text1 = fhir_search_normalise(a, v, strlen(v));
-    } else {
-        snprintf(s->why, sizeof(s->why), "modifier ':%s' is not supported on strings", modifier);
-        return SP_UNSUPPORTED;
-    }
-    return SP_OK;
-}
-
-static enum outcome date_value(struct search *s, struct store_predicate *pr, const char *v)
-{
-    enum outcome res;
-    const char *d = take_prefix(s, v, &pr->op, &res);
-    if (res)
-        return res;
-    if (!time_parse_fhir_range(d, strlen(d), &pr->low, &pr->high)) {
-        snprintf(s->why, sizeof(s->why), "'%.40s' is not a valid date", d);
-        return SP_INVALID;
-    }
-    return SP_OK;
-}
-
-static enum outcome number_value(struct search *s, struct store_predicate *pr, const char *v,
-                                 bool quantity)
-{
-    enum outcome res;
-    const char *d = take_prefix(s, v, &pr->op, &res);
-    if (res)
-        return res;
-    char *num = arena_strndup(s->c->req->arena, d, strlen(d));
-    char *bar = quantity ? strchr(num, '|') : NULL;
-    if (bar) {
-        *bar = '\0';
-        char *bar2 = strchr(bar + 1, '|');
-        if (bar2) {
-            *bar2 = '\0';
-            pr->text2 = *(bar2 + 1) ? bar2 + 1 : NULL;
-        }
-        pr->text1 = *(bar + 1) ? bar + 1 : NULL;
-    }
-    double value, lo, hi;
-    if (!parse_number(num, &value, &lo, &hi)) {
-        snprintf(s->why, sizeof(s->why), "'%.40s' is not a valid number", num);
-        return SP_INVALID;
-    }
-    bool range = pr->op == STORE_OP_EQ || pr->op == STORE_OP_NE;
-    pr->number_low = range ? lo : value;
-    pr->number_high = range ? hi : value;
-    if (pr->op == STORE_OP_SA || pr->op == STORE_OP_EB) {
-        snprintf(s->why, sizeof(s->why), "prefixes sa and eb apply to dates only");
-        return SP_INVALID;
-    }
-    return SP_OK;
-}
-
-/* "Type/id", "id" (with one target type or a :Type modifier), or an absolute URL. */
-static enum outcome reference_value(struct search *s, struct store_clause *cl,
-                                    const struct fhir_search_param *p, const char *v,
-                                    const char *modifier)
-{
-    struct arena *a = s->c->req->arena;
-    const char *type = NULL;
-    if (modifier) {
-        if (fhir_resource_type_find(str_from(modifier)) < 0) {
-            snprintf(s->why, sizeof(s->why), "modifier ':%s' is not supported on references",
-                     modifier);
-            return SP_UNSUPPORTED;
-        }
-        type = modifier;
-    }
-    const char *slash = strrchr(v, '/');
-    if (slash) {
-        /* keep the last "Type/id" of a URL, as the index does */
-        const char *start = slash;
-        while (start > v && start[-1] != '/')
-            start--;
-        if (fhir_resource_type_find(str_make(start, (size_t)(slash - start))) >= 0)
-            v = start;
-        new_pred(s, cl, p, STORE_IDX_REFERENCE)->text1 = v;
-        return SP_OK;
-    }
-    if (type) {
-        new_pred(s, cl, p, STORE_IDX_REFERENCE)->text1 = arena_printf(a, "%s/%s", type, v);
-        return SP_OK;
-    }
-    size_t ntargets = *p->targets ? 1 : 0;
-    for (const char *t = p->targets; *t; t++)
-        ntargets += *t == ',';
-    if (ntargets == 0 || ntargets > MAX_BARE_ID_TARGETS) {
-        snprintf(s->why, sizeof(s->why), "give the type of the reference: %s=Type/%.40s", p->code,
-                 v);
-        return SP_INVALID;
-    }
-    /* a bare id matches it under each target type */
-    char *targets = arena_strndup(a, p->targets, strlen(p->targets));
-    for (char *t = targets; t && *t;) {
-        char *comma = strchr(t, ',');
-        if (comma)
-            *comma = '\0';
-        new_pred(s, cl, p, STORE_IDX_REFERENCE)->text1 = arena_printf(a, "%s/%s", t, v);
-        t = comma ? comma + 1 : NULL;
-    }
-    return SP_OK;
-}
-
-static const int kind_of[] = {
-    [FHIR_SEARCH_NUMBER] = STORE_IDX_NUMBER,
-    [FHIR_SEARCH_DATE] = STORE_IDX_DATE,
-    [FHIR_SEARCH_STRING] = STORE_IDX_STRING,
-    [FHIR_SEARCH_TOKEN] = STORE_IDX_TOKEN,
-    [FHIR_SEARCH_REFERENCE] = STORE_IDX_REFERENCE,
-    [FHIR_SEARCH_QUANTITY] = STORE_IDX_QUANTITY,
-    [FHIR_SEARCH_URI] = STORE_IDX_URI,
-};
-
-static enum outcome one_value(struct search *s, struct store_clause *cl,
-                              const struct fhir_search_param *p, const char *modifier,
-                              const char *v)
-{
-    bool special = !strcmp(p->code, "_id") || !strcmp(p->code, "_lastUpdated");
-    if (p->type == FHIR_SEARCH_REFERENCE)
-        return reference_value(s, cl, p, v, modifier);
-    struct store_predicate *pr = new_pred(s, cl, p, special ? STORE_IDX__COUNT : kind_of[p->type]);
-    if (special)
-        pr->param = p->code;
-    switch (p->type) {
-    case FHIR_SEARCH_TOKEN:
-        if (special) {
-            pr->text2 = v;
-            return modifier ? SP_UNSUPPORTED : SP_OK;
-        }
-        return token_value(s, pr, v, modifier);
-    case FHIR_SEARCH_STRING:
-        return string_value(s, pr, v, modifier);
-    case FHIR_SEARCH_DATE:
-        return modifier ? SP_UNSUPPORTED : date_value(s, pr, v);
-    case FHIR_SEARCH_NUMBER:
-    case FHIR_SEARCH_QUANTITY:
-        return modifier ? SP_UNSUPPORTED : number_value(s, pr, v, p->type == FHIR_SEARCH_QUANTITY);
-    case FHIR_SEARCH_URI:
-        if (modifier && strcmp(modifier, "below") != 0)
-            return SP_UNSUPPORTED;
-        pr->op = modifier ? STORE_OP_PREFIX : STORE_OP_EQ;
-        pr->text1 = v;
-        return SP_OK;
-    default:
-        return SP_UNSUPPORTED;
-    }
-}
-
-/* name[:modifier]=value: one clause. */
-static enum outcome add_param(struct search *s, const char *name, const char *value)
-{
-    struct arena *a = s->c->req->arena;
-    const char *colon = strchr(name, ':');
-    const char *modifier = colon ? colon + 1 : NULL;
-    struct str code = colon ? str_make(name, (size_t)(colon - name)) : str_from(name);
-    const struct fhir_search_param *p = fhir_search_param_find(s->type, code);
-    if (!p || p->type == FHIR_SEARCH_COMPOSITE || p->type == FHIR_SEARCH_SPECIAL) {
-        snprintf(s->why, sizeof(s->why), "unknown or unsupported search parameter '%.64s'", name);
-        return SP_UNSUPPORTED;
-    }
-    if (s->nclauses == MAX_SEARCH_PARAMS) {
-        snprintf(s->why, sizeof(s->why), "more than %d search parameters", MAX_SEARCH_PARAMS);
-        return SP_INVALID;
-    }
-    struct store_clause *cl = &s->clauses[s->nclauses];
-    cl->preds = arena_alloc(a, sizeof(*cl->preds) * MAX_VALUES_PER_PARAM * MAX_BARE_ID_TARGETS);
-    cl->count = 0;
-    if (modifier && !strcmp(modifier, "missing")) {
-        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
-            snprintf(s->why, sizeof(s->why), "%s: :missing takes true or false", name);
-            return SP_INVALID;
-        }
-        if (!strcmp(p->code, "_id") || !strcmp(p->code, "_lastUpdated")) {
-            snprintf(s->why, sizeof(s->why), "every resource has %s", p->code);
-            return SP_UNSUPPORTED;
-        }
-        struct store_predicate *pr = new_pred(s, cl, p, kind_of[p->type]);
-        pr->op = !strcmp(value, "true") ? STORE_OP_MISSING : STORE_OP_PRESENT;
-        s->nclauses++;
-        return SP_OK;
-    }
-    char *values[MAX_VALUES_PER_PARAM];
-    size_t n = split_values(a, value, values, MAX_VALUES_PER_PARAM);
-    for (size_t i = 0; i < n; i++) {
-        if (!*values[i]) {
-            snprintf(s->why, sizeof(s->why), "%s: empty value", name);
-            return SP_INVALID;
-        }
-        enum outcome res = one_value(s, cl, p, modifier, values[i]);
-        if (res == SP_UNSUPPORTED && !s->why[0])
-            snprintf(s->why, sizeof(s->why), "modifier ':%s' is not supported on '%.*s'",
-                     modifier ? modifier : "", STR_FMT(code));
-        if (res)
-            return res;
-    }
-    s->nclauses++;
-    return SP_OK;
-}
-
-/* ---- result parameters ---- */
-
-static bool parse_count(struct search *s, const char *name, const char *v, long long max,
-                        long long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < 0) {
-        snprintf(s->why, sizeof(s->why), "%s: '%.40s' is not a number >= 0", name, v);
-        return false;
-    }
-    *out = n > max ? max : n;
-    return true;
-}
-
-/* _count, _cursor, _total, _summary, and those we accept and ignore (_format, _pretty). */
-static enum outcome result_param(struct search *s, const char *name, const char *v, bool *handled)
-{
-    *handled = true;
-    const struct config *cfg = s->c->app->cfg;
-    if (!strcmp(name, "_count")) {
-        if (!parse_count(s, name, v, cfg->max_count, &s->count))
-            return SP_INVALID;
-        /* search.html: _count=0 asks for the total only */
-        if (s->count == 0)
-            s->want_total = s->count_only = true;
-        return SP_OK;
-    }
-    if (!strcmp(name, "_cursor"))
-        return parse_count(s, name, v, INT64_MAX, &s->cursor) ? SP_OK : SP_INVALID;
-    if (!strcmp(name, "_format") || !strcmp(name, "_pretty"))
-        return SP_OK;
-    if (!strcmp(name, "_total")) {
-        if (strcmp(v, "none") && strcmp(v, "estimate") && strcmp(v, "accurate")) {
-            snprintf(s->why, sizeof(s->why), "_total: '%.20s' is not none, estimate or accurate",
-                     v);
-            return SP_INVALID;
-        }
-        s->want_total = strcmp(v, "none") != 0;
-        return SP_OK;
-    }
-    if (!strcmp(name, "_summary") && !strcmp(v, "count")) {
-        s->want_total = s->count_only = true;
-        return SP_OK;
-    }
-    *handled = false;
-    return SP_OK;
-}
+/* ---- parameters ---- */
 
 static void note_ignored(struct search *s, const char *name)
 {
     char msg[400];
-    snprintf(msg, sizeof(msg), "parameter '%.64s' was not applied: %s", name, s->why);
+    snprintf(msg, sizeof(msg), "parameter '%.64s' was not applied: %s", name, s->q.why);
     if (s->nignored++)
         buf_append_str(&s->ignored, ",");
     buf_append_str(&s->ignored, "{\"severity\":\"warning\",\"code\":\"not-supported\","
@@ -447,39 +61,17 @@ static void note_used(struct search *s, const char *name, const char *value)
 /* Apply one name=value; false when the request was answered with an error. */
 static bool apply_param(struct search *s, const char *name, const char *value)
 {
-    bool handled;
-    enum outcome res = result_param(s, name, value, &handled);
-    if (!handled)
-        res = add_param(s, name, value);
-    if (res == SP_INVALID || (res == SP_UNSUPPORTED && s->strict)) {
-        rest_error(s->c, ERR_INVALID, name, "%s", s->why);
+    enum fhir_query_result res = fhir_query_add(&s->q, name, value);
+    if (res == FHIR_QUERY_INVALID || (res == FHIR_QUERY_UNSUPPORTED && s->strict)) {
+        rest_error(s->c, ERR_INVALID, name, "%s", s->q.why);
         return false;
     }
-    if (res == SP_UNSUPPORTED)
+    if (res == FHIR_QUERY_UNSUPPORTED)
         note_ignored(s, name);
     /* the links write _count and _cursor themselves */
     else if (strcmp(name, "_count") != 0 && strcmp(name, "_cursor") != 0)
         note_used(s, name, value);
-    s->why[0] = '\0';
     return true;
-}
-
-/* Percent-decode a form field in place ("+" is a space). */
-static void form_decode(char *s)
-{
-    char *out = s;
-    for (char *p = s; *p; p++) {
-        if (*p == '+') {
-            *out++ = ' ';
-        } else if (*p == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
-            char hex[3] = {p[1], p[2], '\0'};
-            *out++ = (char)strtol(hex, NULL, 16);
-            p += 2;
-        } else {
-            *out++ = *p;
-        }
-    }
-    *out = '\0';
 }
 
 /* POST [type]/_search: application/x-www-form-urlencoded parameters in the body. */
@@ -503,9 +95,9 @@ static bool apply_form(struct search *s)
         char *eq = strchr(field, '=');
         if (eq)
             *eq = '\0';
-        form_decode(field);
+        fhir_query_decode(field);
         if (eq)
-            form_decode(eq + 1);
+            fhir_query_decode(eq + 1);
         if (*field && !apply_param(s, field, eq ? eq + 1 : ""))
             return false;
         field = amp ? amp + 1 : NULL;
@@ -515,81 +107,252 @@ static bool apply_form(struct search *s)
 
 /* ---- the Bundle ---- */
 
-struct page {
-    struct search *s; /* the search */
-    struct buf *out;  /* Bundle being written */
-    int seen;         /* hits received */
-    int64_t last_key; /* key of the last entry written */
-    bool more;        /* a hit beyond the page exists */
+/* "Type/id" of every resource in the Bundle, to list each once; open addressing. */
+struct seen {
+    const char **slots; /* NULL = free */
+    size_t cap;         /* a power of two */
+    size_t used;        /* occupied */
 };
 
-static bool on_hit(const struct store_hit *hit, void *arg)
+static void seen_init(struct seen *set, struct arena *a, size_t expected)
+{
+    set->cap = 64;
+    while (set->cap < expected * 2)
+        set->cap *= 2;
+    set->slots = arena_alloc(a, sizeof(*set->slots) * set->cap);
+    memset(set->slots, 0, sizeof(*set->slots) * set->cap);
+    set->used = 0;
+}
+
+/* Add ref; false if it was there already (or the set is full). */
+static bool seen_add(struct seen *set, const char *ref)
+{
+    if (set->used * 2 >= set->cap)
+        return false;
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = ref; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (size_t i = h & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+        if (!set->slots[i]) {
+            set->slots[i] = ref;
+            set->used++;
+            return true;
+        }
+        if (!strcmp(set->slots[i], ref))
+            return false;
+    }
+}
+
+struct page {
+    struct search *s;   /* the search */
+    struct buf *out;    /* Bundle being written */
+    int seen;           /* hits received */
+    int entries;        /* entries written */
+    int64_t last_key;   /* key of the last match written */
+    bool more;          /* a hit beyond the page exists */
+    const char **refs;  /* "Type/id" of the entries written */
+    size_t nrefs;       /* how many */
+    size_t cap;         /* room in refs */
+    struct seen set;    /* refs, for de-duplication */
+    const char *mode;   /* "match" or "include" */
+    int include_budget; /* includes still allowed */
+};
+
+static void write_entry(struct page *pg, const struct store_hit *hit)
+{
+    const struct fhir_query *q = &pg->s->q;
+    buf_printf(pg->out, "%s{\"fullUrl\":\"%s/%.*s/%.*s\",\"resource\":", pg->entries ? "," : "",
+               pg->s->c->base, STR_FMT(hit->type), STR_FMT(hit->id));
+    if (fhir_subset_wanted(q))
+        fhir_subset_append(pg->out, hit->body, q);
+    else
+        buf_append(pg->out, hit->body.ptr, hit->body.len);
+    buf_printf(pg->out, ",\"search\":{\"mode\":\"%s\"}}", pg->mode);
+    pg->entries++;
+}
+
+/* Remember "Type/id" of an entry; false if the Bundle has it already. */
+static bool remember(struct page *pg, const struct store_hit *hit)
+{
+    struct arena *a = pg->s->c->req->arena;
+    const char *ref = arena_printf(a, "%.*s/%.*s", STR_FMT(hit->type), STR_FMT(hit->id));
+    if (!seen_add(&pg->set, ref))
+        return false;
+    if (pg->nrefs < pg->cap)
+        pg->refs[pg->nrefs++] = ref;
+    return true;
+}
+
+static bool on_match(const struct store_hit *hit, void *arg)
 {
     struct page *pg = arg;
-    if (pg->seen == pg->s->count) {
+    if (pg->seen == pg->s->q.count) {
         pg->more = true;
         return false;
     }
     pg->seen++;
     pg->last_key = hit->key;
-    buf_printf(pg->out, "%s{\"fullUrl\":\"%s/%s/%.*s\",\"resource\":", pg->seen > 1 ? "," : "",
-               pg->s->c->base, pg->s->type, STR_FMT(hit->id));
-    buf_append(pg->out, hit->body.ptr, hit->body.len);
-    buf_append_str(pg->out, ",\"search\":{\"mode\":\"match\"}}");
+    remember(pg, hit);
+    write_entry(pg, hit);
     return true;
+}
+
+static bool on_include(const struct store_hit *hit, void *arg)
+{
+    struct page *pg = arg;
+    if (pg->include_budget <= 0)
+        return false;
+    if (!remember(pg, hit))
+        return true; /* already in the Bundle */
+    pg->include_budget--;
+    write_entry(pg, hit);
+    return true;
+}
+
+/* The refs of pg in [first, end) whose type is type (NULL = any), in an arena array. */
+static size_t refs_of_type(struct page *pg, size_t first, size_t end, const char *type,
+                           const char ***out)
+{
+    const char **v = arena_alloc(pg->s->c->req->arena, sizeof(*v) * (end - first + 1));
+    size_t n = 0, tl = type ? strlen(type) : 0;
+    for (size_t i = first; i < end; i++)
+        if (!type || (!strncmp(pg->refs[i], type, tl) && pg->refs[i][tl] == '/'))
+            v[n++] = pg->refs[i];
+    *out = v;
+    return n;
+}
+
+/* One _include/_revinclude from the entries [first, end). */
+static enum err include_one(struct page *pg, const struct fhir_include *inc, size_t first,
+                            size_t end)
+{
+    struct store_include_query iq = {inc->reverse, NULL, inc->target_type, NULL, 0, 0};
+    const char **refs;
+    /* forward: from resources of the source type; reverse: to resources of the target type */
+    iq.nrefs =
+        refs_of_type(pg, first, end, inc->reverse ? inc->target_type : inc->source_type, &refs);
+    iq.refs = refs;
+    if (inc->reverse)
+        iq.target_type = NULL;
+    size_t nparams = 0;
+    const struct fhir_search_param *params = fhir_search_params_of(inc->source_type, &nparams);
+    struct arena *a = pg->s->c->req->arena;
+    for (size_t i = 0; i < nparams && iq.nrefs; i++) {
+        if (params[i].type != FHIR_SEARCH_REFERENCE)
+            continue;
+        const char *param = arena_printf(a, "%s.%s", inc->source_type, params[i].code);
+        if (inc->param && strcmp(inc->param, param) != 0)
+            continue;
+        iq.param = param;
+        iq.limit = pg->include_budget;
+        enum err err = store_include(pg->s->c->app->store, &iq, on_include, pg);
+        if (err || pg->include_budget <= 0)
+            return err;
+    }
+    return ERR_OK;
+}
+
+/*
+ * Every _include and _revinclude from the matches; then the :iterate ones
+ * again from what the previous round added, until nothing new comes.
+ */
+static enum err run_includes(struct page *pg)
+{
+    const struct fhir_query *q = &pg->s->q;
+    pg->mode = "include";
+    size_t first = 0;
+    for (int round = 0; round < MAX_INCLUDE_ROUNDS && first < pg->nrefs; round++) {
+        size_t end = pg->nrefs;
+        for (size_t i = 0; i < q->nincludes; i++) {
+            const struct fhir_include *inc = &q->includes[i];
+            if (round > 0 && !inc->iterate)
+                continue;
+            /* without :iterate an _include starts from the matches of the searched type */
+            if (!inc->iterate && !inc->reverse && strcmp(inc->source_type, q->type) != 0)
+                continue;
+            enum err err = include_one(pg, inc, first, end);
+            if (err)
+                return err;
+        }
+        first = end;
+    }
+    return ERR_OK;
 }
 
 static void link(struct search *s, struct buf *out, const char *rel, int64_t cursor)
 {
-    buf_printf(out, "{\"relation\":\"%s\",\"url\":\"%s/%s?_count=%lld", rel, s->c->base, s->type,
-               s->count);
+    buf_printf(out, "%s{\"relation\":\"%s\",\"url\":\"%s/%s?_count=%lld",
+               strcmp(rel, "self") ? "," : "", rel, s->c->base, s->q.type, s->q.count);
     buf_append(out, s->used.ptr ? s->used.ptr : "", s->used.len);
     if (cursor > 0)
         buf_printf(out, "&_cursor=%lld", (long long)cursor);
     buf_append_str(out, "\"}");
 }
 
+static void links(struct search *s, struct buf *out, const struct page *pg)
+{
+    const struct fhir_query *q = &s->q;
+    buf_append_str(out, "],\"link\":[");
+    link(s, out, "self", q->cursor);
+    if (pg->more)
+        link(s, out, "next", q->nsort ? q->cursor + q->count : pg->last_key);
+    if (q->nsort && q->cursor > 0)
+        link(s, out, "previous", q->cursor > q->count ? q->cursor - q->count : 0);
+    buf_append_str(out, "]");
+}
+
+static void finish_bundle(struct search *s, struct buf *out, struct page *pg, int64_t total)
+{
+    if (s->nignored) {
+        buf_printf(out, "%s{\"resource\":{\"resourceType\":\"OperationOutcome\",\"issue\":[",
+                   pg->entries ? "," : "");
+        buf_append(out, s->ignored.ptr, s->ignored.len);
+        buf_append_str(out, "]},\"search\":{\"mode\":\"outcome\"}}");
+        pg->entries++;
+    }
+    links(s, out, pg);
+    bool count_only = s->q.summary == FHIR_SUMMARY_COUNT;
+    /* the whole result fits in a first page: its size is the exact total */
+    if (total < 0 && !s->q.cursor && !pg->more && !count_only)
+        total = pg->seen;
+    if (total >= 0 && !s->q.total_none)
+        buf_printf(out, ",\"total\":%lld", (long long)total);
+    buf_append_str(out, "}");
+    if (!pg->entries)
+        rest_bundle_drop_empty_entry(out);
+}
+
 static void run(struct search *s)
 {
-    struct store_query q = {
-        s->type,      s->clauses, s->nclauses, s->cursor, s->count_only ? 0 : (int)s->count + 1,
-        s->want_total};
-    struct buf *out = &s->c->res->body;
+    struct rest_ctx *c = s->c;
+    bool count_only = s->q.summary == FHIR_SUMMARY_COUNT;
+    struct store_query sq;
+    fhir_query_to_store(&s->q, count_only ? 0 : (int)s->q.count + 1, &sq);
+    sq.want_total = s->q.want_total;
+    struct buf *out = &c->res->body;
     buf_reset(out);
     rest_bundle_open(out, "searchset");
     buf_append_str(out, ",\"entry\":[");
-    size_t entries_at = out->len;
-    struct page pg = {s, out, 0, 0, false};
+    struct page pg;
+    memset(&pg, 0, sizeof(pg));
+    pg.s = s;
+    pg.out = out;
+    pg.mode = "match";
+    pg.include_budget = c->app->cfg->max_includes;
+    pg.cap = (size_t)s->q.count + (size_t)pg.include_budget + 1;
+    pg.refs = arena_alloc(c->req->arena, sizeof(*pg.refs) * pg.cap);
+    seen_init(&pg.set, c->req->arena, pg.cap);
     int64_t total = -1;
-    enum err err = store_search(s->c->app->store, &q, on_hit, &pg, &total);
+    enum err err = store_search(c->app->store, &sq, on_match, &pg, &total);
+    if (!err && s->q.nincludes)
+        err = run_includes(&pg);
     if (err) {
-        rest_error(s->c, err, NULL, "search failed: %s", err_message(err));
+        rest_error(c, err, NULL, "search failed: %s", err_message(err));
         return;
     }
-    if (s->nignored) {
-        buf_printf(out, "%s{\"resource\":{\"resourceType\":\"OperationOutcome\",\"issue\":[",
-                   pg.seen ? "," : "");
-        buf_append(out, s->ignored.ptr, s->ignored.len);
-        buf_append_str(out, "]},\"search\":{\"mode\":\"outcome\"}}");
-    }
-    bool empty = out->len == entries_at;
-    buf_append_str(out, "],\"link\":[");
-    link(s, out, "self", s->cursor);
-    if (pg.more) {
-        buf_append_str(out, ",");
-        link(s, out, "next", pg.last_key);
-    }
-    buf_append_str(out, "]");
-    /* the whole result fits in a first page: its size is the exact total */
-    if (total < 0 && !s->cursor && !pg.more && !s->count_only)
-        total = pg.seen;
-    if (total >= 0)
-        buf_printf(out, ",\"total\":%lld", (long long)total);
-    buf_append_str(out, "}");
-    if (empty)
-        rest_bundle_drop_empty_entry(out);
-    s->c->res->status = 200;
-    rest_json_type(s->c);
+    finish_bundle(s, out, &pg, total);
+    c->res->status = 200;
+    rest_json_type(c);
 }
 
 void rest_search(struct rest_ctx *c, const char *type, bool form)
@@ -597,8 +360,7 @@ void rest_search(struct rest_ctx *c, const char *type, bool form)
     struct search *s = arena_alloc(c->req->arena, sizeof(*s));
     memset(s, 0, sizeof(*s));
     s->c = c;
-    s->type = type;
-    s->count = c->app->cfg->default_count;
+    fhir_query_init(&s->q, c->req->arena, c->app->cfg, type);
     buf_init(&s->used, 64 * 1024);
     buf_init(&s->ignored, 64 * 1024);
     const char *prefer = http_request_header(c->req, "Prefer");

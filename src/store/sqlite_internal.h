@@ -73,13 +73,17 @@ enum err sqlite_sql_err(sqlite3 *db, const char *what);
 enum err sqlite_reader_get(struct sqlite_store *s, struct reader **out);
 void sqlite_reader_put(struct sqlite_store *s, struct reader *r);
 
-/* sqlite_search.c: prepare the writer's index statements (at open, writer connection). */
+/* sqlite_index.c: prepare the writer's index statements (at open, writer connection). */
 enum err sqlite_index_prepare(struct sqlite_store *s);
 void sqlite_index_finalize(struct sqlite_store *s);
 /* Writer thread: make row the current version of its resource and replace its index entries. */
 enum err sqlite_index_put(struct sqlite_store *s, int64_t seq, const struct store_row *row);
 enum err sqlite_search(struct store *base, const struct store_query *q, store_hit_fn *fn, void *ctx,
                        int64_t *out_total);
+enum err sqlite_tx_search(struct store_tx *tx, const struct store_query *q, store_hit_fn *fn,
+                          void *ctx, int64_t *out_total);
+enum err sqlite_include(struct store *base, const struct store_include_query *q, store_hit_fn *fn,
+                        void *ctx);
 enum err sqlite_meta_get(struct store *base, const char *name, int64_t *out);
 enum err sqlite_tx_meta_set(struct store_tx *tx, const char *name, int64_t value);
 enum err sqlite_tx_reindex(struct store_tx *tx, const char *type, const char *id,

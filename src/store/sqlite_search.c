@@ -1,23 +1,22 @@
 /*
- * sqlite_search.c - the search index of the SQLite back end.
+ * sqlite_search.c - searches and includes of the SQLite back end over the
+ * index tables of sqlite_index.c.
  *
- *   res_current(key PK, type, id, version, last_updated, deleted, seq)
- *        │ one row per resource; seq points at its current row in resource
- *        ▼
- *   sp_token(key, param, system, code)     sp_string(key, param, norm, raw)
- *   sp_reference(key, param, target)       sp_date(key, param, low, high)
- *   sp_number(key, param, value)           sp_quantity(key, param, value, system, code)
- *   sp_uri(key, param, uri)                each indexed by (param, value...) and by key
- *
- * Writes (writer thread): the version's row in res_current is upserted and
- * its entries replaced, inside the unit's transaction. Searches (readers):
- * the smallest positive clause, when small, drives ("SELECT key FROM sp_x
+ * The smallest positive clause, when small, drives ("SELECT key FROM sp_x
  * WHERE param = ? AND ..." on the (param, value) index) and the others are
  * probed per row ("EXISTS (... WHERE key = c.key ...)" on the key index);
  * when every clause is large the rows are walked in key order and probed
  * (see choose_driver). Results come in key order after a cursor, for
- * stable paging. Only fixed SQL fragments are concatenated; every value
- * is bound.
+ * stable paging, or in the order of _sort with an offset. A chain or _has
+ * nests the same construction as a subquery:
+ *
+ *   subject:Patient.name=x   target IN (SELECT 'Patient/' || c.id FROM <query of Patient>)
+ *   _has:Observation:subject:code=x
+ *                            c.id IN (SELECT substr(target, 9) FROM sp_reference
+ *                                     WHERE param = 'Observation.subject'
+ *                                       AND key IN (SELECT c.key FROM <query of Observation>))
+ *
+ * Only fixed SQL fragments are concatenated; every value is bound.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,171 +29,6 @@
 static const char *const tables[STORE_IDX__COUNT] = {
     "sp_token", "sp_string", "sp_reference", "sp_date", "sp_number", "sp_quantity", "sp_uri",
 };
-
-/* ?1 key, ?2 param, ?3 text1, ?4 text2, ?5 low, ?6 high, ?7 number */
-static const char *const insert_sql[STORE_IDX__COUNT] = {
-    "INSERT INTO sp_token (key, param, system, code) VALUES (?1, ?2, ?3, ?4)",
-    "INSERT INTO sp_string (key, param, norm, raw) VALUES (?1, ?2, ?3, ?4)",
-    "INSERT INTO sp_reference (key, param, target) VALUES (?1, ?2, ?3)",
-    "INSERT INTO sp_date (key, param, low, high) VALUES (?1, ?2, ?5, ?6)",
-    "INSERT INTO sp_number (key, param, value) VALUES (?1, ?2, ?7)",
-    "INSERT INTO sp_quantity (key, param, system, code, value) VALUES (?1, ?2, ?3, ?4, ?7)",
-    "INSERT INTO sp_uri (key, param, uri) VALUES (?1, ?2, ?3)",
-};
-
-static const char *const upsert_current_sql =
-    "INSERT INTO res_current (type, id, version, last_updated, deleted, seq) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (type, id) DO UPDATE SET "
-    "version = excluded.version, last_updated = excluded.last_updated, "
-    "deleted = excluded.deleted, seq = excluded.seq RETURNING key";
-
-enum err sqlite_index_prepare(struct sqlite_store *s)
-{
-    int flags = SQLITE_PREPARE_PERSISTENT;
-    if (sqlite3_prepare_v3(s->wdb, upsert_current_sql, -1, flags, &s->w_upsert_current, NULL) ||
-        sqlite3_prepare_v3(s->wdb,
-                           "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) "
-                           "DO UPDATE SET value = excluded.value",
-                           -1, flags, &s->w_meta_set, NULL))
-        return sqlite_sql_err(s->wdb, "prepare index");
-    for (int k = 0; k < STORE_IDX__COUNT; k++) {
-        char del[64];
-        snprintf(del, sizeof(del), "DELETE FROM %s WHERE key = ?1", tables[k]);
-        if (sqlite3_prepare_v3(s->wdb, insert_sql[k], -1, flags, &s->w_index_insert[k], NULL) ||
-            sqlite3_prepare_v3(s->wdb, del, -1, flags, &s->w_index_delete[k], NULL))
-            return sqlite_sql_err(s->wdb, "prepare index");
-    }
-    return ERR_OK;
-}
-
-void sqlite_index_finalize(struct sqlite_store *s)
-{
-    sqlite3_finalize(s->w_upsert_current);
-    sqlite3_finalize(s->w_meta_set);
-    for (int k = 0; k < STORE_IDX__COUNT; k++) {
-        sqlite3_finalize(s->w_index_insert[k]);
-        sqlite3_finalize(s->w_index_delete[k]);
-    }
-}
-
-static enum err step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    enum err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? ERR_OK : sqlite_sql_err(s->wdb, what);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return err;
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static enum err insert_entry(struct sqlite_store *s, int64_t key, const struct store_index_entry *e)
-{
-    sqlite3_stmt *st = s->w_index_insert[e->kind];
-    int params = sqlite3_bind_parameter_count(st);
-    sqlite3_bind_int64(st, 1, key);
-    sqlite3_bind_text(st, 2, e->param, -1, SQLITE_STATIC);
-    if (params >= 3)
-        bind_text_or_null(st, 3, e->text1);
-    if (params >= 4)
-        bind_text_or_null(st, 4, e->text2);
-    if (params >= 6) {
-        sqlite3_bind_int64(st, 5, e->low);
-        sqlite3_bind_int64(st, 6, e->high);
-    }
-    if (params >= 7)
-        sqlite3_bind_double(st, 7, e->number);
-    return step_done(s, st, "index insert");
-}
-
-enum err sqlite_index_put(struct sqlite_store *s, int64_t seq, const struct store_row *row)
-{
-    sqlite3_stmt *st = s->w_upsert_current;
-    sqlite3_bind_text(st, 1, row->type.ptr, (int)row->type.len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, row->id.ptr, (int)row->id.len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, row->version);
-    sqlite3_bind_int64(st, 4, row->last_updated);
-    sqlite3_bind_int(st, 5, row->deleted ? 1 : 0);
-    sqlite3_bind_int64(st, 6, seq);
-    int rc = sqlite3_step(st);
-    int64_t key = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    enum err err = rc == SQLITE_ROW ? ERR_OK : sqlite_sql_err(s->wdb, "upsert current");
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    /* a first version has no entries to remove */
-    for (int k = 0; !err && row->version > 1 && k < STORE_IDX__COUNT; k++) {
-        sqlite3_bind_int64(s->w_index_delete[k], 1, key);
-        err = step_done(s, s->w_index_delete[k], "index delete");
-    }
-    for (size_t i = 0; !err && !row->deleted && i < row->index_count; i++)
-        err = insert_entry(s, key, &row->index[i]);
-    return err;
-}
-
-enum err sqlite_tx_reindex(struct store_tx *txbase, const char *type, const char *id,
-                           const struct store_index_entry *entries, size_t count)
-{
-    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
-    struct sqlite_store *s = tx->store;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->wdb, "SELECT key FROM res_current WHERE type = ?1 AND id = ?2", -1,
-                           &st, NULL))
-        return sqlite_sql_err(s->wdb, "reindex");
-    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int64_t key = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? ERR_NOT_FOUND : sqlite_sql_err(s->wdb, "reindex");
-    enum err err = ERR_OK;
-    for (int k = 0; !err && k < STORE_IDX__COUNT; k++) {
-        sqlite3_bind_int64(s->w_index_delete[k], 1, key);
-        err = step_done(s, s->w_index_delete[k], "index delete");
-    }
-    for (size_t i = 0; !err && i < count; i++)
-        err = insert_entry(s, key, &entries[i]);
-    return err;
-}
-
-/* ---- meta ---- */
-
-enum err sqlite_meta_get(struct store *base, const char *name, int64_t *out)
-{
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    struct reader *r;
-    enum err err = sqlite_reader_get(s, &r);
-    if (err)
-        return err;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db, "SELECT value FROM meta WHERE name = ?1", -1, &st, NULL)) {
-        err = sqlite_sql_err(r->db, "meta get");
-    } else {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            err = sqlite_sql_err(r->db, "meta get");
-    }
-    sqlite3_finalize(st);
-    sqlite_reader_put(s, r);
-    return err;
-}
-
-enum err sqlite_tx_meta_set(struct store_tx *txbase, const char *name, int64_t value)
-{
-    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
-    sqlite3_stmt *st = tx->store->w_meta_set;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, value);
-    return step_done(tx->store, st, "meta set");
-}
 
 /* ---- search ---- */
 
@@ -212,6 +46,7 @@ struct bind {
 #define GOOD_DRIVER  100  /* a clause this small drives; the others are not measured */
 
 struct sqlbuild {
+    sqlite3 *db;                  /* the connection, for planning subqueries */
     struct buf sql;               /* the statement */
     struct bind binds[MAX_BINDS]; /* its values, ?1.. in order */
     int nbinds;                   /* used */
@@ -403,11 +238,57 @@ static void special_pred(struct sqlbuild *b, const struct store_predicate *p)
     buf_append_str(&b->sql, ")");
 }
 
-/* An index predicate as a correlated probe of the entries of row c (uses the key index). */
-static void predicate_sql(struct sqlbuild *b, const struct store_predicate *p)
+static void sqlbuild_init(struct sqlbuild *b, sqlite3 *db)
 {
-    if (p->kind == STORE_IDX__COUNT) {
+    memset(b, 0, sizeof(*b));
+    b->db = db;
+    buf_init(&b->sql, 1u << 20);
+}
+
+static void inner_keys_sql(struct sqlbuild *b, const struct store_query *q, const char *select);
+
+/* The reference value test: equal to text1, or (a chain) pointing at a match of sub. */
+static void reference_cond(struct sqlbuild *b, const struct store_predicate *p)
+{
+    if (!p->sub) {
+        and_equals(b, "target", p->text1);
+        return;
+    }
+    buf_append_str(&b->sql, " AND target IN (");
+    inner_keys_sql(b, p->sub, "c.type || '/' || c.id");
+    buf_append_str(&b->sql, ")");
+}
+
+/* _has: the ids of type that a match of p->sub refers to through p->param. */
+static void has_ids_sql(struct sqlbuild *b, const struct store_predicate *p, const char *type)
+{
+    size_t n = strlen(type);
+    buf_printf(&b->sql, "SELECT substr(target, %zu) FROM sp_reference WHERE param = ", n + 2);
+    add_text(b, p->param);
+    /* target starts with "Type/": a range of the (param, target) index */
+    char *lo = malloc(n + 2), *hi = malloc(n + 2);
+    snprintf(lo, n + 2, "%s/", type);
+    snprintf(hi, n + 2, "%s0", type); /* '0' follows '/' */
+    buf_append_str(&b->sql, " AND target >= ");
+    add_text(b, own(b, lo));
+    buf_append_str(&b->sql, " AND target < ");
+    add_text(b, own(b, hi));
+    buf_append_str(&b->sql, " AND key IN (");
+    inner_keys_sql(b, p->sub, "c.key");
+    buf_append_str(&b->sql, ")");
+}
+
+/* An index predicate as a correlated probe of the entries of row c (uses the key index). */
+static void predicate_sql(struct sqlbuild *b, const struct store_predicate *p, const char *type)
+{
+    if (p->kind == STORE_PRED_RESOURCE) {
         special_pred(b, p);
+        return;
+    }
+    if (p->kind == STORE_PRED_HAS) {
+        buf_append_str(&b->sql, "c.id IN (");
+        has_ids_sql(b, p, type);
+        buf_append_str(&b->sql, ")");
         return;
     }
     bool negate = p->negate || p->op == STORE_OP_NE || p->op == STORE_OP_MISSING;
@@ -416,23 +297,35 @@ static void predicate_sql(struct sqlbuild *b, const struct store_predicate *p)
                "%sEXISTS (SELECT 1 FROM %s INDEXED BY %s_key WHERE key = c.key AND param = ",
                negate ? "NOT " : "", tables[p->kind], tables[p->kind]);
     add_text(b, p->param);
-    if (p->op != STORE_OP_MISSING && p->op != STORE_OP_PRESENT)
+    if (p->kind == STORE_IDX_REFERENCE && p->op != STORE_OP_MISSING && p->op != STORE_OP_PRESENT)
+        reference_cond(b, p);
+    else if (p->op != STORE_OP_MISSING && p->op != STORE_OP_PRESENT)
         value_cond(b, p);
     buf_append_str(&b->sql, ")");
 }
 
 /* A positive index predicate as "SELECT key FROM sp_x WHERE ..." (uses the value index). */
-static void keys_sql(struct sqlbuild *b, const struct store_predicate *p)
+static void keys_sql(struct sqlbuild *b, const struct store_predicate *p, const char *type)
 {
+    if (p->kind == STORE_PRED_HAS) {
+        buf_append_str(&b->sql, "SELECT key FROM res_current WHERE type = ");
+        add_text(b, type);
+        buf_append_str(&b->sql, " AND id IN (");
+        has_ids_sql(b, p, type);
+        buf_append_str(&b->sql, ")");
+        return;
+    }
     buf_printf(&b->sql, "SELECT key FROM %s WHERE param = ", tables[p->kind]);
     add_text(b, p->param);
-    if (p->op != STORE_OP_PRESENT)
+    if (p->kind == STORE_IDX_REFERENCE && p->op != STORE_OP_PRESENT)
+        reference_cond(b, p);
+    else if (p->op != STORE_OP_PRESENT)
         value_cond(b, p);
 }
 
 static bool predicate_is_positive(const struct store_predicate *p)
 {
-    return p->kind != STORE_IDX__COUNT && !p->negate && p->op != STORE_OP_NE &&
+    return p->kind != STORE_PRED_RESOURCE && !p->negate && p->op != STORE_OP_NE &&
            p->op != STORE_OP_MISSING;
 }
 
@@ -445,13 +338,13 @@ static bool clause_is_positive(const struct store_clause *cl)
 }
 
 /* The driver's keys: the union of its predicates' keys (UNION removes duplicates). */
-static void driver_sql(struct sqlbuild *b, const struct store_clause *cl)
+static void driver_sql(struct sqlbuild *b, const struct store_clause *cl, const char *type)
 {
     buf_append_str(&b->sql, "(");
     for (size_t k = 0; k < cl->count; k++) {
         if (k)
             buf_append_str(&b->sql, " UNION ");
-        keys_sql(b, &cl->preds[k]);
+        keys_sql(b, &cl->preds[k], type);
     }
     /* CROSS JOIN: SQLite keeps the left side as the outer loop (no reordering) */
     buf_append_str(&b->sql, ") d CROSS JOIN res_current c ON c.key = d.key");
@@ -470,7 +363,7 @@ static void where_sql(struct sqlbuild *b, const struct store_query *q, long driv
         for (size_t k = 0; k < cl->count; k++) {
             if (k)
                 buf_append_str(&b->sql, " OR ");
-            predicate_sql(b, &cl->preds[k]);
+            predicate_sql(b, &cl->preds[k], q->type);
         }
         buf_append_str(&b->sql, ")");
     }
@@ -496,47 +389,47 @@ static void sqlbuild_release(struct sqlbuild *b)
         free(b->owned[i]);
 }
 
-/* Prepare b on r, bind, and step through rows with row_fn (may be NULL for one-row results). */
-static enum err prepare_bound(struct reader *r, struct sqlbuild *b, sqlite3_stmt **out)
+/* Prepare b on db and bind its values. */
+static enum err prepare_bound(sqlite3 *db, struct sqlbuild *b, sqlite3_stmt **out)
 {
     if (b->overflow)
         return ERR_TOO_LARGE;
-    if (sqlite3_prepare_v2(r->db, b->sql.ptr, -1, out, NULL))
-        return sqlite_sql_err(r->db, "prepare search");
+    if (sqlite3_prepare_v2(db, b->sql.ptr, -1, out, NULL))
+        return sqlite_sql_err(db, "prepare search");
     bind_all(*out, b);
     return ERR_OK;
 }
 
-static enum err single_int(struct reader *r, struct sqlbuild *b, int64_t *out)
+static enum err single_int(sqlite3 *db, struct sqlbuild *b, int64_t *out)
 {
     sqlite3_stmt *st = NULL;
-    enum err err = prepare_bound(r, b, &st);
+    enum err err = prepare_bound(db, b, &st);
     if (!err) {
         if (sqlite3_step(st) == SQLITE_ROW)
             *out = sqlite3_column_int64(st, 0);
         else
-            err = sqlite_sql_err(r->db, "search count");
+            err = sqlite_sql_err(db, "search count");
     }
     sqlite3_finalize(st);
     return err;
 }
 
 /* Index entries matching a positive clause, counted up to DRIVER_LIMIT + 1 (cheap). */
-static enum err clause_size(struct reader *r, const struct store_clause *cl, int64_t *out)
+static enum err clause_size(sqlite3 *db, const struct store_clause *cl, const char *type,
+                            int64_t *out)
 {
     struct sqlbuild b;
-    memset(&b, 0, sizeof(b));
-    buf_init(&b.sql, 1u << 20);
+    sqlbuild_init(&b, db);
     buf_append_str(&b.sql, "SELECT count(*) FROM (");
     for (size_t k = 0; k < cl->count; k++) {
         if (k)
             buf_append_str(&b.sql, " UNION ALL ");
         buf_append_str(&b.sql, "SELECT * FROM (");
-        keys_sql(&b, &cl->preds[k]);
+        keys_sql(&b, &cl->preds[k], type);
         buf_printf(&b.sql, " LIMIT %d)", DRIVER_LIMIT + 1);
     }
     buf_printf(&b.sql, " LIMIT %d)", DRIVER_LIMIT + 1);
-    enum err err = single_int(r, &b, out);
+    enum err err = single_int(db, &b, out);
     sqlbuild_release(&b);
     return err;
 }
@@ -554,6 +447,7 @@ static int probe_rank(const struct store_clause *cl)
 {
     switch (cl->preds[0].kind) {
     case STORE_IDX_REFERENCE:
+    case STORE_PRED_HAS:
         return 0;
     case STORE_IDX_TOKEN:
     case STORE_IDX_URI:
@@ -565,7 +459,7 @@ static int probe_rank(const struct store_clause *cl)
     }
 }
 
-static enum err choose_driver(struct reader *r, const struct store_query *q, long *out_driver,
+static enum err choose_driver(sqlite3 *db, const struct store_query *q, long *out_driver,
                               int64_t *out_size)
 {
     *out_driver = -1;
@@ -576,7 +470,7 @@ static enum err choose_driver(struct reader *r, const struct store_query *q, lon
             if (!clause_is_positive(cl) || probe_rank(cl) != rank)
                 continue;
             int64_t size = 0;
-            enum err err = clause_size(r, cl, &size);
+            enum err err = clause_size(db, cl, q->type, &size);
             if (err)
                 return err;
             if (size < *out_size) {
@@ -591,9 +485,21 @@ static enum err choose_driver(struct reader *r, const struct store_query *q, lon
 static void from_sql(struct sqlbuild *b, const struct store_query *q, long driver)
 {
     if (driver >= 0)
-        driver_sql(b, &q->clauses[driver]);
+        driver_sql(b, &q->clauses[driver], q->type);
     else
         buf_append_str(&b->sql, "res_current c");
+}
+
+/* "SELECT <select> FROM ... WHERE ..." of a nested query, planned on b's connection. */
+static void inner_keys_sql(struct sqlbuild *b, const struct store_query *q, const char *select)
+{
+    long driver = -1;
+    int64_t size = 0;
+    if (choose_driver(b->db, q, &driver, &size) || size > DRIVER_LIMIT)
+        driver = -1;
+    buf_printf(&b->sql, "SELECT %s FROM ", select);
+    from_sql(b, q, driver);
+    where_sql(b, q, driver);
 }
 
 /*
@@ -605,66 +511,121 @@ static bool countable_in_index(const struct store_query *q)
     if (q->count != 1 || q->clauses[0].count != 1 || !clause_is_positive(&q->clauses[0]))
         return false;
     const struct store_predicate *p = &q->clauses[0].preds[0];
-    if (p->op != STORE_OP_EQ)
+    if (p->op != STORE_OP_EQ || p->sub)
         return false;
     if (p->kind == STORE_IDX_TOKEN)
         return p->text1 && p->text2; /* code alone may match two systems of one resource */
     return p->kind == STORE_IDX_REFERENCE || p->kind == STORE_IDX_URI;
 }
 
-static enum err run_count(struct reader *r, const struct store_query *q, long driver, int64_t *out)
+static enum err run_count(sqlite3 *db, const struct store_query *q, long driver, int64_t *out)
 {
     struct sqlbuild b;
-    memset(&b, 0, sizeof(b));
-    buf_init(&b.sql, 1u << 20);
+    sqlbuild_init(&b, db);
     if (countable_in_index(q)) {
         buf_append_str(&b.sql, "SELECT count(*) FROM (");
-        keys_sql(&b, &q->clauses[0].preds[0]);
+        keys_sql(&b, &q->clauses[0].preds[0], q->type);
         buf_append_str(&b.sql, ")");
     } else {
         buf_append_str(&b.sql, "SELECT count(*) FROM ");
         from_sql(&b, q, driver);
         where_sql(&b, q, driver);
     }
-    enum err err = single_int(r, &b, out);
+    enum err err = single_int(db, &b, out);
     sqlbuild_release(&b);
     return err;
 }
 
-static enum err run_page(struct reader *r, const struct store_query *q, long driver,
-                         store_hit_fn *fn, void *ctx)
+/* The column a sort key compares, per index kind. */
+static const char *const sort_column[STORE_IDX__COUNT] = {
+    "code", "norm", "target", "low", "value", "value", "uri",
+};
+
+/* ORDER BY for _sort: lowest value ascending, highest descending, missing last. */
+static void order_sql(struct sqlbuild *b, const struct store_query *q)
+{
+    buf_append_str(&b->sql, " ORDER BY ");
+    for (size_t i = 0; i < q->nsort; i++) {
+        const struct store_sort *k = &q->sort[i];
+        const char *dir = k->desc ? "DESC" : "ASC";
+        if (k->kind == STORE_PRED_RESOURCE) {
+            buf_printf(&b->sql, "%s %s, ", !strcmp(k->param, "_id") ? "c.id" : "c.last_updated",
+                       dir);
+            continue;
+        }
+        const char *col = sort_column[k->kind];
+        if (k->kind == STORE_IDX_DATE && k->desc)
+            col = "high";
+        buf_printf(&b->sql,
+                   "(SELECT %s(%s) FROM %s INDEXED BY %s_key WHERE key = c.key AND param = ",
+                   k->desc ? "max" : "min", col, tables[k->kind], tables[k->kind]);
+        add_text(b, k->param);
+        buf_printf(&b->sql, ") %s NULLS LAST, ", dir);
+    }
+    buf_append_str(&b->sql, "c.key");
+}
+
+static void emit_hit(sqlite3_stmt *st, const char *type, struct store_hit *hit)
+{
+    hit->key = sqlite3_column_int64(st, 0);
+    hit->type = str_from(type);
+    hit->id =
+        str_make((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+    hit->version = sqlite3_column_int64(st, 2);
+    hit->last_updated = sqlite3_column_int64(st, 3);
+    hit->body = str_make(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
+}
+
+static enum err run_page(sqlite3 *db, const struct store_query *q, long driver, store_hit_fn *fn,
+                         void *ctx)
 {
     struct sqlbuild b;
-    memset(&b, 0, sizeof(b));
-    buf_init(&b.sql, 1u << 20);
+    sqlbuild_init(&b, db);
     buf_append_str(&b.sql, "SELECT c.key, c.id, c.version, c.last_updated, r.body FROM ");
     from_sql(&b, q, driver);
     buf_append_str(&b.sql, " CROSS JOIN resource r ON r.seq = c.seq");
     where_sql(&b, q, driver);
-    buf_append_str(&b.sql, " AND c.key > ");
-    add_int(&b, q->after_key);
-    buf_append_str(&b.sql, " ORDER BY c.key LIMIT ");
-    add_int(&b, q->limit);
+    if (q->nsort) {
+        order_sql(&b, q);
+        buf_append_str(&b.sql, " LIMIT ");
+        add_int(&b, q->limit);
+        buf_append_str(&b.sql, " OFFSET ");
+        add_int(&b, q->offset);
+    } else {
+        buf_append_str(&b.sql, " AND c.key > ");
+        add_int(&b, q->after_key);
+        buf_append_str(&b.sql, " ORDER BY c.key LIMIT ");
+        add_int(&b, q->limit);
+    }
     sqlite3_stmt *st = NULL;
-    enum err err = prepare_bound(r, &b, &st);
+    enum err err = prepare_bound(db, &b, &st);
     if (!err) {
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             struct store_hit hit;
-            hit.key = sqlite3_column_int64(st, 0);
-            hit.id = str_make((const char *)sqlite3_column_text(st, 1),
-                              (size_t)sqlite3_column_bytes(st, 1));
-            hit.version = sqlite3_column_int64(st, 2);
-            hit.last_updated = sqlite3_column_int64(st, 3);
-            hit.body = str_make(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
+            emit_hit(st, q->type, &hit);
             if (!fn(&hit, ctx))
                 break;
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            err = sqlite_sql_err(r->db, "search");
+            err = sqlite_sql_err(db, "search");
     }
     sqlite3_finalize(st);
     sqlbuild_release(&b);
+    return err;
+}
+
+/* Plan, page and count on db, inside whatever transaction db is in. */
+static enum err search_on(sqlite3 *db, const struct store_query *q, store_hit_fn *fn, void *ctx,
+                          int64_t *out_total)
+{
+    long driver = -1;
+    int64_t driver_size = 0;
+    enum err err = choose_driver(db, q, &driver, &driver_size);
+    if (!err && q->limit > 0)
+        err = run_page(db, q, driver_size <= DRIVER_LIMIT ? driver : -1, fn, ctx);
+    if (!err && q->want_total && out_total)
+        err = run_count(db, q, driver, out_total);
     return err;
 }
 
@@ -678,13 +639,133 @@ enum err sqlite_search(struct store *base, const struct store_query *q, store_hi
         return err;
     /* one read transaction, so the plan, the page and the total see the same snapshot */
     sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
-    long driver = -1;
-    int64_t driver_size = 0;
-    err = choose_driver(r, q, &driver, &driver_size);
-    if (!err && q->limit > 0)
-        err = run_page(r, q, driver_size <= DRIVER_LIMIT ? driver : -1, fn, ctx);
-    if (!err && q->want_total && out_total)
-        err = run_count(r, q, driver, out_total);
+    err = search_on(r->db, q, fn, ctx, out_total);
+    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+    sqlite_reader_put(s, r);
+    return err;
+}
+
+enum err sqlite_tx_search(struct store_tx *txbase, const struct store_query *q, store_hit_fn *fn,
+                          void *ctx, int64_t *out_total)
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    return search_on(tx->store->wdb, q, fn, ctx, out_total);
+}
+
+/* ---- includes ---- */
+
+static const char *const forward_sql =
+    "SELECT x.target FROM res_current s CROSS JOIN sp_reference x INDEXED BY sp_reference_key "
+    "ON x.key = s.key WHERE s.type = ?1 AND s.id = ?2 AND x.param = ?3";
+
+static const char *const fetch_sql =
+    "SELECT c.key, c.id, c.version, c.last_updated, r.body FROM res_current c "
+    "CROSS JOIN resource r ON r.seq = c.seq WHERE c.type = ?1 AND c.id = ?2 AND c.deleted = 0";
+
+static const char *const reverse_sql =
+    "SELECT c.key, c.id, c.version, c.last_updated, r.body, c.type FROM sp_reference x "
+    "CROSS JOIN res_current c ON c.key = x.key CROSS JOIN resource r ON r.seq = c.seq "
+    "WHERE x.param = ?1 AND x.target = ?2 AND c.deleted = 0";
+
+/* Split "Type/id" at the slash into type (copied into buf) and id; false if not that shape. */
+static bool split_ref(const char *ref, char *type, size_t size, const char **id)
+{
+    const char *slash = strchr(ref, '/');
+    if (!slash || slash == ref || !slash[1] || strchr(slash + 1, '/') ||
+        (size_t)(slash - ref) >= size)
+        return false;
+    memcpy(type, ref, (size_t)(slash - ref));
+    type[slash - ref] = '\0';
+    *id = slash + 1;
+    return true;
+}
+
+/* The resource a forward reference names, when it is here and of the wanted type. */
+static int fetch_target(sqlite3_stmt *fetch, const struct store_include_query *q,
+                        const char *target, store_hit_fn *fn, void *ctx)
+{
+    char type[64];
+    const char *id;
+    if (!split_ref(target, type, sizeof(type), &id) ||
+        (q->target_type && strcmp(type, q->target_type) != 0))
+        return 0;
+    sqlite3_bind_text(fetch, 1, type, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(fetch, 2, id, -1, SQLITE_TRANSIENT);
+    int found = 0;
+    if (sqlite3_step(fetch) == SQLITE_ROW) {
+        struct store_hit hit;
+        emit_hit(fetch, type, &hit);
+        found = fn(&hit, ctx) ? 1 : -1;
+    }
+    sqlite3_reset(fetch);
+    return found;
+}
+
+static enum err include_forward(sqlite3 *db, const struct store_include_query *q, store_hit_fn *fn,
+                                void *ctx)
+{
+    sqlite3_stmt *refs = NULL, *fetch = NULL;
+    enum err err = ERR_OK;
+    if (sqlite3_prepare_v2(db, forward_sql, -1, &refs, NULL) ||
+        sqlite3_prepare_v2(db, fetch_sql, -1, &fetch, NULL))
+        err = sqlite_sql_err(db, "prepare include");
+    int hits = 0;
+    for (size_t i = 0; !err && i < q->nrefs && hits < q->limit; i++) {
+        char type[64];
+        const char *id;
+        if (!split_ref(q->refs[i], type, sizeof(type), &id))
+            continue;
+        sqlite3_bind_text(refs, 1, type, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(refs, 2, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(refs, 3, q->param, -1, SQLITE_STATIC);
+        while (hits < q->limit && sqlite3_step(refs) == SQLITE_ROW) {
+            int got = fetch_target(fetch, q, (const char *)sqlite3_column_text(refs, 0), fn, ctx);
+            if (got < 0)
+                hits = q->limit;
+            hits += got > 0;
+        }
+        sqlite3_reset(refs);
+    }
+    sqlite3_finalize(refs);
+    sqlite3_finalize(fetch);
+    return err;
+}
+
+static enum err include_reverse(sqlite3 *db, const struct store_include_query *q, store_hit_fn *fn,
+                                void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, reverse_sql, -1, &st, NULL))
+        return sqlite_sql_err(db, "prepare revinclude");
+    int hits = 0;
+    for (size_t i = 0; i < q->nrefs && hits < q->limit; i++) {
+        sqlite3_bind_text(st, 1, q->param, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, q->refs[i], -1, SQLITE_STATIC);
+        while (hits < q->limit && sqlite3_step(st) == SQLITE_ROW) {
+            struct store_hit hit;
+            char type[64];
+            snprintf(type, sizeof(type), "%s", (const char *)sqlite3_column_text(st, 5));
+            emit_hit(st, type, &hit);
+            hits++;
+            if (!fn(&hit, ctx))
+                hits = q->limit;
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return ERR_OK;
+}
+
+enum err sqlite_include(struct store *base, const struct store_include_query *q, store_hit_fn *fn,
+                        void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct reader *r;
+    enum err err = sqlite_reader_get(s, &r);
+    if (err)
+        return err;
+    sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+    err = q->reverse ? include_reverse(r->db, q, fn, ctx) : include_forward(r->db, q, fn, ctx);
     sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
     sqlite_reader_put(s, r);
     return err;

@@ -122,8 +122,14 @@ enum store_op {
     STORE_OP_PRESENT,  /* some entry for the parameter */
 };
 
+/* Predicate kinds beyond the index kinds. */
+#define STORE_PRED_RESOURCE STORE_IDX__COUNT       /* _id / _lastUpdated: the resource row itself */
+#define STORE_PRED_HAS      (STORE_IDX__COUNT + 1) /* _has: a resource of sub refers here by param */
+
+struct store_query;
+
 struct store_predicate {
-    int kind;          /* enum store_index_kind; or STORE_IDX__COUNT for _id / _lastUpdated */
+    int kind;          /* enum store_index_kind, STORE_PRED_RESOURCE or STORE_PRED_HAS */
     const char *param; /* "Observation.code", "_id", "_lastUpdated" */
     int op;            /* enum store_op */
     bool negate;       /* :not — true when NO entry matches */
@@ -132,6 +138,12 @@ struct store_predicate {
     const char *text3; /* token: "match entries with no system" when set to "" */
     double number_low, number_high; /* NUMBER/QUANTITY: the value's range */
     int64_t low, high;              /* DATE: the value's range */
+    /*
+     * REFERENCE with sub: the target is a resource of sub->type matching sub
+     * (a chain, text1 unused). HAS: some resource matching sub refers to
+     * this one through param (a parameter of sub->type).
+     */
+    const struct store_query *sub;
 };
 
 struct store_clause {
@@ -139,18 +151,44 @@ struct store_clause {
     size_t count;                  /* how many */
 };
 
+/* A sort key: the lowest value ascending, the highest descending (search.html#sort). */
+struct store_sort {
+    int kind;          /* enum store_index_kind, or STORE_PRED_RESOURCE for _id/_lastUpdated */
+    const char *param; /* "Observation.date", "_id", "_lastUpdated" */
+    bool desc;         /* descending */
+};
+
 struct store_query {
-    const char *type;             /* resource type */
-    struct store_clause *clauses; /* AND-ed */
-    size_t count;                 /* how many */
-    int64_t after_key;            /* paging cursor: keys above this; 0 = from the start */
-    int limit;                    /* at most this many rows (0 = count only) */
-    bool want_total;              /* also count all matches */
+    const char *type;                   /* resource type */
+    const struct store_clause *clauses; /* AND-ed */
+    size_t count;                       /* how many */
+    int64_t after_key;                  /* paging cursor: keys above this; 0 = from the start */
+    int limit;                          /* at most this many rows (0 = count only) */
+    bool want_total;                    /* also count all matches */
+    const struct store_sort *sort; /* when nsort > 0: this order (then key), after_key unused */
+    size_t nsort;                  /* sort keys */
+    int64_t offset;                /* sorted: rows to skip */
+};
+
+/*
+ * Includes (search.html#include): the resources that the resources refs
+ * ("Type/id") refer to through param (forward), or the resources whose
+ * param refers to one of refs (reverse). Hits carry their type; a
+ * resource may come more than once. At most limit hits.
+ */
+struct store_include_query {
+    bool reverse;            /* _revinclude */
+    const char *param;       /* reference parameter, "Observation.subject" */
+    const char *target_type; /* forward: only targets of this type; NULL = any */
+    const char *const *refs; /* the resources searched from, "Type/id" */
+    size_t nrefs;            /* how many */
+    int limit;               /* at most this many hits */
 };
 
 /* One search hit; slices valid during the callback. */
 struct store_hit {
     int64_t key;          /* stable per-resource key (the paging cursor) */
+    struct str type;      /* resource type */
     struct str id;        /* logical id */
     int64_t version;      /* current version */
     int64_t last_updated; /* ms */
@@ -179,6 +217,10 @@ struct store_ops {
     enum err (*tx_meta_set)(struct store_tx *tx, const char *name, int64_t value);
     enum err (*tx_reindex)(struct store_tx *tx, const char *type, const char *id,
                            const struct store_index_entry *entries, size_t count);
+    enum err (*tx_search)(struct store_tx *tx, const struct store_query *q, store_hit_fn *fn,
+                          void *ctx, int64_t *out_total);
+    enum err (*include)(struct store *s, const struct store_include_query *q, store_hit_fn *fn,
+                        void *ctx);
 };
 
 struct store {
@@ -246,6 +288,21 @@ static inline enum err store_search(struct store *s, const struct store_query *q
                                     void *ctx, int64_t *out_total)
 {
     return s->ops->search(s, q, fn, ctx, out_total);
+}
+
+/* Stream the includes of q (see struct store_include_query). */
+static inline enum err store_include(struct store *s, const struct store_include_query *q,
+                                     store_hit_fn *fn, void *ctx)
+{
+    return s->ops->include(s, q, fn, ctx);
+}
+
+/* Inside a unit of work: search what the transaction sees (its own writes included). */
+static inline enum err store_tx_search(struct store_tx *tx, const struct store_query *q,
+                                       store_hit_fn *fn, void *ctx, int64_t *out_total)
+{
+    const struct store_ops *ops = *(const struct store_ops *const *)tx;
+    return ops->tx_search(tx, q, fn, ctx, out_total);
 }
 
 /* A named integer kept by the store (e.g. the search-index version); 0 if never set. */

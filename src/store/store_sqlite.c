@@ -554,4 +554,6 @@ static const struct store_ops sqlite_ops = {
     .meta_get = sqlite_meta_get,
     .tx_meta_set = sqlite_tx_meta_set,
     .tx_reindex = sqlite_tx_reindex,
+    .tx_search = sqlite_tx_search,
+    .include = sqlite_include,
 };

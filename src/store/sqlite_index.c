@@ -1,0 +1,191 @@
+/*
+ * sqlite_index.c - the search index of the SQLite back end: its tables and writes.
+ *
+ *   res_current(key PK, type, id, version, last_updated, deleted, seq)
+ *        │ one row per resource; seq points at its current row in resource
+ *        ▼
+ *   sp_token(key, param, system, code)     sp_string(key, param, norm, raw)
+ *   sp_reference(key, param, target)       sp_date(key, param, low, high)
+ *   sp_number(key, param, value)           sp_quantity(key, param, value, system, code)
+ *   sp_uri(key, param, uri)                each indexed by (param, value...) and by key
+ *
+ * Writes (writer thread): the version's row in res_current is upserted and
+ * its entries replaced, inside the unit's transaction. Queries over these
+ * tables are in sqlite_search.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "store/sqlite_internal.h"
+
+static const char *const tables[STORE_IDX__COUNT] = {
+    "sp_token", "sp_string", "sp_reference", "sp_date", "sp_number", "sp_quantity", "sp_uri",
+};
+
+/* ?1 key, ?2 param, ?3 text1, ?4 text2, ?5 low, ?6 high, ?7 number */
+static const char *const insert_sql[STORE_IDX__COUNT] = {
+    "INSERT INTO sp_token (key, param, system, code) VALUES (?1, ?2, ?3, ?4)",
+    "INSERT INTO sp_string (key, param, norm, raw) VALUES (?1, ?2, ?3, ?4)",
+    "INSERT INTO sp_reference (key, param, target) VALUES (?1, ?2, ?3)",
+    "INSERT INTO sp_date (key, param, low, high) VALUES (?1, ?2, ?5, ?6)",
+    "INSERT INTO sp_number (key, param, value) VALUES (?1, ?2, ?7)",
+    "INSERT INTO sp_quantity (key, param, system, code, value) VALUES (?1, ?2, ?3, ?4, ?7)",
+    "INSERT INTO sp_uri (key, param, uri) VALUES (?1, ?2, ?3)",
+};
+
+static const char *const upsert_current_sql =
+    "INSERT INTO res_current (type, id, version, last_updated, deleted, seq) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (type, id) DO UPDATE SET "
+    "version = excluded.version, last_updated = excluded.last_updated, "
+    "deleted = excluded.deleted, seq = excluded.seq RETURNING key";
+
+enum err sqlite_index_prepare(struct sqlite_store *s)
+{
+    int flags = SQLITE_PREPARE_PERSISTENT;
+    if (sqlite3_prepare_v3(s->wdb, upsert_current_sql, -1, flags, &s->w_upsert_current, NULL) ||
+        sqlite3_prepare_v3(s->wdb,
+                           "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) "
+                           "DO UPDATE SET value = excluded.value",
+                           -1, flags, &s->w_meta_set, NULL))
+        return sqlite_sql_err(s->wdb, "prepare index");
+    for (int k = 0; k < STORE_IDX__COUNT; k++) {
+        char del[64];
+        snprintf(del, sizeof(del), "DELETE FROM %s WHERE key = ?1", tables[k]);
+        if (sqlite3_prepare_v3(s->wdb, insert_sql[k], -1, flags, &s->w_index_insert[k], NULL) ||
+            sqlite3_prepare_v3(s->wdb, del, -1, flags, &s->w_index_delete[k], NULL))
+            return sqlite_sql_err(s->wdb, "prepare index");
+    }
+    return ERR_OK;
+}
+
+void sqlite_index_finalize(struct sqlite_store *s)
+{
+    sqlite3_finalize(s->w_upsert_current);
+    sqlite3_finalize(s->w_meta_set);
+    for (int k = 0; k < STORE_IDX__COUNT; k++) {
+        sqlite3_finalize(s->w_index_insert[k]);
+        sqlite3_finalize(s->w_index_delete[k]);
+    }
+}
+
+static enum err step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    enum err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? ERR_OK : sqlite_sql_err(s->wdb, what);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static enum err insert_entry(struct sqlite_store *s, int64_t key, const struct store_index_entry *e)
+{
+    sqlite3_stmt *st = s->w_index_insert[e->kind];
+    int params = sqlite3_bind_parameter_count(st);
+    sqlite3_bind_int64(st, 1, key);
+    sqlite3_bind_text(st, 2, e->param, -1, SQLITE_STATIC);
+    if (params >= 3)
+        bind_text_or_null(st, 3, e->text1);
+    if (params >= 4)
+        bind_text_or_null(st, 4, e->text2);
+    if (params >= 6) {
+        sqlite3_bind_int64(st, 5, e->low);
+        sqlite3_bind_int64(st, 6, e->high);
+    }
+    if (params >= 7)
+        sqlite3_bind_double(st, 7, e->number);
+    return step_done(s, st, "index insert");
+}
+
+enum err sqlite_index_put(struct sqlite_store *s, int64_t seq, const struct store_row *row)
+{
+    sqlite3_stmt *st = s->w_upsert_current;
+    sqlite3_bind_text(st, 1, row->type.ptr, (int)row->type.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, row->id.ptr, (int)row->id.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, row->version);
+    sqlite3_bind_int64(st, 4, row->last_updated);
+    sqlite3_bind_int(st, 5, row->deleted ? 1 : 0);
+    sqlite3_bind_int64(st, 6, seq);
+    int rc = sqlite3_step(st);
+    int64_t key = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    enum err err = rc == SQLITE_ROW ? ERR_OK : sqlite_sql_err(s->wdb, "upsert current");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    /* a first version has no entries to remove */
+    for (int k = 0; !err && row->version > 1 && k < STORE_IDX__COUNT; k++) {
+        sqlite3_bind_int64(s->w_index_delete[k], 1, key);
+        err = step_done(s, s->w_index_delete[k], "index delete");
+    }
+    for (size_t i = 0; !err && !row->deleted && i < row->index_count; i++)
+        err = insert_entry(s, key, &row->index[i]);
+    return err;
+}
+
+enum err sqlite_tx_reindex(struct store_tx *txbase, const char *type, const char *id,
+                           const struct store_index_entry *entries, size_t count)
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    struct sqlite_store *s = tx->store;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->wdb, "SELECT key FROM res_current WHERE type = ?1 AND id = ?2", -1,
+                           &st, NULL))
+        return sqlite_sql_err(s->wdb, "reindex");
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t key = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? ERR_NOT_FOUND : sqlite_sql_err(s->wdb, "reindex");
+    enum err err = ERR_OK;
+    for (int k = 0; !err && k < STORE_IDX__COUNT; k++) {
+        sqlite3_bind_int64(s->w_index_delete[k], 1, key);
+        err = step_done(s, s->w_index_delete[k], "index delete");
+    }
+    for (size_t i = 0; !err && i < count; i++)
+        err = insert_entry(s, key, &entries[i]);
+    return err;
+}
+
+/* ---- meta ---- */
+
+enum err sqlite_meta_get(struct store *base, const char *name, int64_t *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct reader *r;
+    enum err err = sqlite_reader_get(s, &r);
+    if (err)
+        return err;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->db, "SELECT value FROM meta WHERE name = ?1", -1, &st, NULL)) {
+        err = sqlite_sql_err(r->db, "meta get");
+    } else {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            err = sqlite_sql_err(r->db, "meta get");
+    }
+    sqlite3_finalize(st);
+    sqlite_reader_put(s, r);
+    return err;
+}
+
+enum err sqlite_tx_meta_set(struct store_tx *txbase, const char *name, int64_t value)
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    sqlite3_stmt *st = tx->store->w_meta_set;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, value);
+    return step_done(tx->store, st, "meta set");
+}
