@@ -24,6 +24,7 @@
 #include "core/xalloc.h"
 #include "fhir/capability.h"
 #include "fhir/model.h"
+#include "fhir/query.h"
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 
@@ -285,8 +286,7 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
 {
     if (n == 0) {
         if (method_is(c, "POST"))
-            rest_error(c, ERR_NOT_IMPLEMENTED, NULL,
-                       "batch and transaction bundles are not supported yet");
+            rest_bundle(c);
         else
             method_not_allowed(c, "POST");
         return;
@@ -319,8 +319,12 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
             rest_create(c, type);
         else if (method_is(c, "GET"))
             rest_search(c, type, false);
+        else if (method_is(c, "PUT"))
+            rest_update_conditional(c, type);
+        else if (method_is(c, "DELETE"))
+            rest_delete_conditional(c, type);
         else
-            method_not_allowed(c, "GET, POST");
+            method_not_allowed(c, "GET, POST, PUT, DELETE");
         return;
     }
     if (n == 2 && !strcmp(segs[1], "_history")) {
@@ -342,6 +346,61 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
         return;
     }
     route_instance(c, type, segs, n);
+}
+
+/* Split a query string into decoded parameters in the arena. */
+static size_t parse_params(struct arena *a, char *qs, struct http_param **out)
+{
+    size_t n = 1;
+    for (const char *p = qs; *p; p++)
+        n += *p == '&';
+    struct http_param *params = arena_alloc(a, sizeof(*params) * n);
+    size_t k = 0;
+    for (char *field = qs; field && *field;) {
+        char *amp = strchr(field, '&');
+        if (amp)
+            *amp = '\0';
+        char *eq = strchr(field, '=');
+        if (eq)
+            *eq = '\0';
+        fhir_query_decode(field);
+        if (eq)
+            fhir_query_decode(eq + 1);
+        if (*field)
+            params[k++] = (struct http_param){field, eq ? eq + 1 : ""};
+        field = amp ? amp + 1 : NULL;
+    }
+    *out = params;
+    return k;
+}
+
+void rest_get_internal(struct rest_ctx *c, const char *url, struct http_response *res)
+{
+    struct arena *a = c->req->arena;
+    size_t base_len = strlen(c->base);
+    if (!strncmp(url, c->base, base_len) && url[base_len] == '/')
+        url += base_len + 1;
+    char *copy = arena_strndup(a, url, strlen(url));
+    char *qmark = strchr(copy, '?');
+    if (qmark)
+        *qmark++ = '\0';
+    struct http_request *req = arena_alloc(a, sizeof(*req));
+    *req = *c->req;
+    req->method = "GET";
+    req->path = arena_printf(a, "/fhir/%s", copy);
+    req->body = str_make(NULL, 0);
+    req->params = NULL;
+    req->param_count = qmark ? parse_params(a, qmark, &req->params) : 0;
+    struct rest_ctx *sub = arena_alloc(a, sizeof(*sub));
+    *sub = (struct rest_ctx){.app = c->app, .req = req, .res = res, .base = c->base};
+    diag_init(&sub->diag, a);
+    res->status = 200;
+    char *segs[MAX_SEGMENTS];
+    size_t n = split_path(a, copy, segs, MAX_SEGMENTS);
+    if (n == 0 || n > MAX_SEGMENTS)
+        rest_error(sub, ERR_NOT_FOUND, NULL, "'%.64s' is not a resource URL", url);
+    else
+        route_fhir(sub, segs, n);
 }
 
 static void landing_page(struct rest_ctx *c)

@@ -47,11 +47,23 @@ void rest_create(struct rest_ctx *c, const char *type);
 void rest_update(struct rest_ctx *c, const char *type, const char *id);
 void rest_delete(struct rest_ctx *c, const char *type, const char *id);
 void rest_patch(struct rest_ctx *c, const char *type, const char *id);
+/* PUT and DELETE [type]?criteria */
+void rest_update_conditional(struct rest_ctx *c, const char *type);
+void rest_delete_conditional(struct rest_ctx *c, const char *type);
 
 /* rest.c: the media type of a header value without parameters, lower-cased. */
 void rest_media_type(const char *header, char *out, size_t size);
 /* rest.c: application/fhir+json, application/json or application/json+fhir. */
 bool rest_is_json_media(const char *m);
+
+/*
+ * rest.c: answer GET url (relative to the base, or absolute under it) into
+ * res, as if it were its own request; for the GET entries of bundles.
+ */
+void rest_get_internal(struct rest_ctx *c, const char *url, struct http_response *res);
+
+/* bundle.c: POST [base] with a batch or transaction Bundle. */
+void rest_bundle(struct rest_ctx *c);
 
 /* search.c: GET [type]?... (form = false) and POST [type]/_search (form = true) */
 void rest_search(struct rest_ctx *c, const char *type, bool form);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhir/conditional.h"
 #include "fhir/json.h"
 #include "fhir/patch.h"
 #include "fhir/resource.h"
@@ -22,7 +23,8 @@
 #include "fhir/validate.h"
 #include "fhir/write.h"
 
-#define PATCH_RETRIES 5
+#define PATCH_RETRIES   5
+#define CHANGED_RETRIES 5 /* conditional writes whose matches changed before their unit ran */
 
 enum prefer_return { PREFER_REPRESENTATION, PREFER_MINIMAL, PREFER_OUTCOME };
 
@@ -31,18 +33,22 @@ typedef void finish_fn(struct pending *p);
 
 /* One write in flight; lives in the request arena until the response is sent. */
 struct pending {
-    struct rest_ctx *c;        /* the request */
-    const char *type;          /* resource type */
-    const char *id;            /* logical id */
-    struct fhir_write w;       /* the write */
-    struct fhir_write_job job; /* its submission */
-    enum err result;           /* set on completion */
-    json_object *resource;     /* owned: the resource written */
-    json_object *patch;        /* owned: the patch document (patch only) */
-    int64_t client_if_match;   /* If-Match of the request, or -1 */
-    int attempt;               /* patch: tries so far */
-    finish_fn *finish;         /* continuation */
-    char new_id[37];           /* create: the assigned id */
+    struct rest_ctx *c;               /* the request */
+    const char *type;                 /* resource type */
+    const char *id;                   /* logical id */
+    struct fhir_write w;              /* the write */
+    struct fhir_write_job job;        /* its submission */
+    enum err result;                  /* set on completion */
+    json_object *resource;            /* owned: the resource written */
+    json_object *patch;               /* owned: the patch document (patch only) */
+    int64_t client_if_match;          /* If-Match of the request, or -1 */
+    int attempt;                      /* patch, conditional: tries so far */
+    finish_fn *finish;                /* continuation */
+    struct fhir_condition *cond;      /* conditional interactions: the criteria */
+    struct fhir_write *writes;        /* several writes (conditional delete); NULL = &w */
+    size_t nwrites;                   /* how many */
+    void (*retry)(struct pending *p); /* conditional: resolve and submit again */
+    char new_id[37];                  /* create: the assigned id */
 };
 
 static const char *const PATCH_MEDIA = "application/json-patch+json";
@@ -188,13 +194,25 @@ static void on_resumed(void *app, struct http_request *req, struct http_response
     (void)req;
     (void)res;
     struct pending *p = arg;
+    /* a conditional write whose matches changed before its unit ran: resolve again */
+    if (p->result == ERR_CHANGED && p->retry && ++p->attempt < CHANGED_RETRIES) {
+        free(p->w.body);
+        p->w.body = NULL;
+        p->retry(p);
+        return;
+    }
     p->finish(p);
 }
 
 static void submit(struct pending *p, finish_fn *finish)
 {
     p->finish = finish;
-    p->job = (struct fhir_write_job){.writes = &p->w, .count = 1, .done = on_written, .arg = p};
+    p->job = (struct fhir_write_job){.writes = p->writes ? p->writes : &p->w,
+                                     .count = p->writes ? p->nwrites : 1,
+                                     .checks = p->cond ? &p->cond->check : NULL,
+                                     .nchecks = p->cond ? 1 : 0,
+                                     .done = on_written,
+                                     .arg = p};
     /* suspend first: the writer may resume us before submit returns */
     http_request_suspend(p->c->req, on_resumed, p);
     fhir_write_submit(p->c->app->store, &p->job);
@@ -234,24 +252,155 @@ static void finish_put(struct pending *p)
     pending_release(p);
 }
 
-void rest_create(struct rest_ctx *c, const char *type)
+/* Resolve p->cond for at most max matches; false (answered) on error or too many. */
+static bool resolve(struct pending *p, size_t max)
 {
-    if (http_request_header(c->req, "If-None-Exist")) {
-        rest_error(c, ERR_NOT_IMPLEMENTED, NULL,
-                   "conditional create (If-None-Exist) is not supported yet");
+    struct rest_ctx *c = p->c;
+    enum err err = fhir_condition_resolve(c->app->store, p->cond, max);
+    if (err) {
+        rest_error(c, err, NULL, "conditional search failed: %s", err_message(err));
+        return false;
+    }
+    if (p->cond->more) {
+        rest_error(c, ERR_MULTIPLE_MATCHES, NULL,
+                   "the criteria match more than %zu %s resource%s; make them more selective", max,
+                   p->type, max == 1 ? "" : "s");
+        return false;
+    }
+    return true;
+}
+
+/* Criteria from a header or the URL's parameters; false (answered 400) when unusable. */
+static bool take_condition(struct pending *p, const char *qs)
+{
+    struct rest_ctx *c = p->c;
+    p->cond = arena_alloc(c->req->arena, sizeof(*p->cond));
+    fhir_condition_init(p->cond, c->req->arena, c->app->cfg, p->type);
+    bool ok = true;
+    if (qs)
+        ok = fhir_condition_parse(p->cond, qs);
+    for (size_t i = 0; ok && !qs && i < c->req->param_count; i++)
+        ok = fhir_condition_add(p->cond, c->req->params[i].name, c->req->params[i].value);
+    if (ok && !fhir_condition_has_criteria(p->cond)) {
+        snprintf(p->cond->q.why, sizeof(p->cond->q.why), "no search criteria given");
+        ok = false;
+    }
+    if (!ok)
+        rest_error(c, ERR_INVALID, NULL, "conditional criteria: %s", p->cond->q.why);
+    return ok;
+}
+
+/* If-None-Exist matched one resource: answer it, unchanged (http.html#ccreate). */
+static void respond_existing(struct pending *p, const char *id)
+{
+    struct rest_ctx *c = p->c;
+    struct store_row row;
+    buf_reset(&c->res->body);
+    enum err err = store_read(c->app->store, p->type, id, 0, &c->res->body, &row);
+    if (err || row.deleted) {
+        rest_error(c, err ? err : ERR_CHANGED, NULL, "the matching resource changed; retry");
         return;
     }
+    rest_version_headers(c, row.version, row.last_updated);
+    http_response_header(c->res, "Location",
+                         arena_printf(c->req->arena, "%s/%s/%s", c->base, p->type, id));
+    c->res->status = 200;
+    if (prefer_return(c) == PREFER_MINIMAL)
+        buf_reset(&c->res->body);
+    rest_json_type(c);
+}
+
+static void create_attempt(struct pending *p)
+{
+    if (p->cond) {
+        if (!resolve(p, 1)) {
+            pending_release(p);
+            return;
+        }
+        if (p->cond->check.count == 1) {
+            respond_existing(p, p->cond->check.ids[0]);
+            pending_release(p);
+            return;
+        }
+    }
+    fhir_uuid_v4(p->new_id);
+    p->id = p->new_id;
+    /* FHIR R4 http.html#create: an id in the body is ignored; the server assigns one. */
+    p->w = (struct fhir_write){.kind = FHIR_WRITE_CREATE,
+                               .type = p->type,
+                               .id = p->id,
+                               .resource = p->resource,
+                               .if_match = -1};
+    submit(p, finish_put);
+}
+
+void rest_create(struct rest_ctx *c, const char *type)
+{
     json_object *obj = NULL;
     if (!check_body_type(c, false) || !parse_resource(c, type, &obj))
         return;
     struct pending *p = pending_new(c, type, NULL);
-    fhir_uuid_v4(p->new_id);
-    p->id = p->new_id;
     p->resource = obj;
-    /* FHIR R4 http.html#create: an id in the body is ignored; the server assigns one. */
-    p->w = (struct fhir_write){
-        .kind = FHIR_WRITE_CREATE, .type = type, .id = p->id, .resource = obj, .if_match = -1};
+    const char *ine = http_request_header(c->req, "If-None-Exist");
+    if (ine && !take_condition(p, ine)) {
+        pending_release(p);
+        return;
+    }
+    p->retry = create_attempt;
+    create_attempt(p);
+}
+
+static void update_attempt(struct pending *p)
+{
+    struct rest_ctx *c = p->c;
+    if (!resolve(p, 1)) {
+        pending_release(p);
+        return;
+    }
+    json_object *body_id = NULL;
+    const char *given = json_object_object_get_ex(p->resource, "id", &body_id)
+                            ? json_object_get_string(body_id)
+                            : NULL;
+    if (p->cond->check.count == 1) {
+        p->id = p->cond->check.ids[0];
+        if (given && strcmp(given, p->id) != 0) {
+            rest_error(c, ERR_INVALID, "id",
+                       "id '%.64s' in the body is not the id '%s' the criteria match", given,
+                       p->id);
+            pending_release(p);
+            return;
+        }
+    } else if (given) {
+        p->id = arena_strndup(c->req->arena, given, strlen(given)); /* update as create */
+    } else {
+        fhir_uuid_v4(p->new_id);
+        p->id = p->new_id;
+    }
+    p->w = (struct fhir_write){.kind = FHIR_WRITE_UPDATE,
+                               .type = p->type,
+                               .id = p->id,
+                               .resource = p->resource,
+                               .if_match = p->client_if_match};
     submit(p, finish_put);
+}
+
+/* PUT [type]?criteria (http.html#cond-update). */
+void rest_update_conditional(struct rest_ctx *c, const char *type)
+{
+    int64_t if_match;
+    json_object *obj = NULL;
+    if (!check_body_type(c, false) || !parse_if_match(c, &if_match) ||
+        !parse_resource(c, type, &obj))
+        return;
+    struct pending *p = pending_new(c, type, NULL);
+    p->resource = obj;
+    p->client_if_match = if_match;
+    if (!take_condition(p, NULL)) {
+        pending_release(p);
+        return;
+    }
+    p->retry = update_attempt;
+    update_attempt(p);
 }
 
 void rest_update(struct rest_ctx *c, const char *type, const char *id)
@@ -303,6 +452,61 @@ void rest_delete(struct rest_ctx *c, const char *type, const char *id)
     p->w = (struct fhir_write){
         .kind = FHIR_WRITE_DELETE, .type = type, .id = id, .if_match = if_match};
     submit(p, finish_delete);
+}
+
+static void finish_delete_matches(struct pending *p)
+{
+    if (p->result) {
+        respond_write_error(p->c, p->result, p->type, "(matches)");
+    } else {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "deleted %zu %s resource%s", p->nwrites, p->type,
+                 p->nwrites == 1 ? "" : "s");
+        p->c->res->status = 200;
+        buf_reset(&p->c->res->body);
+        fhir_outcome_single(&p->c->res->body, "information", ERR_OK, NULL, msg);
+        rest_json_type(p->c);
+    }
+    pending_release(p);
+}
+
+static void delete_attempt(struct pending *p)
+{
+    struct rest_ctx *c = p->c;
+    if (!resolve(p, (size_t)c->app->cfg->max_conditional_delete)) {
+        pending_release(p);
+        return;
+    }
+    p->nwrites = p->cond->check.count;
+    if (p->nwrites == 0) {
+        c->res->status = 200;
+        buf_reset(&c->res->body);
+        fhir_outcome_single(&c->res->body, "information", ERR_OK, NULL,
+                            "no resource matched the criteria; nothing was deleted");
+        rest_json_type(c);
+        return;
+    }
+    p->writes = arena_alloc(c->req->arena, sizeof(*p->writes) * p->nwrites);
+    for (size_t i = 0; i < p->nwrites; i++)
+        p->writes[i] = (struct fhir_write){.kind = FHIR_WRITE_DELETE,
+                                           .type = p->type,
+                                           .id = p->cond->check.ids[i],
+                                           .if_match = p->nwrites == 1 ? p->client_if_match : -1};
+    submit(p, finish_delete_matches);
+}
+
+/* DELETE [type]?criteria (http.html#cdelete): every match, up to the configured maximum. */
+void rest_delete_conditional(struct rest_ctx *c, const char *type)
+{
+    int64_t if_match;
+    if (!parse_if_match(c, &if_match))
+        return;
+    struct pending *p = pending_new(c, type, NULL);
+    p->client_if_match = if_match;
+    if (!take_condition(p, NULL))
+        return;
+    p->retry = delete_attempt;
+    delete_attempt(p);
 }
 
 /* ---- patch ---- */

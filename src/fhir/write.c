@@ -65,9 +65,48 @@ static enum err apply_one(struct store_tx *tx, struct fhir_write *w)
     return ERR_OK;
 }
 
+struct check_state {
+    const struct fhir_write_check *check; /* what is expected */
+    size_t seen;                          /* hits so far */
+    bool differs;                         /* a hit is not the expected one */
+};
+
+static bool on_check_hit(const struct store_hit *hit, void *arg)
+{
+    struct check_state *st = arg;
+    if (st->seen >= st->check->count || !str_eq_cstr(hit->id, st->check->ids[st->seen])) {
+        st->differs = true;
+        return false;
+    }
+    st->seen++;
+    return true;
+}
+
+/* ERR_CHANGED unless the check's query still matches exactly its ids. */
+static enum err verify(struct store_tx *tx, const struct fhir_write_check *check)
+{
+    struct store_query q = check->query;
+    q.limit = (int)check->count + 1;
+    q.want_total = false;
+    q.after_key = 0;
+    q.nsort = 0;
+    struct check_state st = {check, 0, false};
+    enum err err = store_tx_search(tx, &q, on_check_hit, &st, NULL);
+    if (err)
+        return err;
+    return st.differs || st.seen != check->count ? ERR_CHANGED : ERR_OK;
+}
+
 static enum err run_unit(struct store_tx *tx, void *arg)
 {
     struct fhir_write_job *u = arg;
+    for (size_t i = 0; i < u->nchecks; i++) {
+        enum err err = verify(tx, &u->checks[i]);
+        if (err) {
+            u->failed = u->count;
+            return err;
+        }
+    }
     for (size_t i = 0; i < u->count; i++) {
         enum err err = apply_one(tx, &u->writes[i]);
         if (err) {
@@ -106,7 +145,7 @@ enum err fhir_write_run(struct store *s, struct fhir_write *writes, size_t count
                         size_t *failed_index)
 {
     prepare(writes, count);
-    struct fhir_write_job job = {writes, count, NULL, NULL, 0};
+    struct fhir_write_job job = {writes, count, NULL, 0, NULL, NULL, 0};
     enum err err = store_write(s, run_unit, &job);
     conclude(writes, count, err);
     if (err && failed_index)

@@ -15,6 +15,20 @@
 #include "fhir/search_index.h"
 #include "store/store.h"
 
+/*
+ * A condition resolved before the unit was queued (If-None-Exist, a
+ * conditional update/delete/reference): inside the unit the query must
+ * still match exactly ids, in key order, or the unit fails with
+ * ERR_CHANGED and the caller resolves again. This keeps the writer thread
+ * free of search planning in the common case while no concurrent writer
+ * can slip in between the check and the write.
+ */
+struct fhir_write_check {
+    struct store_query query; /* the condition; its limit is set by the check */
+    const char **ids;         /* the ids it matched */
+    size_t count;             /* how many */
+};
+
 enum fhir_write_kind {
     FHIR_WRITE_CREATE, /* new resource; ERR_CONFLICT if the id exists */
     FHIR_WRITE_UPDATE, /* new version, or create with the given id */
@@ -52,11 +66,13 @@ enum err fhir_write_run(struct store *s, struct fhir_write *writes, size_t count
 typedef void fhir_write_done_fn(void *arg, enum err result, size_t failed_index);
 
 struct fhir_write_job {
-    struct fhir_write *writes; /* the writes; caller-owned */
-    size_t count;              /* how many */
-    fhir_write_done_fn *done;  /* called once when durable or failed */
-    void *arg;                 /* its argument */
-    size_t failed;             /* private */
+    struct fhir_write *writes;             /* the writes; caller-owned */
+    size_t count;                          /* how many */
+    const struct fhir_write_check *checks; /* verified first, in the unit; may be NULL */
+    size_t nchecks;                        /* how many */
+    fhir_write_done_fn *done;              /* called once when durable or failed */
+    void *arg;                             /* its argument */
+    size_t failed;                         /* private */
 };
 
 /*
