@@ -3,7 +3,8 @@
 
 Usage: gen_search.py PACKAGE_DIR OUT_C
 Reads SearchParameter-*.json of hl7.fhir.r4.examples@4.0.1 (the 1,400
-definitions) and writes src/fhir/search_gen.c: one row per (base resource
+definitions) and CompartmentDefinition-patient.json, and writes
+src/fhir/search_gen.c: one row per (base resource
 type, code), sorted by type then code (bytewise) for binary search. A
 definition with several bases gives one row per base; base "Resource" or
 "DomainResource" rows (_id, _lastUpdated, _tag, _profile, _security,
@@ -64,6 +65,19 @@ def main():
             c_string(comps)))
     out.append('};')
     out.append('const size_t fhir_search_param_count = %d;' % len(rows))
+    # The Patient compartment (CompartmentDefinition-patient): which reference
+    # parameters put a resource in a patient's compartment, for $everything.
+    with open(os.path.join(sys.argv[1], 'CompartmentDefinition-patient.json'),
+              encoding='utf-8') as f:
+        comp = json.load(f)
+    links = sorted((r['code'], p) for r in comp['resource'] for p in r.get('param', [])
+                   if p != '{def}')
+    out.append('')
+    out.append('const struct fhir_compartment_link fhir_patient_compartment[] = {')
+    for typ, param in links:
+        out.append('    {%s, %s},' % (c_string(typ), c_string(param)))
+    out.append('};')
+    out.append('const size_t fhir_patient_compartment_count = %d;' % len(links))
     with open(sys.argv[2], 'w', encoding='utf-8') as f:
         f.write('\n'.join(out) + '\n')
 

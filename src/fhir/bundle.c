@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strmap.h"
 #include "core/timeutil.h"
 #include "fhir/conditional.h"
 #include "fhir/json.h"
@@ -93,10 +94,7 @@ struct bundle {
     bool transaction;                /* transaction, else batch */
     struct entry *entries;           /* in request order */
     size_t count;                    /* how many */
-    const char **map_keys;           /* fullUrl -> "Type/id" (open addressing) */
-    const char **map_values;         /* parallel to map_keys */
-    size_t map_cap;                  /* a power of two */
-    size_t map_used;                 /* keys in the map */
+    struct strmap map;               /* fullUrl -> "Type/id"; "#Type/id" -> entry index */
     struct saved_ref *saved;         /* rewritten references */
     size_t nsaved, cap_saved;        /* used, room */
     struct fhir_write *writes;       /* transaction: every write, in processing order */
@@ -132,57 +130,6 @@ static const char *member_string(json_object *obj, const char *name)
     if (!json_object_object_get_ex(obj, name, &v) || json_object_get_type(v) != json_type_string)
         return NULL;
     return json_object_get_string(v);
-}
-
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static void map_reset(struct bundle *b, size_t cap)
-{
-    struct arena *a = b->c->req->arena;
-    b->map_cap = cap;
-    b->map_used = 0;
-    b->map_keys = arena_alloc(a, sizeof(*b->map_keys) * cap);
-    b->map_values = arena_alloc(a, sizeof(*b->map_values) * cap);
-    memset(b->map_keys, 0, sizeof(*b->map_keys) * cap);
-}
-
-/* fullUrl -> "Type/id"; a second mapping of the same key keeps the first. */
-static void map_put(struct bundle *b, const char *key, const char *value)
-{
-    if (b->map_used * 2 >= b->map_cap) {
-        const char **keys = b->map_keys, **values = b->map_values;
-        size_t cap = b->map_cap;
-        map_reset(b, cap * 2);
-        for (size_t i = 0; i < cap; i++)
-            if (keys[i])
-                map_put(b, keys[i], values[i]);
-    }
-    b->map_used++;
-    for (size_t i = hash(key) & (b->map_cap - 1);; i = (i + 1) & (b->map_cap - 1)) {
-        if (!b->map_keys[i]) {
-            b->map_keys[i] = key;
-            b->map_values[i] = value;
-            return;
-        }
-        if (!strcmp(b->map_keys[i], key)) {
-            b->map_used--;
-            return;
-        }
-    }
-}
-
-static const char *map_get(const struct bundle *b, const char *key)
-{
-    for (size_t i = hash(key) & (b->map_cap - 1); b->map_keys[i]; i = (i + 1) & (b->map_cap - 1))
-        if (!strcmp(b->map_keys[i], key))
-            return b->map_values[i];
-    return NULL;
 }
 
 static struct fhir_write_check *add_check(struct bundle *b, struct entry *e)
@@ -486,7 +433,7 @@ static bool decide(struct bundle *b, struct entry *e)
     else if (!strcmp(e->method, "PATCH"))
         ok = decide_patch(b, e);
     if (ok && b->transaction && e->full_url && e->id && strcmp(e->method, "DELETE") != 0)
-        map_put(b, e->full_url, arena_printf(b->c->req->arena, "%s/%s", e->type, e->id));
+        strmap_put(&b->map, e->full_url, arena_printf(b->c->req->arena, "%s/%s", e->type, e->id));
     return ok;
 }
 
@@ -495,7 +442,7 @@ static bool decide(struct bundle *b, struct entry *e)
 static bool rewrite_value(struct bundle *b, struct entry *e, json_object *str)
 {
     const char *v = json_object_get_string(str);
-    const char *to = b->transaction ? map_get(b, v) : NULL;
+    const char *to = b->transaction ? strmap_get(&b->map, v) : NULL;
     const char *q = strchr(v, '?');
     if (!to && q && !strchr(v, '/') && fhir_resource_type_find(str_make(v, (size_t)(q - v))) >= 0) {
         /* a conditional reference: Type?criteria must match exactly one resource */
@@ -600,13 +547,13 @@ static bool check_duplicates(struct bundle *b)
         for (size_t k = 0; k < e->nwrites; k++) {
             const char *key =
                 arena_printf(b->c->req->arena, "#%s/%s", e->writes[k].type, e->writes[k].id);
-            const char *prior = map_get(b, key);
+            const char *prior = strmap_get(&b->map, key);
             if (prior)
                 return entry_fail(e, ERR_INVALID,
                                   "entries %s and %zu both change %s/%s; a transaction may "
                                   "change a resource once",
                                   prior, e->index, e->writes[k].type, e->writes[k].id);
-            map_put(b, key, arena_printf(b->c->req->arena, "%zu", e->index));
+            strmap_put(&b->map, key, arena_printf(b->c->req->arena, "%zu", e->index));
         }
     }
     return true;
@@ -881,7 +828,7 @@ static bool pending_decision(const struct bundle *b, const struct entry *e)
 static void reset_attempt(struct bundle *b)
 {
     restore_refs(b);
-    map_reset(b, 64);
+    strmap_init(&b->map, b->c->req->arena, 64);
     for (size_t i = 0; i < b->count; i++) {
         struct entry *e = &b->entries[i];
         bool redo = b->transaction ? e->action == ACT_WRITE || e->action == ACT_EXISTING ||
@@ -1070,7 +1017,7 @@ void rest_bundle(struct rest_ctx *c)
     struct bundle *b = arena_alloc(c->req->arena, sizeof(*b));
     memset(b, 0, sizeof(*b));
     b->c = c;
-    map_reset(b, 64);
+    strmap_init(&b->map, b->c->req->arena, 64);
     if (!read_bundle(b)) {
         release(b);
         return;

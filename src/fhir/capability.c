@@ -1,8 +1,8 @@
 /*
  * capability.c - every concrete R4 resource type gets the same set of
  * interactions, the ones rest.c implements, and the search parameters
- * search.c applies; nothing is claimed that the server does not do (no
- * conditional interactions, includes or composite parameters yet).
+ * query.c applies; nothing is claimed that the server does not do (no
+ * composite parameters or conditional read yet).
  */
 #include "fhir/capability.h"
 
@@ -67,13 +67,23 @@ void fhir_capability_write(struct buf *out, const char *base_url)
         bool any = false;
         size_t n;
         const struct fhir_search_param *own = fhir_search_params_of(name, &n);
+        size_t n0 = n;
         search_params(out, own, n, &any);
         const struct fhir_search_param *common = fhir_search_params_of("Resource", &n);
         search_params(out, common, n, &any);
+        buf_append_str(out, "],\"searchInclude\":[\"*\"");
+        for (size_t k = 0; k < n0; k++)
+            if (own[k].type == FHIR_SEARCH_REFERENCE)
+                buf_printf(out, ",\"%s:%s\"", name, own[k].code);
         buf_append_str(out, "],\"versioning\":\"versioned-update\",\"readHistory\":true,"
-                            "\"updateCreate\":true,\"conditionalCreate\":false,"
-                            "\"conditionalRead\":\"not-supported\",\"conditionalUpdate\":false,"
-                            "\"conditionalDelete\":\"not-supported\"}");
+                            "\"updateCreate\":true,\"conditionalCreate\":true,"
+                            "\"conditionalRead\":\"not-supported\",\"conditionalUpdate\":true,"
+                            "\"conditionalDelete\":\"multiple\"");
+        if (!strcmp(name, "Patient"))
+            buf_append_str(out, ",\"operation\":[{\"name\":\"everything\",\"definition\":"
+                                "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\"}]");
+        buf_append_str(out, "}");
     }
-    buf_append_str(out, "],\"interaction\":[{\"code\":\"history-system\"}]}]}");
+    buf_append_str(out, "],\"interaction\":[{\"code\":\"transaction\"},{\"code\":\"batch\"},"
+                        "{\"code\":\"history-system\"}]}]}");
 }

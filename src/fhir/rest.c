@@ -259,6 +259,13 @@ static void route_instance(struct rest_ctx *c, const char *type, char **segs, si
             method_not_allowed(c, "GET, PUT, PATCH, DELETE");
         return;
     }
+    if (n == 3 && !strcmp(segs[2], "$everything") && !strcmp(type, "Patient")) {
+        if (method_is(c, "GET"))
+            rest_everything(c, id);
+        else
+            method_not_allowed(c, "GET");
+        return;
+    }
     if (strcmp(segs[2], "_history") != 0) {
         rest_error(c, segs[2][0] == '$' ? ERR_NOT_IMPLEMENTED : ERR_NOT_FOUND, NULL,
                    "'%.64s' is not supported on a resource instance", segs[2]);

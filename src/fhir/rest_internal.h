@@ -62,6 +62,9 @@ bool rest_is_json_media(const char *m);
  */
 void rest_get_internal(struct rest_ctx *c, const char *url, struct http_response *res);
 
+/* everything.c: GET Patient/{id}/$everything */
+void rest_everything(struct rest_ctx *c, const char *id);
+
 /* bundle.c: POST [base] with a batch or transaction Bundle. */
 void rest_bundle(struct rest_ctx *c);
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strmap.h"
 #include "fhir/query.h"
 #include "fhir/rest_internal.h"
 #include "fhir/search_index.h"
@@ -107,42 +108,6 @@ static bool apply_form(struct search *s)
 
 /* ---- the Bundle ---- */
 
-/* "Type/id" of every resource in the Bundle, to list each once; open addressing. */
-struct seen {
-    const char **slots; /* NULL = free */
-    size_t cap;         /* a power of two */
-    size_t used;        /* occupied */
-};
-
-static void seen_init(struct seen *set, struct arena *a, size_t expected)
-{
-    set->cap = 64;
-    while (set->cap < expected * 2)
-        set->cap *= 2;
-    set->slots = arena_alloc(a, sizeof(*set->slots) * set->cap);
-    memset(set->slots, 0, sizeof(*set->slots) * set->cap);
-    set->used = 0;
-}
-
-/* Add ref; false if it was there already (or the set is full). */
-static bool seen_add(struct seen *set, const char *ref)
-{
-    if (set->used * 2 >= set->cap)
-        return false;
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = ref; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    for (size_t i = h & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
-        if (!set->slots[i]) {
-            set->slots[i] = ref;
-            set->used++;
-            return true;
-        }
-        if (!strcmp(set->slots[i], ref))
-            return false;
-    }
-}
-
 struct page {
     struct search *s;   /* the search */
     struct buf *out;    /* Bundle being written */
@@ -153,7 +118,7 @@ struct page {
     const char **refs;  /* "Type/id" of the entries written */
     size_t nrefs;       /* how many */
     size_t cap;         /* room in refs */
-    struct seen set;    /* refs, for de-duplication */
+    struct strmap set;  /* refs, for de-duplication */
     const char *mode;   /* "match" or "include" */
     int include_budget; /* includes still allowed */
 };
@@ -176,7 +141,7 @@ static bool remember(struct page *pg, const struct store_hit *hit)
 {
     struct arena *a = pg->s->c->req->arena;
     const char *ref = arena_printf(a, "%.*s/%.*s", STR_FMT(hit->type), STR_FMT(hit->id));
-    if (!seen_add(&pg->set, ref))
+    if (!strmap_put(&pg->set, ref, ref))
         return false;
     if (pg->nrefs < pg->cap)
         pg->refs[pg->nrefs++] = ref;
@@ -341,7 +306,7 @@ static void run(struct search *s)
     pg.include_budget = c->app->cfg->max_includes;
     pg.cap = (size_t)s->q.count + (size_t)pg.include_budget + 1;
     pg.refs = arena_alloc(c->req->arena, sizeof(*pg.refs) * pg.cap);
-    seen_init(&pg.set, c->req->arena, pg.cap);
+    strmap_init(&pg.set, c->req->arena, pg.cap);
     int64_t total = -1;
     enum err err = store_search(c->app->store, &sq, on_match, &pg, &total);
     if (!err && s->q.nincludes)

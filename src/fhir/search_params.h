@@ -31,8 +31,18 @@ struct fhir_search_param {
     const char *components; /* composite: "code:type:expression;..." ("" otherwise) */
 };
 
+/* A resource type and the parameter that puts it in a compartment. */
+struct fhir_compartment_link {
+    const char *type;  /* "Observation" */
+    const char *param; /* "subject" */
+};
+
 extern const struct fhir_search_param fhir_search_params[];
 extern const size_t fhir_search_param_count;
+
+/* The Patient compartment of R4 (CompartmentDefinition-patient), sorted by type. */
+extern const struct fhir_compartment_link fhir_patient_compartment[];
+extern const size_t fhir_patient_compartment_count;
 
 /* The parameter code of resource type (or of every resource), or NULL. */
 const struct fhir_search_param *fhir_search_param_find(const char *type, struct str code);

@@ -139,3 +139,20 @@ test('token modifiers without a terminology service say so; strict makes it 400'
   const strict = await http('GET', `${srv.base}/Patient?gender:in=http://x`, { headers: { Prefer: 'handling=strict' } });
   assert.equal(strict.status, 400);
 });
+
+test('Patient/$everything: the compartment and what it refers to, _type, _since, _count', async () => {
+  const all = await get('Patient/a/$everything');
+  const refs = all.entry.map((e) => `${e.resource.resourceType}/${e.resource.id}`).sort();
+  assert.deepEqual(refs, ['DiagnosticReport/r1', 'Observation/o1', 'Organization/h1', 'Patient/a']);
+  assert.equal(all.total, 4);
+  const typed = await get('Patient/a/$everything?_type=Observation,Patient');
+  assert.deepEqual(typed.entry.map((e) => e.resource.resourceType).sort(), ['Observation', 'Patient']);
+  const future = new Date(Date.now() + 3600e3).toISOString();
+  const since = await get(`Patient/a/$everything?_since=${encodeURIComponent(future)}`);
+  assert.equal(since.total, 0);
+  const cut = await get('Patient/a/$everything?_count=2');
+  assert.equal(cut.entry.filter((e) => e.search.mode === 'match').length, 2);
+  assert.ok(cut.entry.some((e) => e.search.mode === 'outcome'), 'says it was cut short');
+  assert.equal(await status('Patient/nobody/$everything'), 404);
+  assert.equal(await status('Patient/a/$everything?_type=Nothing'), 400);
+});
