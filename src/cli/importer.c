@@ -53,7 +53,7 @@ enum err importer_add(struct importer *im, json_object *resource, const char *wh
         snprintf(im->ids[i], sizeof(im->ids[i]), "%s", json_object_get_string(id));
     } else {
         w->kind = FHIR_WRITE_CREATE;
-        fhir_uuid_v4(im->ids[i]);
+        fhir_uuid_v7(im->ids[i]);
     }
     w->id = im->ids[i];
     w->resource = json_object_get(resource);

@@ -28,6 +28,9 @@ struct config {
     int max_includes;           /* included resources per search page */
     int max_conditional_delete; /* resources one conditional delete may remove */
     int busy_timeout_ms;        /* SQLite busy timeout for readers */
+    int cache_mb;               /* writer page cache, MiB */
+    int reader_cache_mb;        /* page cache per reader, MiB */
+    int mmap_mb;                /* memory-mapped I/O size, MiB */
     int max_batch;              /* group-commit batch cap */
     const char *log_level;      /* error|warn|info|debug */
     int access_log;             /* 1 = one line per request */

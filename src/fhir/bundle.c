@@ -325,7 +325,7 @@ static struct fhir_condition *criteria(struct bundle *b, struct entry *e, const 
 static char *new_id(struct bundle *b)
 {
     char *id = arena_alloc(b->c->req->arena, 37);
-    fhir_uuid_v4(id);
+    fhir_uuid_v7(id);
     return id;
 }
 

@@ -26,11 +26,16 @@ bool fhir_id_is_valid(const char *s)
     return true;
 }
 
-void fhir_uuid_v4(char out[37])
+void fhir_uuid_v7(char out[37])
 {
     unsigned char b[16];
     randombytes_buf(b, sizeof(b));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    /* RFC 9562 version 7: 48 bits of Unix milliseconds first, so ids made
+     * close in time sort close together and index inserts stay local */
+    uint64_t ms = (uint64_t)time_now_ms();
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
              b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],

@@ -17,8 +17,8 @@
 /* FHIR R4 datatypes.html#id: [A-Za-z0-9\-\.]{1,64}. */
 bool fhir_id_is_valid(const char *s);
 
-/* A new random (version 4) UUID in lower case, e.g. for server-assigned ids. */
-void fhir_uuid_v4(char out[37]);
+/* A new time-ordered (version 7) UUID in lower case, for server-assigned ids. */
+void fhir_uuid_v7(char out[37]);
 
 /*
  * A resource serialised in two parts around its meta.versionId and

@@ -72,7 +72,7 @@ void rest_version_headers(struct rest_ctx *c, int64_t version, int64_t last_upda
 void rest_bundle_open(struct buf *out, const char *type)
 {
     char id[37], now[32];
-    fhir_uuid_v4(id);
+    fhir_uuid_v7(id);
     time_format_instant(time_now_ms(), now, sizeof(now));
     buf_printf(out,
                "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{\"lastUpdated\":\"%s\"},"

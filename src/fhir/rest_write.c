@@ -323,7 +323,7 @@ static void create_attempt(struct pending *p)
             return;
         }
     }
-    fhir_uuid_v4(p->new_id);
+    fhir_uuid_v7(p->new_id);
     p->id = p->new_id;
     /* FHIR R4 http.html#create: an id in the body is ignored; the server assigns one. */
     p->w = (struct fhir_write){.kind = FHIR_WRITE_CREATE,
@@ -373,7 +373,7 @@ static void update_attempt(struct pending *p)
     } else if (given) {
         p->id = arena_strndup(c->req->arena, given, strlen(given)); /* update as create */
     } else {
-        fhir_uuid_v4(p->new_id);
+        fhir_uuid_v7(p->new_id);
         p->id = p->new_id;
     }
     p->w = (struct fhir_write){.kind = FHIR_WRITE_UPDATE,

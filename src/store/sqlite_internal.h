@@ -47,6 +47,8 @@ struct sqlite_store {
     char *path;                                     /* database file */
     int busy_timeout_ms;                            /* for readers */
     int max_batch;                                  /* units per commit */
+    char tuning[160];                               /* cache and mmap PRAGMAs for readers */
+    char tuning_writer[160];                        /* the same for the writer */
     sqlite3 *wdb;                                   /* writer connection; writer thread only */
     sqlite3_stmt *w_current;                        /* writer thread only */
     sqlite3_stmt *w_insert;                         /* writer thread only */
