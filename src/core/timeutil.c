@@ -74,6 +74,14 @@ static int num(const char *s, size_t n)
     return v;
 }
 
+/* Days in a month of a year (month 1..12). */
+static int days_in_month(int year, int month)
+{
+    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : month_days[month - 1];
+}
+
 bool time_parse_fhir(const char *s, size_t len, int64_t *out_ms)
 {
     struct tm tm;
@@ -87,12 +95,16 @@ bool time_parse_fhir(const char *s, size_t len, int64_t *out_ms)
         if (len < 7 || s[4] != '-' || !digits(s + 5, 2))
             return false;
         tm.tm_mon = num(s + 5, 2) - 1;
+        if (tm.tm_mon < 0 || tm.tm_mon > 11)
+            return false;
         i = 7;
     }
     if (i < len) {
         if (len < 10 || s[7] != '-' || !digits(s + 8, 2))
             return false;
         tm.tm_mday = num(s + 8, 2);
+        if (tm.tm_mday < 1 || tm.tm_mday > days_in_month(tm.tm_year + 1900, tm.tm_mon + 1))
+            return false;
         i = 10;
     }
     int frac_ms = 0, offset_min = 0;
@@ -103,6 +115,8 @@ bool time_parse_fhir(const char *s, size_t len, int64_t *out_ms)
         tm.tm_hour = num(s + 11, 2);
         tm.tm_min = num(s + 14, 2);
         tm.tm_sec = num(s + 17, 2);
+        if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+            return false;
         i = 19;
         if (i < len && s[i] == '.') {
             size_t start = ++i;
@@ -121,6 +135,8 @@ bool time_parse_fhir(const char *s, size_t len, int64_t *out_ms)
             if (len - i != 6 || !digits(s + i + 1, 2) || s[i + 3] != ':' || !digits(s + i + 4, 2))
                 return false;
             offset_min = num(s + i + 1, 2) * 60 + num(s + i + 4, 2);
+            if (num(s + i + 1, 2) > 14 || num(s + i + 4, 2) > 59)
+                return false;
             if (s[i] == '-')
                 offset_min = -offset_min;
             i += 6;
@@ -130,14 +146,6 @@ bool time_parse_fhir(const char *s, size_t len, int64_t *out_ms)
         return false;
     *out_ms = ((int64_t)timegm(&tm) - offset_min * 60) * 1000 + frac_ms;
     return true;
-}
-
-/* Days in a month of a year (month 1..12). */
-static int days_in_month(int year, int month)
-{
-    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return month == 2 && leap ? 29 : month_days[month - 1];
 }
 
 bool time_parse_fhir_range(const char *s, size_t len, int64_t *out_low, int64_t *out_high)

@@ -139,6 +139,14 @@ static void time_instant_format_and_parse_round_trip(void **state)
     assert_true(time_parse_fhir("2024", 4, &ms));
     assert_false(time_parse_fhir("2024-5-1", 8, &ms));
     assert_false(time_parse_fhir("2024-05-01T16:00", 16, &ms));
+    /* out-of-range fields are errors, not normalised into another date */
+    assert_false(time_parse_fhir("2024-02-30", 10, &ms));
+    assert_false(time_parse_fhir("2023-02-29", 10, &ms));
+    assert_true(time_parse_fhir("2024-02-29", 10, &ms));
+    assert_false(time_parse_fhir("2024-13", 7, &ms));
+    assert_false(time_parse_fhir("2024-00-10", 10, &ms));
+    assert_false(time_parse_fhir("2024-05-01T24:00:00Z", 20, &ms));
+    assert_false(time_parse_fhir("2024-05-01T10:00:00+15:00", 25, &ms));
 }
 
 static void time_http_date_round_trip(void **state)

@@ -1,0 +1,55 @@
+/*
+ * fuzz_query.c - libFuzzer target: bytes as a search query string
+ * ("name=value&name=value") against a resource type chosen by the first
+ * byte, through the lenient parser and the strict conditional one.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "fhir/query.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const types[] = {"Patient",          "Observation",  "Encounter",
+                                    "DiagnosticReport", "Organization", "Provenance"};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0 || size > 8192)
+        return 0;
+    const char *type = types[data[0] % (sizeof(types) / sizeof(types[0]))];
+    char *text = malloc(size);
+    memcpy(text, data + 1, size - 1);
+    text[size - 1] = '\0';
+    struct config cfg;
+    config_init(&cfg);
+    struct arena a;
+    arena_init(&a, 16 * 1024);
+    struct fhir_query q;
+    fhir_query_init(&q, &a, &cfg, type);
+    (void)fhir_query_parse_condition(&q, text);
+    /* the lenient path: every name=value on its own */
+    fhir_query_init(&q, &a, &cfg, type);
+    for (char *field = text; field && *field;) {
+        char *amp = strchr(field, '&');
+        if (amp)
+            *amp = '\0';
+        char *eq = strchr(field, '=');
+        if (eq)
+            *eq = '\0';
+        fhir_query_decode(field);
+        if (eq)
+            fhir_query_decode(eq + 1);
+        (void)fhir_query_add(&q, field, eq ? eq + 1 : "");
+        field = amp ? amp + 1 : NULL;
+    }
+    struct store_query sq;
+    fhir_query_to_store(&q, 10, &sq);
+    arena_release(&a);
+    config_release(&cfg);
+    free(text);
+    return 0;
+}

@@ -1,0 +1,198 @@
+/*
+ * query_test.c - search parameters into store predicates (query.c): each
+ * type, prefix and modifier, chains, _has, the result parameters, and the
+ * strict parsing of conditional criteria.
+ */
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "fhir/query.h"
+
+struct fixture {
+    struct arena arena;
+    struct config cfg;
+    struct fhir_query q;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    arena_init(&f->arena, 64 * 1024);
+    config_init(&f->cfg);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    arena_release(&f->arena);
+    config_release(&f->cfg);
+    free(f);
+    return 0;
+}
+
+static struct fhir_query *query(void **state, const char *type)
+{
+    struct fixture *f = *state;
+    fhir_query_init(&f->q, &f->arena, &f->cfg, type);
+    return &f->q;
+}
+
+static void tokens(void **state)
+{
+    struct fhir_query *q = query(state, "Patient");
+    assert_int_equal(fhir_query_add(q, "identifier", "urn:sys|123"), FHIR_QUERY_OK);
+    const struct store_predicate *p = &q->clauses[0].preds[0];
+    assert_int_equal(p->kind, STORE_IDX_TOKEN);
+    assert_string_equal(p->param, "Patient.identifier");
+    assert_string_equal(p->text1, "urn:sys");
+    assert_string_equal(p->text2, "123");
+    assert_int_equal(fhir_query_add(q, "gender:not", "male,female"), FHIR_QUERY_OK);
+    assert_int_equal(q->clauses[1].count, 2);
+    assert_true(q->clauses[1].preds[1].negate);
+    assert_int_equal(fhir_query_add(q, "identifier", "|abc"), FHIR_QUERY_OK);
+    assert_null(q->clauses[2].preds[0].text1);
+    assert_non_null(q->clauses[2].preds[0].text3); /* no system */
+    assert_int_equal(fhir_query_add(q, "identifier", "|"), FHIR_QUERY_INVALID);
+    assert_int_equal(fhir_query_add(q, "gender:text", "x"), FHIR_QUERY_UNSUPPORTED);
+    assert_non_null(strstr(q->why, "terminology"));
+}
+
+static void escaping_and_or(void **state)
+{
+    struct fhir_query *q = query(state, "Patient");
+    assert_int_equal(fhir_query_add(q, "family", "a\\,b,c"), FHIR_QUERY_OK);
+    assert_int_equal(q->clauses[0].count, 2);
+    assert_string_equal(q->clauses[0].preds[0].text1, "a,b");
+    assert_int_equal(fhir_query_add(q, "family", "x,,y"), FHIR_QUERY_INVALID);
+}
+
+static void dates_and_prefixes(void **state)
+{
+    struct fhir_query *q = query(state, "Observation");
+    assert_int_equal(fhir_query_add(q, "date", "ge2024-03"), FHIR_QUERY_OK);
+    const struct store_predicate *p = &q->clauses[0].preds[0];
+    assert_int_equal(p->op, STORE_OP_GE);
+    assert_true(p->low < p->high); /* the month is a range */
+    assert_int_equal(fhir_query_add(q, "date", "2024-02-30"), FHIR_QUERY_INVALID);
+    assert_int_equal(fhir_query_add(q, "date", "ap2024-01-01"), FHIR_QUERY_OK);
+    const struct store_predicate *ap = &q->clauses[1].preds[0];
+    assert_int_equal(ap->op, STORE_OP_EQ);
+    assert_true(ap->high - ap->low > 86400000LL); /* widened beyond the day itself */
+    assert_int_equal(fhir_query_add(q, "value-quantity", "sa5"), FHIR_QUERY_INVALID);
+}
+
+static void numbers_keep_their_precision(void **state)
+{
+    struct fhir_query *q = query(state, "Observation");
+    assert_int_equal(fhir_query_add(q, "value-quantity", "1.50|http://unitsofmeasure.org|mg"),
+                     FHIR_QUERY_OK);
+    const struct store_predicate *p = &q->clauses[0].preds[0];
+    assert_true(p->number_low > 1.494 && p->number_low < 1.4951);
+    assert_true(p->number_high > 1.5049 && p->number_high < 1.506);
+    assert_string_equal(p->text1, "http://unitsofmeasure.org");
+    assert_string_equal(p->text2, "mg");
+    assert_int_equal(fhir_query_add(q, "value-quantity", "ap100"), FHIR_QUERY_OK);
+    p = &q->clauses[1].preds[0];
+    assert_true(p->number_low <= 90.0 && p->number_high >= 110.0);
+}
+
+static void references_and_chains(void **state)
+{
+    struct fhir_query *q = query(state, "Observation");
+    assert_int_equal(fhir_query_add(q, "subject", "http://x/fhir/Patient/p1"), FHIR_QUERY_OK);
+    assert_string_equal(q->clauses[0].preds[0].text1, "Patient/p1");
+    assert_int_equal(fhir_query_add(q, "patient", "p2"), FHIR_QUERY_OK);
+    assert_string_equal(q->clauses[1].preds[0].text1, "Patient/p2");
+    assert_int_equal(fhir_query_add(q, "subject:Patient.name", "wang"), FHIR_QUERY_OK);
+    const struct store_predicate *chain = &q->clauses[2].preds[0];
+    assert_non_null(chain->sub);
+    assert_string_equal(chain->sub->type, "Patient");
+    assert_string_equal(chain->sub->clauses[0].preds[0].param, "Patient.name");
+    /* two levels, then too deep */
+    assert_int_equal(fhir_query_add(q, "subject:Patient.organization.name", "x"), FHIR_QUERY_OK);
+    assert_int_equal(
+        fhir_query_add(q, "subject:Patient.organization:Organization.partof:Organization.name",
+                       "x"),
+        FHIR_QUERY_INVALID);
+    assert_int_equal(fhir_query_add(q, "code.name", "x"), FHIR_QUERY_INVALID);
+}
+
+static void has(void **state)
+{
+    struct fhir_query *q = query(state, "Patient");
+    assert_int_equal(fhir_query_add(q, "_has:Observation:patient:code", "1234-5"), FHIR_QUERY_OK);
+    const struct store_predicate *p = &q->clauses[0].preds[0];
+    assert_int_equal(p->kind, STORE_PRED_HAS);
+    assert_string_equal(p->param, "Observation.patient");
+    assert_string_equal(p->sub->type, "Observation");
+    assert_int_equal(fhir_query_add(q, "_has:Observation:code:code", "x"), FHIR_QUERY_INVALID);
+    assert_int_equal(fhir_query_add(q, "_has:Observation", "x"), FHIR_QUERY_INVALID);
+}
+
+static void result_parameters(void **state)
+{
+    struct fhir_query *q = query(state, "Observation");
+    assert_int_equal(fhir_query_add(q, "_sort", "-date,code,_id"), FHIR_QUERY_OK);
+    assert_int_equal(q->nsort, 3);
+    assert_true(q->sort[0].desc);
+    assert_string_equal(q->sort[0].param, "Observation.date");
+    assert_int_equal(q->sort[2].kind, STORE_PRED_RESOURCE);
+    assert_int_equal(fhir_query_add(q, "_include:iterate", "Observation:subject:Patient"),
+                     FHIR_QUERY_OK);
+    assert_true(q->includes[0].iterate);
+    assert_string_equal(q->includes[0].param, "Observation.subject");
+    assert_string_equal(q->includes[0].target_type, "Patient");
+    assert_int_equal(fhir_query_add(q, "_include", "Observation:status"), FHIR_QUERY_INVALID);
+    assert_int_equal(fhir_query_add(q, "_summary", "text"), FHIR_QUERY_OK);
+    assert_int_equal(q->summary, FHIR_SUMMARY_TEXT);
+    assert_int_equal(fhir_query_add(q, "_elements", "Observation.code,status"), FHIR_QUERY_OK);
+    assert_string_equal(q->elements[0], "code");
+    assert_int_equal(fhir_query_add(q, "_count", "100000"), FHIR_QUERY_OK);
+    assert_int_equal(q->count, 1000); /* capped at fhir.max_count */
+    assert_int_equal(fhir_query_add(q, "_count", "-1"), FHIR_QUERY_INVALID);
+    assert_int_equal(fhir_query_add(q, "_total", "sometimes"), FHIR_QUERY_INVALID);
+}
+
+static void unknown_parameters(void **state)
+{
+    struct fhir_query *q = query(state, "Patient");
+    assert_int_equal(fhir_query_add(q, "frobnicate", "1"), FHIR_QUERY_UNSUPPORTED);
+    assert_int_equal(q->nclauses, 0);
+    assert_int_equal(fhir_query_add(q, "_contained", "true"), FHIR_QUERY_UNSUPPORTED);
+}
+
+static void conditions_are_strict(void **state)
+{
+    struct fhir_query *q = query(state, "Patient");
+    assert_true(fhir_query_parse_condition(q, "identifier=urn%3Asys%7C42&active=true"));
+    assert_int_equal(q->nclauses, 2);
+    assert_string_equal(q->clauses[0].preds[0].text1, "urn:sys");
+    q = query(state, "Patient");
+    assert_false(fhir_query_parse_condition(q, "identifier=x&nonsense=1"));
+    q = query(state, "Patient");
+    assert_false(fhir_query_parse_condition(q, "_count=1"));
+    q = query(state, "Patient");
+    assert_false(fhir_query_parse_condition(q, ""));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(escaping_and_or, setup, teardown),
+        cmocka_unit_test_setup_teardown(dates_and_prefixes, setup, teardown),
+        cmocka_unit_test_setup_teardown(numbers_keep_their_precision, setup, teardown),
+        cmocka_unit_test_setup_teardown(references_and_chains, setup, teardown),
+        cmocka_unit_test_setup_teardown(has, setup, teardown),
+        cmocka_unit_test_setup_teardown(result_parameters, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_parameters, setup, teardown),
+        cmocka_unit_test_setup_teardown(conditions_are_strict, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
