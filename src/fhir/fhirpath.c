@@ -362,6 +362,25 @@ static void member_of(const struct fhirpath_item *it, const char *name, struct f
     }
 }
 
+/*
+ * The primitive types that specialise another (R4 datatypes.html): a
+ * canonical is a uri, a code a string, and so on. "x as uri" keeps them.
+ */
+static const struct {
+    const char *type; /* the specialised type */
+    const char *base; /* what it specialises */
+} primitive_bases[] = {
+    {"canonical", "uri"},
+    {"url", "uri"},
+    {"oid", "uri"},
+    {"uuid", "uri"},
+    {"code", "string"},
+    {"id", "string"},
+    {"markdown", "string"},
+    {"positiveInt", "integer"},
+    {"unsignedInt", "integer"},
+};
+
 static bool is_type(const struct fhirpath_item *it, const char *type)
 {
     if (it->ref_type)
@@ -371,6 +390,9 @@ static bool is_type(const struct fhirpath_item *it, const char *type)
     const char *name = fhir_types[it->type].name;
     if (strcmp(name, type) == 0)
         return true;
+    for (size_t i = 0; i < sizeof(primitive_bases) / sizeof(primitive_bases[0]); i++)
+        if (!strcmp(name, primitive_bases[i].type) && !strcmp(type, primitive_bases[i].base))
+            return true;
     return fhir_types[it->type].kind == FHIR_KIND_RESOURCE &&
            (!strcmp(type, "Resource") || !strcmp(type, "DomainResource"));
 }
