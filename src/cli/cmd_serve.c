@@ -17,6 +17,15 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 
+/* Progress of a foreground re-index on stderr, every 20 batches and at the end. */
+static void print_progress(const struct fhir_reindex_progress *p, void *arg)
+{
+    int64_t *batches = arg;
+    if (++*batches % 20 == 0 || p->done >= p->total)
+        fprintf(stderr, "\rreindex: %lld of %lld resources (%.1f%%)", (long long)p->done,
+                (long long)p->total, p->total ? 100.0 * (double)p->done / (double)p->total : 100.0);
+}
+
 int cli_open_store(const struct config *cfg, const char *command, struct store **out)
 {
     struct store *store = NULL;
@@ -27,7 +36,7 @@ int cli_open_store(const struct config *cfg, const char *command, struct store *
     if (fhir_reindex_needed(store)) {
         log_info(LOG_MAIN, "search index out of date: rebuilding");
         size_t done = 0;
-        if (fhir_reindex_all(store, &done)) {
+        if (fhir_reindex_all(store, &done, NULL, NULL)) {
             fprintf(stderr, "yujian %s: cannot rebuild the search index\n", command);
             store_close(store);
             return CLI_EXIT_FAIL;
@@ -50,8 +59,12 @@ int cmd_reindex(struct config *cfg, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     size_t done = 0;
-    enum err err = fhir_reindex_all(store, &done);
+    int64_t batches = 0;
+    enum err err = fhir_reindex_all(store, &done, print_progress, &batches);
     store_close(store);
+    fprintf(stderr, "\n");
+    if (err)
+        fprintf(stderr, "yujian reindex: stopped (%s); run it again to resume\n", err_message(err));
     printf("reindexed %zu resources\n", done);
     return err ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
@@ -86,8 +99,11 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct store *store = NULL;
-    if (cli_open_store(cfg, "serve", &store))
+    if (store_sqlite_open(cfg, &store)) {
+        fprintf(stderr, "yujian serve: cannot open the database in '%s'\n", cfg->data_dir);
         return CLI_EXIT_FAIL;
+    }
+    /* an out-of-date search index is rebuilt in the background (see reindex.h) */
     struct fhir_app *app = fhir_app_new(cfg, store);
     struct http_server *server = NULL;
     if (http_server_start(cfg, fhir_app_handle, app, &server)) {

@@ -20,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "fhir/capability.h"
 #include "fhir/model.h"
 #include "fhir/query.h"
+#include "fhir/reindex.h"
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 
@@ -308,6 +310,13 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
         rest_json_type(c);
         return;
     }
+    if (!strcmp(segs[0], "$reindex") && n == 1) {
+        if (method_is(c, "GET") || method_is(c, "POST"))
+            rest_reindex(c);
+        else
+            method_not_allowed(c, "GET, POST");
+        return;
+    }
     if (!strcmp(segs[0], "_history") && n == 1) {
         if (method_is(c, "GET"))
             rest_history(c, NULL, NULL);
@@ -410,6 +419,39 @@ void rest_get_internal(struct rest_ctx *c, const char *url, struct http_response
         route_fhir(sub, segs, n);
 }
 
+static const char *const reindex_states[] = {"idle", "running", "done", "failed", "stopped"};
+
+void rest_reindex(struct rest_ctx *c)
+{
+    bool start = method_is(c, "POST");
+    bool started = start && fhir_reindexer_start(c->app->reindexer);
+    struct fhir_reindex_progress p;
+    fhir_reindexer_progress(c->app->reindexer, &p);
+    char since[40] = "", until[40] = "";
+    time_format_instant(p.started_ms, since, sizeof(since));
+    if (p.finished_ms)
+        time_format_instant(p.finished_ms, until, sizeof(until));
+    struct buf *out = &c->res->body;
+    buf_reset(out);
+    buf_printf(out,
+               "{\"resourceType\":\"Parameters\",\"parameter\":["
+               "{\"name\":\"status\",\"valueCode\":\"%s\"},"
+               "{\"name\":\"done\",\"valueInteger\":%lld},"
+               "{\"name\":\"total\",\"valueInteger\":%lld},"
+               "{\"name\":\"resumed\",\"valueBoolean\":%s}",
+               reindex_states[p.state], (long long)p.done, (long long)p.total,
+               p.resumed ? "true" : "false");
+    if (p.started_ms)
+        buf_printf(out, ",{\"name\":\"started\",\"valueInstant\":\"%s\"}", since);
+    if (p.finished_ms)
+        buf_printf(out, ",{\"name\":\"finished\",\"valueInstant\":\"%s\"}", until);
+    buf_append_str(out, "]}");
+    /* 202: a run was started (or is already running, for a POST) */
+    c->res->status = start ? 202 : 200;
+    (void)started;
+    rest_json_type(c);
+}
+
 static void landing_page(struct rest_ctx *c)
 {
     c->res->status = 200;
@@ -468,6 +510,11 @@ struct fhir_app *fhir_app_new(const struct config *cfg, struct store *store)
     else
         snprintf(base, sizeof(base), "http://%s:%d/fhir", cfg->host, cfg->port);
     fhir_capability_write(&app->capability, base);
+    app->reindexer = fhir_reindexer_new(store);
+    if (fhir_reindex_needed(store)) {
+        log_info(LOG_FHIR, "search index out of date: rebuilding in the background");
+        fhir_reindexer_start(app->reindexer);
+    }
     return app;
 }
 
@@ -475,6 +522,7 @@ void fhir_app_free(struct fhir_app *app)
 {
     if (!app)
         return;
+    fhir_reindexer_free(app->reindexer);
     buf_release(&app->capability);
     free(app);
 }

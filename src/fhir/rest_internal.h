@@ -13,9 +13,10 @@
 #include "fhir/rest.h"
 
 struct fhir_app {
-    const struct config *cfg; /* borrowed, read-only */
-    struct store *store;      /* borrowed */
-    struct buf capability;    /* the CapabilityStatement, built once */
+    const struct config *cfg;         /* borrowed, read-only */
+    struct store *store;              /* borrowed */
+    struct buf capability;            /* the CapabilityStatement, built once */
+    struct fhir_reindexer *reindexer; /* background re-index ($reindex) */
 };
 
 struct rest_ctx {
@@ -61,6 +62,9 @@ bool rest_is_json_media(const char *m);
  * res, as if it were its own request; for the GET entries of bundles.
  */
 void rest_get_internal(struct rest_ctx *c, const char *url, struct http_response *res);
+
+/* rest.c: GET (progress) and POST (start) [base]/$reindex */
+void rest_reindex(struct rest_ctx *c);
 
 /* everything.c: GET Patient/{id}/$everything */
 void rest_everything(struct rest_ctx *c, const char *id);

@@ -156,3 +156,21 @@ test('Patient/$everything: the compartment and what it refers to, _type, _since,
   assert.equal(await status('Patient/nobody/$everything'), 404);
   assert.equal(await status('Patient/a/$everything?_type=Nothing'), 400);
 });
+
+test('$reindex: runs online, reports progress, searches keep working', async () => {
+  const started = await http('POST', `${srv.base}/$reindex`);
+  assert.equal(started.status, 202, started.body);
+  assert.equal(started.json.resourceType, 'Parameters');
+  let status;
+  for (let i = 0; i < 200; i++) {
+    const r = await http('GET', `${srv.base}/$reindex`);
+    status = Object.fromEntries(r.json.parameter.map((p) => [p.name, Object.values(p)[1]]));
+    assert.deepEqual(matches(await get('Observation?subject:Patient.family=zhao')), ['o1'], 'searches work meanwhile');
+    if (status.status !== 'running') break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.equal(status.status, 'done');
+  assert.equal(status.done, status.total);
+  assert.ok(status.total >= 9, JSON.stringify(status));
+  assert.equal((await http('DELETE', `${srv.base}/$reindex`)).status, 405);
+});
