@@ -33,19 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)fhir_query_parse_condition(&q, text);
     /* the lenient path: every name=value on its own */
     fhir_query_init(&q, &a, &cfg, type);
-    for (char *field = text; field && *field;) {
-        char *amp = strchr(field, '&');
-        if (amp)
-            *amp = '\0';
-        char *eq = strchr(field, '=');
-        if (eq)
-            *eq = '\0';
-        fhir_query_decode(field);
-        if (eq)
-            fhir_query_decode(eq + 1);
-        (void)fhir_query_add(&q, field, eq ? eq + 1 : "");
-        field = amp ? amp + 1 : NULL;
-    }
+    struct fhir_query_pair *pairs;
+    size_t n = fhir_query_split(&a, text, strlen(text), &pairs);
+    for (size_t i = 0; i < n; i++)
+        (void)fhir_query_add(&q, pairs[i].name, pairs[i].value);
     struct store_query sq;
     fhir_query_to_store(&q, 10, &sq);
     arena_release(&a);

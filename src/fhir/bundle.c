@@ -68,6 +68,7 @@ struct entry {
     json_object *patch;              /* PATCH: the JSON Patch document (owned) */
     const char *if_none_exist;       /* request.ifNoneExist */
     int64_t if_match;                /* request.ifMatch as a version, or -1 */
+    int64_t client_if_match;         /* request.ifMatch as given, or -1 */
     enum action action;              /* what processing decided */
     enum err err;                    /* ACT_FAILED: the error */
     char why[300];                   /* ACT_FAILED: the message */
@@ -203,6 +204,7 @@ static bool parse_url(struct bundle *b, struct entry *e)
 static bool parse_if_match(struct entry *e, const char *h)
 {
     e->if_match = -1;
+    e->client_if_match = -1;
     if (!h)
         return true;
     const char *p = h;
@@ -215,6 +217,7 @@ static bool parse_if_match(struct entry *e, const char *h)
     if (end == p || v < 1 || (*end != '"' && *end != '\0'))
         return entry_fail(e, ERR_INVALID, "request.ifMatch '%.40s' is not a version ETag", h);
     e->if_match = v;
+    e->client_if_match = v;
     return true;
 }
 
@@ -385,38 +388,16 @@ static bool decide_delete(struct bundle *b, struct entry *e)
 /* PATCH: the current version, patched and validated; written if still current. */
 static bool decide_patch(struct bundle *b, struct entry *e)
 {
-    struct rest_ctx *c = b->c;
-    struct buf cur;
-    buf_init(&cur, SIZE_MAX / 2);
-    struct store_row row;
-    enum err err = store_read(c->app->store, e->type, e->id, 0, &cur, &row);
-    if (!err && row.deleted)
-        err = ERR_GONE;
-    if (!err && e->if_match >= 0 && e->if_match != row.version)
-        err = ERR_VERSION_CONFLICT;
-    json_object *current = err ? NULL : json_tokener_parse(cur.ptr);
-    buf_release(&cur);
-    if (err)
-        return entry_fail(e, err, "cannot patch %s/%s: %s", e->type, e->id, err_message(err));
-    json_object *patched = NULL;
     struct diag d;
-    diag_init(&d, c->req->arena);
-    err = fhir_json_patch(current, e->patch, &d, &patched);
-    json_object_put(current);
-    if (err)
-        return entry_fail(e, err, "patch of %s/%s failed: %s", e->type, e->id,
-                          d.count ? d.issues[0].message : err_message(err));
+    diag_init(&d, b->c->req->arena);
     json_object_put(e->resource); /* a previous attempt's result */
-    e->resource = patched;
-    const char *rt = member_string(patched, "resourceType");
-    const char *id = member_string(patched, "id");
-    if (!rt || !id || strcmp(rt, e->type) != 0 || strcmp(id, e->id) != 0)
-        return entry_fail(e, ERR_UNPROCESSABLE, "a patch must not change resourceType or id");
-    if (!fhir_validate_resource(patched, &d))
-        return entry_fail(e, ERR_UNPROCESSABLE, "the patched %s/%s is not valid: %s", e->type,
-                          e->id, d.count ? d.issues[0].message : "");
-    e->if_match = row.version; /* written only if nobody changed it meanwhile */
-    return true;
+    e->resource = NULL;
+    enum err err = fhir_patch_current(b->c->app->store, e->type, e->id, e->client_if_match,
+                                      e->patch, &d, &e->resource, &e->if_match);
+    if (err)
+        return entry_fail(e, err, "cannot patch %s/%s: %s", e->type, e->id,
+                          d.count ? d.issues[0].message : err_message(err));
+    return true; /* written with If-Match: the version it was made from */
 }
 
 static bool decide(struct bundle *b, struct entry *e)

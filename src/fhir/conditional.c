@@ -30,21 +30,11 @@ bool fhir_condition_add(struct fhir_condition *c, const char *name, const char *
 
 bool fhir_condition_parse(struct fhir_condition *c, const char *qs)
 {
-    char *copy = arena_strndup(c->q.arena, qs, strlen(qs));
-    for (char *field = copy; field && *field;) {
-        char *amp = strchr(field, '&');
-        if (amp)
-            *amp = '\0';
-        char *eq = strchr(field, '=');
-        if (eq)
-            *eq = '\0';
-        fhir_query_decode(field);
-        if (eq)
-            fhir_query_decode(eq + 1);
-        if (*field && !fhir_condition_add(c, field, eq ? eq + 1 : ""))
+    struct fhir_query_pair *pairs;
+    size_t n = fhir_query_split(c->q.arena, qs, strlen(qs), &pairs);
+    for (size_t i = 0; i < n; i++)
+        if (!fhir_condition_add(c, pairs[i].name, pairs[i].value))
             return false;
-        field = amp ? amp + 1 : NULL;
-    }
     if (!fhir_condition_has_criteria(c)) {
         snprintf(c->q.why, sizeof(c->q.why), "the conditional criteria name no search parameter");
         return false;

@@ -697,7 +697,8 @@ enum fhir_query_result fhir_query_add(struct fhir_query *q, const char *name, co
 
 /* ---- conditional URLs ---- */
 
-void fhir_query_decode(char *s)
+/* Percent-decode a query-string part in place ("+" is a space). */
+static void query_decode(char *s)
 {
     char *out = s;
     for (char *p = s; *p; p++) {
@@ -714,9 +715,14 @@ void fhir_query_decode(char *s)
     *out = '\0';
 }
 
-bool fhir_query_parse_condition(struct fhir_query *q, const char *qs)
+size_t fhir_query_split(struct arena *a, const char *qs, size_t len, struct fhir_query_pair **out)
 {
-    char *copy = arena_strndup(q->arena, qs, strlen(qs));
+    char *copy = arena_strndup(a, qs ? qs : "", qs ? len : 0);
+    size_t max = 1;
+    for (const char *p = copy; *p; p++)
+        max += *p == '&';
+    struct fhir_query_pair *pairs = arena_alloc(a, sizeof(*pairs) * max);
+    size_t n = 0;
     for (char *field = copy; field && *field;) {
         char *amp = strchr(field, '&');
         if (amp)
@@ -724,16 +730,28 @@ bool fhir_query_parse_condition(struct fhir_query *q, const char *qs)
         char *eq = strchr(field, '=');
         if (eq)
             *eq = '\0';
-        fhir_query_decode(field);
+        query_decode(field);
         if (eq)
-            fhir_query_decode(eq + 1);
-        if (fhir_query_is_result_param(field)) {
-            fail(q, FHIR_QUERY_INVALID, "'%.40s' has no place in a condition", field);
+            query_decode(eq + 1);
+        if (*field)
+            pairs[n++] = (struct fhir_query_pair){field, eq ? eq + 1 : ""};
+        field = amp ? amp + 1 : NULL;
+    }
+    *out = pairs;
+    return n;
+}
+
+bool fhir_query_parse_condition(struct fhir_query *q, const char *qs)
+{
+    struct fhir_query_pair *pairs;
+    size_t n = fhir_query_split(q->arena, qs, strlen(qs), &pairs);
+    for (size_t i = 0; i < n; i++) {
+        if (fhir_query_is_result_param(pairs[i].name)) {
+            fail(q, FHIR_QUERY_INVALID, "'%.40s' has no place in a condition", pairs[i].name);
             return false;
         }
-        if (*field && fhir_query_add(q, field, eq ? eq + 1 : "") != FHIR_QUERY_OK)
+        if (fhir_query_add(q, pairs[i].name, pairs[i].value) != FHIR_QUERY_OK)
             return false;
-        field = amp ? amp + 1 : NULL;
     }
     if (q->nclauses == 0) {
         fail(q, FHIR_QUERY_INVALID, "the condition names no search parameter");

@@ -92,7 +92,16 @@ bool fhir_query_parse_condition(struct fhir_query *q, const char *qs);
 /* The store query of q, for a page of limit rows (0 = count only). */
 void fhir_query_to_store(const struct fhir_query *q, int limit, struct store_query *out);
 
-/* Percent-decode a query-string part in place ("+" is a space). */
-void fhir_query_decode(char *s);
+/* One decoded name=value of a query string ("" when the value is absent). */
+struct fhir_query_pair {
+    const char *name;  /* decoded name */
+    const char *value; /* decoded value */
+};
+
+/*
+ * Split len bytes of a query string ("a=1&b=%7C2", or a form body) into
+ * decoded pairs in the arena; empty names are skipped. Returns how many.
+ */
+size_t fhir_query_split(struct arena *a, const char *qs, size_t len, struct fhir_query_pair **out);
 
 #endif

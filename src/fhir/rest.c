@@ -365,29 +365,15 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
 }
 
 /* Split a query string into decoded parameters in the arena. */
-static size_t parse_params(struct arena *a, char *qs, struct http_param **out)
+static size_t parse_params(struct arena *a, const char *qs, struct http_param **out)
 {
-    size_t n = 1;
-    for (const char *p = qs; *p; p++)
-        n += *p == '&';
-    struct http_param *params = arena_alloc(a, sizeof(*params) * n);
-    size_t k = 0;
-    for (char *field = qs; field && *field;) {
-        char *amp = strchr(field, '&');
-        if (amp)
-            *amp = '\0';
-        char *eq = strchr(field, '=');
-        if (eq)
-            *eq = '\0';
-        fhir_query_decode(field);
-        if (eq)
-            fhir_query_decode(eq + 1);
-        if (*field)
-            params[k++] = (struct http_param){field, eq ? eq + 1 : ""};
-        field = amp ? amp + 1 : NULL;
-    }
+    struct fhir_query_pair *pairs;
+    size_t n = fhir_query_split(a, qs, strlen(qs), &pairs);
+    struct http_param *params = arena_alloc(a, sizeof(*params) * (n + 1));
+    for (size_t i = 0; i < n; i++)
+        params[i] = (struct http_param){pairs[i].name, pairs[i].value};
     *out = params;
-    return k;
+    return n;
 }
 
 void rest_get_internal(struct rest_ctx *c, const char *url, struct http_response *res)

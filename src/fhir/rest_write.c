@@ -535,44 +535,16 @@ static void finish_patch(struct pending *p)
 static json_object *patched_current(struct pending *p, int64_t *out_version)
 {
     struct rest_ctx *c = p->c;
-    struct buf cur;
-    buf_init(&cur, SIZE_MAX / 2);
-    struct store_row row;
-    enum err err = store_read(c->app->store, p->type, p->id, 0, &cur, &row);
-    if (!err && row.deleted)
-        err = ERR_GONE;
-    if (!err && p->client_if_match >= 0 && p->client_if_match != row.version)
-        err = ERR_VERSION_CONFLICT;
-    json_object *current = err ? NULL : json_tokener_parse(cur.ptr);
-    buf_release(&cur);
-    if (err) {
-        respond_write_error(c, err, p->type, p->id);
-        return NULL;
-    }
     json_object *patched = NULL;
-    err = fhir_json_patch(current, p->patch, &c->diag, &patched);
-    json_object_put(current);
-    if (err) {
+    enum err err = fhir_patch_current(c->app->store, p->type, p->id, p->client_if_match, p->patch,
+                                      &c->diag, &patched, out_version);
+    if (err == ERR_NOT_FOUND || err == ERR_GONE || err == ERR_VERSION_CONFLICT) {
+        respond_write_error(c, err, p->type, p->id);
+    } else if (err) {
+        if (err == ERR_UNPROCESSABLE)
+            c->diag.first_error = ERR_UNPROCESSABLE;
         rest_diag_error(c);
-        return NULL;
     }
-    json_object *rt = NULL, *pid = NULL;
-    bool same = json_object_get_type(patched) == json_type_object &&
-                json_object_object_get_ex(patched, "resourceType", &rt) &&
-                json_object_object_get_ex(patched, "id", &pid) &&
-                !strcmp(json_object_get_string(rt), p->type) &&
-                !strcmp(json_object_get_string(pid), p->id);
-    if (!same || !fhir_validate_resource(patched, &c->diag)) {
-        if (!same)
-            diag_add(&c->diag, ERR_UNPROCESSABLE, NULL,
-                     "a patch must not change resourceType or id");
-        /* FHIR R4: a patch whose result is not a valid resource is 422. */
-        c->diag.first_error = ERR_UNPROCESSABLE;
-        rest_diag_error(c);
-        json_object_put(patched);
-        return NULL;
-    }
-    *out_version = row.version;
     return patched;
 }
 

@@ -88,21 +88,11 @@ static bool apply_form(struct search *s)
                    "POST _search takes application/x-www-form-urlencoded parameters");
         return false;
     }
-    char *body = arena_strndup(req->arena, req->body.ptr ? req->body.ptr : "", req->body.len);
-    for (char *field = body; field && *field;) {
-        char *amp = strchr(field, '&');
-        if (amp)
-            *amp = '\0';
-        char *eq = strchr(field, '=');
-        if (eq)
-            *eq = '\0';
-        fhir_query_decode(field);
-        if (eq)
-            fhir_query_decode(eq + 1);
-        if (*field && !apply_param(s, field, eq ? eq + 1 : ""))
+    struct fhir_query_pair *pairs;
+    size_t n = fhir_query_split(req->arena, req->body.ptr, req->body.len, &pairs);
+    for (size_t i = 0; i < n; i++)
+        if (!apply_param(s, pairs[i].name, pairs[i].value))
             return false;
-        field = amp ? amp + 1 : NULL;
-    }
     return true;
 }
 

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "fhir/patch.h"
 #include "fhir/resource.h"
+#include "fhir/validate.h"
 
 static void free_bodies(struct fhir_write *writes, size_t count)
 {
@@ -165,4 +167,43 @@ void fhir_write_submit(struct store *s, struct fhir_write_job *job)
     prepare(job->writes, job->count);
     job->failed = 0;
     store_write_async(s, run_unit, job, on_store_done, job);
+}
+
+enum err fhir_patch_current(struct store *s, const char *type, const char *id, int64_t if_match,
+                            json_object *patch, struct diag *d, json_object **out, int64_t *version)
+{
+    *out = NULL;
+    struct buf cur;
+    buf_init(&cur, SIZE_MAX / 2);
+    struct store_row row;
+    enum err err = store_read(s, type, id, 0, &cur, &row);
+    if (!err && row.deleted)
+        err = ERR_GONE;
+    if (!err && if_match >= 0 && if_match != row.version)
+        err = ERR_VERSION_CONFLICT;
+    json_object *current = err ? NULL : json_tokener_parse(cur.ptr);
+    buf_release(&cur);
+    if (err)
+        return err;
+    json_object *patched = NULL;
+    err = fhir_json_patch(current, patch, d, &patched);
+    json_object_put(current);
+    if (err)
+        return err;
+    json_object *rt = NULL, *pid = NULL;
+    bool same = json_object_get_type(patched) == json_type_object &&
+                json_object_object_get_ex(patched, "resourceType", &rt) &&
+                json_object_object_get_ex(patched, "id", &pid) &&
+                !strcmp(json_object_get_string(rt), type) &&
+                !strcmp(json_object_get_string(pid), id);
+    if (!same)
+        diag_add(d, ERR_UNPROCESSABLE, NULL, "a patch must not change resourceType or id");
+    /* FHIR R4: a patch whose result is not a valid resource is 422 */
+    if (!same || !fhir_validate_resource(patched, d)) {
+        json_object_put(patched);
+        return ERR_UNPROCESSABLE;
+    }
+    *out = patched;
+    *version = row.version;
+    return ERR_OK;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/diag.h"
 #include "core/err.h"
 #include "fhir/resource.h"
 #include "fhir/search_index.h"
@@ -81,5 +82,18 @@ struct fhir_write_job {
  * job->done has been called; the results are then in the writes as above.
  */
 void fhir_write_submit(struct store *s, struct fhir_write_job *job);
+
+/*
+ * The read-modify step of a patch: the current version of type/id with the
+ * JSON Patch applied and the result validated. *out is new (the caller
+ * puts it); *version is the version it was made from, to write with
+ * If-Match. Errors: ERR_NOT_FOUND, ERR_GONE, ERR_VERSION_CONFLICT (if_match
+ * >= 0 and not current), the patch's own errors, ERR_UNPROCESSABLE (the
+ * result is not a valid resource, or changes resourceType or id); the
+ * problems found are added to d.
+ */
+enum err fhir_patch_current(struct store *s, const char *type, const char *id, int64_t if_match,
+                            json_object *patch, struct diag *d, json_object **out,
+                            int64_t *version);
 
 #endif

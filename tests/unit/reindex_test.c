@@ -5,6 +5,8 @@
  */
 #include "test.h"
 
+#include "tmpstore.h"
+
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,42 +18,6 @@
 #include "fhir/reindex.h"
 #include "fhir/write.h"
 #include "store/store.h"
-
-struct fixture {
-    char dir[64];
-    struct config cfg;
-    struct store *store;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/yujian-reindex-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    config_init(&f->cfg);
-    struct buf err;
-    buf_init(&err, 256);
-    config_set(&f->cfg, "data.dir", f->dir, &err);
-    buf_release(&err);
-    log_set_level_name("warn");
-    if (store_sqlite_open(&f->cfg, &f->store))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    store_close(f->store);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    int rc = system(cmd);
-    config_release(&f->cfg);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
 
 static void write_json(struct store *s, const char *type, const char *id, const char *json)
 {
@@ -111,7 +77,7 @@ static void on_progress(const struct fhir_reindex_progress *p, void *arg)
 
 static void a_stopped_run_resumes_where_it_stopped(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpstore *f = *state;
     write_json(f->store, "Patient", "p1", "{\"resourceType\":\"Patient\",\"gender\":\"male\"}");
     write_json(f->store, "Patient", "p2", "{\"resourceType\":\"Patient\",\"gender\":\"male\"}");
     const char *obs = "{\"resourceType\":\"Observation\",\"status\":\"final\","
@@ -145,7 +111,7 @@ static void a_stopped_run_resumes_where_it_stopped(void **state)
 
 static void the_background_run_reports_progress_and_finishes(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpstore *f = *state;
     for (int i = 0; i < 1200; i++) {
         char id[16];
         snprintf(id, sizeof(id), "p%d", i);
@@ -171,9 +137,10 @@ static void the_background_run_reports_progress_and_finishes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(a_stopped_run_resumes_where_it_stopped, setup, teardown),
-        cmocka_unit_test_setup_teardown(the_background_run_reports_progress_and_finishes, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(a_stopped_run_resumes_where_it_stopped, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(the_background_run_reports_progress_and_finishes,
+                                        tmpstore_open, tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

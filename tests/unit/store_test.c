@@ -5,6 +5,8 @@
  */
 #include "test.h"
 
+#include "tmpstore.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,43 +15,6 @@
 
 #include "core/log.h"
 #include "store/store.h"
-
-struct fixture {
-    char dir[64];        /* temp data dir */
-    struct config cfg;   /* its config */
-    struct store *store; /* open store */
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/yujian-store-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    config_init(&f->cfg);
-    struct buf err;
-    buf_init(&err, 256);
-    config_set(&f->cfg, "data.dir", f->dir, &err);
-    buf_release(&err);
-    log_set_level_name("warn");
-    if (store_sqlite_open(&f->cfg, &f->store))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    store_close(f->store);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    config_release(&f->cfg);
-    free(f);
-    return 0;
-}
 
 struct put_ctx {
     const char *type; /* resource type */
@@ -91,7 +56,7 @@ static enum err put(struct store *s, const char *id, const char *body, bool dele
 
 static void versions_count_up_and_read_back(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpstore *f = *state;
     assert_int_equal(put(f->store, "a", "{\"v\":1}", false), ERR_OK);
     assert_int_equal(put(f->store, "a", "{\"v\":2}", false), ERR_OK);
     struct buf b;
@@ -115,7 +80,7 @@ static void versions_count_up_and_read_back(void **state)
 
 static void failed_unit_leaves_no_trace(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpstore *f = *state;
     struct put_ctx p = {"Patient", "b", "{}", false, true, 0};
     assert_int_equal(store_write(f->store, put_next, &p), ERR_CONFLICT);
     struct buf b;
@@ -138,7 +103,7 @@ static enum err put_version_one(struct store_tx *tx, void *arg)
 
 static void duplicate_version_is_a_conflict(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpstore *f = *state;
     assert_int_equal(store_write(f->store, put_version_one, NULL), ERR_OK);
     assert_int_equal(store_write(f->store, put_version_one, NULL), ERR_CONFLICT);
     int64_t n = 0;
@@ -168,7 +133,7 @@ static void *race(void *arg)
 
 static void concurrent_writers_never_lose_or_duplicate_versions(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpstore *f = *state;
     enum { THREADS = 8 };
     pthread_t t[THREADS];
     struct racer r[THREADS];
@@ -210,7 +175,7 @@ static bool collect(const struct store_row *row, void *arg)
 
 static void history_is_newest_first_and_pages_by_cursor(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpstore *f = *state;
     put(f->store, "h1", "{}", false);
     put(f->store, "h2", "{}", false);
     put(f->store, "h1", "{}", false);
@@ -233,7 +198,7 @@ static void history_is_newest_first_and_pages_by_cursor(void **state)
 
 static void data_survives_reopen(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpstore *f = *state;
     assert_int_equal(put(f->store, "keep", "{\"k\":1}", false), ERR_OK);
     store_close(f->store);
     assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
@@ -274,7 +239,7 @@ static enum err async_wait(struct async_result *r, int calls)
 
 static void async_write_reports_once_and_is_durable(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpstore *f = *state;
     struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ERR_INTERNAL};
     struct put_ctx ok = {"Patient", "async", "{\"a\":1}", false, false, 0};
     store_write_async(f->store, put_next, &ok, async_done, &r);
@@ -297,15 +262,18 @@ static void async_write_reports_once_and_is_durable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(versions_count_up_and_read_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(failed_unit_leaves_no_trace, setup, teardown),
-        cmocka_unit_test_setup_teardown(duplicate_version_is_a_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(concurrent_writers_never_lose_or_duplicate_versions, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(history_is_newest_first_and_pages_by_cursor, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(data_survives_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(async_write_reports_once_and_is_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(versions_count_up_and_read_back, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(failed_unit_leaves_no_trace, tmpstore_open, tmpstore_close),
+        cmocka_unit_test_setup_teardown(duplicate_version_is_a_conflict, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(concurrent_writers_never_lose_or_duplicate_versions,
+                                        tmpstore_open, tmpstore_close),
+        cmocka_unit_test_setup_teardown(history_is_newest_first_and_pages_by_cursor, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(data_survives_reopen, tmpstore_open, tmpstore_close),
+        cmocka_unit_test_setup_teardown(async_write_reports_once_and_is_durable, tmpstore_open,
+                                        tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
