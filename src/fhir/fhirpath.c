@@ -381,7 +381,29 @@ static const struct {
     {"unsignedInt", "integer"},
 };
 
+/* FHIRPath System types and the FHIR primitives that carry them ("value.as(DateTime)"). */
+static const struct {
+    const char *system;
+    const char *fhir;
+} system_types[] = {
+    {"Boolean", "boolean"},  {"String", "string"}, {"Integer", "integer"},
+    {"Decimal", "decimal"},  {"Date", "date"},     {"DateTime", "dateTime"},
+    {"DateTime", "instant"}, {"Time", "time"},
+};
+
+static bool is_fhir_type(const struct fhirpath_item *it, const char *type);
+
 static bool is_type(const struct fhirpath_item *it, const char *type)
+{
+    if (!strncmp(type, "System.", 7))
+        type += 7;
+    for (size_t i = 0; i < sizeof(system_types) / sizeof(system_types[0]); i++)
+        if (!strcmp(type, system_types[i].system) && is_fhir_type(it, system_types[i].fhir))
+            return true;
+    return is_fhir_type(it, type);
+}
+
+static bool is_fhir_type(const struct fhirpath_item *it, const char *type)
 {
     if (it->ref_type)
         return strcmp(it->ref_type, type) == 0;
@@ -596,5 +618,16 @@ void fhirpath_eval(const struct fhirpath *fp, json_object *resource, struct fhir
         return;
     struct fhirpath_item root = {resource, ctx.resource_type, NULL, false};
     struct fhirpath_result focus = {&root, 1, 1};
+    eval(fp->root, &focus, &ctx, out);
+}
+
+void fhirpath_eval_focus(const struct fhirpath *fp, json_object *resource,
+                         const struct fhirpath_item *item, struct fhirpath_result *out)
+{
+    out->count = 0;
+    struct evalctx ctx = {resource, type_of_resource(resource)};
+    if (ctx.resource_type < 0 || !item->value)
+        return;
+    struct fhirpath_result focus = {(struct fhirpath_item *)item, 1, 1};
     eval(fp->root, &focus, &ctx, out);
 }

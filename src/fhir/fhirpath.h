@@ -45,6 +45,10 @@ void fhirpath_free(struct fhirpath *fp);
 /* Evaluate on a resource (a JSON object with resourceType); out is reset first. */
 void fhirpath_eval(const struct fhirpath *fp, json_object *resource, struct fhirpath_result *out);
 
+/* Evaluate with item as $this (the components of a composite parameter); %resource is resource. */
+void fhirpath_eval_focus(const struct fhirpath *fp, json_object *resource,
+                         const struct fhirpath_item *item, struct fhirpath_result *out);
+
 void fhirpath_result_init(struct fhirpath_result *r);
 void fhirpath_result_release(struct fhirpath_result *r);
 

@@ -3,11 +3,13 @@
  *
  * Supported: every number, date, string, token, reference, quantity and uri
  * parameter of R4 (search_gen.c) with _id and _lastUpdated; the prefixes
- * eq ne gt lt ge le sa eb ap; the modifiers :missing (all types), :not
- * (token), :exact and :contains (string), :[type] (reference), :below
- * (uri); chains to FHIR_QUERY_MAX_DEPTH levels; _has; and the result
- * parameters _count _sort _include _revinclude _summary _elements _total.
- * Anything else is FHIR_QUERY_UNSUPPORTED with the reason in q->why.
+ * eq ne gt lt ge le sa eb ap; composites of two components ("A$B"); the
+ * modifiers :missing (all types), :not :text :of-type, and with a
+ * terminology (q->codes) :in :not-in :above :below (token), :exact and
+ * :contains (string), :[type] and :identifier (reference), :above :below (uri);
+ * chains to FHIR_QUERY_MAX_DEPTH levels; _has; and the result parameters _count _sort _include
+ * _revinclude _summary _elements _total. Anything else is FHIR_QUERY_UNSUPPORTED with the reason in
+ * q->why.
  */
 #include "fhir/query.h"
 
@@ -52,17 +54,22 @@ void fhir_query_init(struct fhir_query *q, struct arena *a, const struct config 
 
 /* ---- values ---- */
 
-/* Split at unescaped commas, unescaping "\," "\|" "\$" "\\" (search.html#escaping). */
-static size_t split_values(struct arena *a, const char *v, char **out, size_t max)
+/*
+ * Split at unescaped sep, unescaping "\," "\|" "\$" "\\" (search.html#escaping);
+ * with keep, escapes other than of sep stay for a second split.
+ */
+static size_t split_at(struct arena *a, const char *v, char sep, bool keep, char **out, size_t max)
 {
     size_t n = 0, k = 0;
     char *cur = arena_alloc(a, strlen(v) + 1);
     for (const char *p = v;; p++) {
         if (*p == '\\' && p[1] && strchr(",|$\\", p[1])) {
+            if (keep && p[1] != sep)
+                cur[k++] = *p;
             cur[k++] = *++p;
             continue;
         }
-        if (*p != ',' && *p != '\0') {
+        if (*p != sep && *p != '\0') {
             cur[k++] = *p;
             continue;
         }
@@ -74,6 +81,11 @@ static size_t split_values(struct arena *a, const char *v, char **out, size_t ma
         cur = arena_alloc(a, strlen(p) + 1);
         k = 0;
     }
+}
+
+static size_t split_values(struct arena *a, const char *v, char **out, size_t max)
+{
+    return split_at(a, v, ',', false, out, max);
 }
 
 #define OP_AP (-1) /* "ap": approximately; becomes EQ over a widened range */
@@ -150,15 +162,33 @@ static struct store_predicate *new_pred(struct fhir_query *q, struct store_claus
     return pr;
 }
 
+/* identifier:of-type=system|code|value (search.html#modifiers): all three are needed. */
+static result of_type_value(struct fhir_query *q, struct store_predicate *pr, const char *v)
+{
+    const char *b1 = strchr(v, '|');
+    const char *b2 = b1 ? strchr(b1 + 1, '|') : NULL;
+    if (!b2 || b1 == v || b2 == b1 + 1 || !b2[1])
+        return fail(q, FHIR_QUERY_INVALID, ":of-type takes system|code|value, not '%.40s'", v);
+    pr->param = arena_printf(q->arena, "%s:of-type", pr->param);
+    pr->text1 = arena_strndup(q->arena, v, (size_t)(b2 - v));
+    pr->text2 = b2 + 1;
+    return FHIR_QUERY_OK;
+}
+
 static result token_value(struct fhir_query *q, struct store_predicate *pr, const char *v,
                           const char *modifier)
 {
+    if (modifier && !strcmp(modifier, "text")) {
+        /* the display and text of the coded value, matched as a string (its start) */
+        pr->kind = STORE_IDX_STRING;
+        pr->param = arena_printf(q->arena, "%s:text", pr->param);
+        pr->op = STORE_OP_PREFIX;
+        pr->text1 = fhir_search_normalise(q->arena, v, strlen(v));
+        return FHIR_QUERY_OK;
+    }
+    if (modifier && !strcmp(modifier, "of-type"))
+        return of_type_value(q, pr, v);
     if (modifier && strcmp(modifier, "not") != 0) {
-        if (!strcmp(modifier, "text") || !strcmp(modifier, "of-type") || !strcmp(modifier, "in") ||
-            !strcmp(modifier, "not-in") || !strcmp(modifier, "above") || !strcmp(modifier, "below"))
-            return fail(q, FHIR_QUERY_UNSUPPORTED,
-                        "token modifier ':%s' is not supported yet (no terminology service)",
-                        modifier);
         return fail(q, FHIR_QUERY_UNSUPPORTED, "modifier ':%.40s' is not a token modifier",
                     modifier);
     }
@@ -282,23 +312,36 @@ static size_t target_types(struct fhir_query *q, const struct fhir_search_param 
     return n;
 }
 
+/* "Type/id" of a reference value, also from an absolute URL; NULL for a bare id. The last
+ * "Type/id" of a URL is kept, as the index does. */
+static const char *reference_key(const char *v)
+{
+    const char *slash = strrchr(v, '/');
+    if (!slash)
+        return NULL;
+    const char *start = slash;
+    while (start > v && start[-1] != '/')
+        start--;
+    return fhir_resource_type_find(str_make(start, (size_t)(slash - start))) >= 0 ? start : v;
+}
+
 /* "Type/id", "id" (with one target type or a :Type modifier), or an absolute URL. */
 static result reference_value(struct fhir_query *q, struct store_clause *cl,
                               const struct fhir_search_param *p, const char *v,
                               const char *modifier)
 {
+    if (modifier && !strcmp(modifier, "identifier")) {
+        /* the logical identifier of the reference (Reference.identifier) */
+        struct store_predicate *pr = new_pred(q, cl, q->type, p, STORE_IDX_TOKEN);
+        pr->param = arena_printf(q->arena, "%s:identifier", pr->param);
+        return token_value(q, pr, v, NULL);
+    }
     if (modifier && fhir_resource_type_find(str_from(modifier)) < 0)
         return fail(q, FHIR_QUERY_UNSUPPORTED, "modifier ':%.40s' is not supported on references",
                     modifier);
-    const char *slash = strrchr(v, '/');
-    if (slash) {
-        /* keep the last "Type/id" of a URL, as the index does */
-        const char *start = slash;
-        while (start > v && start[-1] != '/')
-            start--;
-        if (fhir_resource_type_find(str_make(start, (size_t)(slash - start))) >= 0)
-            v = start;
-        new_pred(q, cl, q->type, p, STORE_IDX_REFERENCE)->text1 = v;
+    const char *key = reference_key(v);
+    if (key) {
+        new_pred(q, cl, q->type, p, STORE_IDX_REFERENCE)->text1 = key;
         return FHIR_QUERY_OK;
     }
     if (modifier) {
@@ -318,21 +361,12 @@ static result reference_value(struct fhir_query *q, struct store_clause *cl,
     return FHIR_QUERY_OK;
 }
 
-static result one_value(struct fhir_query *q, struct store_clause *cl,
-                        const struct fhir_search_param *p, const char *modifier, const char *v)
+/* The value of one non-reference type into pr. */
+static result typed_value(struct fhir_query *q, struct store_predicate *pr, int type,
+                          const char *modifier, const char *v)
 {
-    bool special = is_special(p);
-    if (p->type == FHIR_SEARCH_REFERENCE)
-        return reference_value(q, cl, p, v, modifier);
-    struct store_predicate *pr =
-        new_pred(q, cl, q->type, p, special ? STORE_PRED_RESOURCE : kind_of[p->type]);
-    switch (p->type) {
+    switch (type) {
     case FHIR_SEARCH_TOKEN:
-        if (special) {
-            pr->text2 = v;
-            return modifier ? fail(q, FHIR_QUERY_UNSUPPORTED, "_id takes no modifier")
-                            : FHIR_QUERY_OK;
-        }
         return token_value(q, pr, v, modifier);
     case FHIR_SEARCH_STRING:
         return string_value(q, pr, v, modifier);
@@ -341,7 +375,7 @@ static result one_value(struct fhir_query *q, struct store_clause *cl,
     case FHIR_SEARCH_NUMBER:
     case FHIR_SEARCH_QUANTITY:
         return modifier ? FHIR_QUERY_UNSUPPORTED
-                        : number_value(q, pr, v, p->type == FHIR_SEARCH_QUANTITY);
+                        : number_value(q, pr, v, type == FHIR_SEARCH_QUANTITY);
     case FHIR_SEARCH_URI:
         if (modifier && strcmp(modifier, "below") != 0)
             return FHIR_QUERY_UNSUPPORTED;
@@ -351,6 +385,123 @@ static result one_value(struct fhir_query *q, struct store_clause *cl,
     default:
         return FHIR_QUERY_UNSUPPORTED;
     }
+}
+
+/*
+ * uri:above=V: entries that V starts with, at a path boundary (V itself,
+ * then V cut at each '/' back to the host): one equality each, so the
+ * index answers it. At most MAX_TARGETS of them (the longest), to stay
+ * within the clause's room of MAX_TARGETS predicates per value.
+ */
+static result uri_above(struct fhir_query *q, struct store_clause *cl,
+                        const struct fhir_search_param *p, const char *v)
+{
+    size_t len = strlen(v);
+    const char *scheme = strstr(v, "://");
+    size_t floor = scheme ? (size_t)(scheme - v) + 3 : 0;
+    for (size_t n = 0; len > floor && n < MAX_TARGETS; n++) {
+        new_pred(q, cl, q->type, p, STORE_IDX_URI)->text1 = arena_strndup(q->arena, v, len);
+        while (len > floor && v[len - 1] != '/')
+            len--;
+        while (len > floor && v[len - 1] == '/')
+            len--;
+    }
+    return FHIR_QUERY_OK;
+}
+
+#define CLAUSE_ROOM (FHIR_QUERY_MAX_VALUES * MAX_TARGETS) /* predicates of one clause */
+
+static bool is_terminology_modifier(const char *m)
+{
+    return m &&
+           (!strcmp(m, "in") || !strcmp(m, "not-in") || !strcmp(m, "above") || !strcmp(m, "below"));
+}
+
+static result expand_codes(struct fhir_query *q, const char *modifier, const char *v,
+                           struct fhir_code **codes, size_t *n)
+{
+    if (!q->codes)
+        return fail(q, FHIR_QUERY_UNSUPPORTED, "token modifier ':%s' is not available here",
+                    modifier);
+    return q->codes(q->codes_ctx, q, modifier, v, codes, n);
+}
+
+static void code_pred(struct store_predicate *pr, const struct fhir_code *c)
+{
+    pr->text1 = c->system;
+    pr->text3 = c->system ? NULL : "";
+    pr->text2 = c->code;
+}
+
+/* :in :above :below: any of the expanded codes (none: nothing matches). */
+static result token_codes(struct fhir_query *q, struct store_clause *cl,
+                          const struct fhir_search_param *p, const char *modifier, const char *v)
+{
+    struct fhir_code *codes;
+    size_t n;
+    result r = expand_codes(q, modifier, v, &codes, &n);
+    if (r)
+        return r;
+    if (cl->count + n + 1 > CLAUSE_ROOM)
+        return fail(q, FHIR_QUERY_INVALID, "%s:%s: too many codes (at most %d)", p->code, modifier,
+                    CLAUSE_ROOM - 1);
+    if (n == 0)
+        new_pred(q, cl, q->type, p, STORE_IDX_TOKEN)->text2 = ""; /* no code is empty */
+    for (size_t i = 0; i < n; i++)
+        code_pred(new_pred(q, cl, q->type, p, STORE_IDX_TOKEN), &codes[i]);
+    return FHIR_QUERY_OK;
+}
+
+static result one_value(struct fhir_query *q, struct store_clause *cl,
+                        const struct fhir_search_param *p, const char *modifier, const char *v)
+{
+    if (p->type == FHIR_SEARCH_REFERENCE)
+        return reference_value(q, cl, p, v, modifier);
+    if (is_special(p)) {
+        struct store_predicate *pr = new_pred(q, cl, q->type, p, STORE_PRED_RESOURCE);
+        if (p->type != FHIR_SEARCH_TOKEN)
+            return modifier ? FHIR_QUERY_UNSUPPORTED : date_value(q, pr, v);
+        pr->text2 = v;
+        return modifier ? fail(q, FHIR_QUERY_UNSUPPORTED, "_id takes no modifier") : FHIR_QUERY_OK;
+    }
+    if (p->type == FHIR_SEARCH_URI && modifier && !strcmp(modifier, "above"))
+        return uri_above(q, cl, p, v);
+    if (p->type == FHIR_SEARCH_TOKEN && is_terminology_modifier(modifier))
+        return token_codes(q, cl, p, modifier, v);
+    return typed_value(q, new_pred(q, cl, q->type, p, kind_of[p->type]), p->type, modifier, v);
+}
+
+/*
+ * A composite value "A$B" (search.html#composite): the entry of B's type
+ * indexed under "Type.code$key(A)", as search_index.c writes it.
+ */
+static result composite_value(struct fhir_query *q, struct store_clause *cl,
+                              const struct fhir_search_param *p,
+                              const struct fhir_composite_part *parts, const char *v)
+{
+    char *half[3];
+    if (split_at(q->arena, v, '$', false, half, 3) != 2 || !*half[0] || !*half[1])
+        return fail(q, FHIR_QUERY_INVALID, "%s takes two values joined by '$': %.*s$%.*s", p->code,
+                    STR_FMT(parts[0].code), STR_FMT(parts[1].code));
+    const char *key = half[0];
+    if (parts[0].type == FHIR_SEARCH_REFERENCE) {
+        key = reference_key(half[0]);
+        if (!key)
+            return fail(q, FHIR_QUERY_INVALID, "%s: give the reference as Type/id", p->code);
+    } else if (!strchr(key, '|')) {
+        /* "code": any system, as indexed */
+    } else if (key[strlen(key) - 1] == '|') {
+        return fail(q, FHIR_QUERY_UNSUPPORTED, "%s: give the code of '%.40s'", p->code, key);
+    }
+    struct store_predicate *pr = new_pred(q, cl, q->type, p, kind_of[parts[1].type]);
+    pr->param = arena_printf(q->arena, "%s.%s$%s", q->type, p->code, key);
+    if (parts[1].type == FHIR_SEARCH_REFERENCE) {
+        pr->text1 = reference_key(half[1]);
+        return pr->text1
+                   ? FHIR_QUERY_OK
+                   : fail(q, FHIR_QUERY_INVALID, "%s: give the reference as Type/id", p->code);
+    }
+    return typed_value(q, pr, parts[1].type, NULL, half[1]);
 }
 
 /* ---- clauses ---- */
@@ -382,6 +533,8 @@ static result sub_query(struct fhir_query *q, const char *type, const char *name
     struct fhir_query *sub = arena_alloc(q->arena, sizeof(*sub));
     fhir_query_init(sub, q->arena, q->cfg, type);
     sub->depth = q->depth + 1;
+    sub->codes = q->codes;
+    sub->codes_ctx = q->codes_ctx;
     if (fhir_query_is_result_param(name))
         return fail(q, FHIR_QUERY_INVALID, "'%.40s' cannot be chained", name);
     result r = fhir_query_add(sub, name, value);
@@ -475,6 +628,52 @@ static result add_missing(struct fhir_query *q, const struct fhir_search_param *
     return FHIR_QUERY_OK;
 }
 
+static result add_composite(struct fhir_query *q, const struct fhir_search_param *p,
+                            const char *modifier, const char *value)
+{
+    struct fhir_composite_part parts[FHIR_COMPOSITE_MAX_PARTS];
+    if (!fhir_search_composite_is_indexed(p, parts))
+        return fail(q, FHIR_QUERY_UNSUPPORTED,
+                    "composite '%s' of more than two components is not supported", p->code);
+    if (modifier)
+        return fail(q, FHIR_QUERY_UNSUPPORTED, "composite '%s' takes no modifier", p->code);
+    struct store_clause *cl = new_clause(q, FHIR_QUERY_MAX_VALUES);
+    if (!cl)
+        return fail(q, FHIR_QUERY_INVALID, "more than %d search parameters", FHIR_QUERY_MAX_PARAMS);
+    char *values[FHIR_QUERY_MAX_VALUES];
+    size_t n = split_at(q->arena, value, ',', true, values, FHIR_QUERY_MAX_VALUES);
+    for (size_t i = 0; i < n; i++) {
+        result r = composite_value(q, cl, p, parts, values[i]);
+        if (r)
+            return r;
+    }
+    q->nclauses++;
+    return FHIR_QUERY_OK;
+}
+
+/* code:not-in=ValueSet: no code of the value set, one negated clause per code. */
+static result add_not_in(struct fhir_query *q, const struct fhir_search_param *p, const char *value)
+{
+    struct fhir_code *codes;
+    size_t n;
+    result r = expand_codes(q, "not-in", value, &codes, &n);
+    if (r)
+        return r;
+    if (q->nclauses + n > FHIR_QUERY_MAX_PARAMS)
+        return fail(q, FHIR_QUERY_INVALID,
+                    "%s:not-in: the value set has %zu codes, at most %zu "
+                    "can be excluded",
+                    p->code, n, FHIR_QUERY_MAX_PARAMS - q->nclauses);
+    for (size_t i = 0; i < n; i++) {
+        struct store_clause *cl = new_clause(q, 1);
+        struct store_predicate *pr = new_pred(q, cl, q->type, p, STORE_IDX_TOKEN);
+        code_pred(pr, &codes[i]);
+        pr->negate = true;
+        q->nclauses++;
+    }
+    return FHIR_QUERY_OK;
+}
+
 /* name[:modifier][.chain]=value: one clause. */
 static result add_filter(struct fhir_query *q, const char *name, const char *value)
 {
@@ -483,7 +682,7 @@ static result add_filter(struct fhir_query *q, const char *name, const char *val
     size_t code_len = strcspn(name, ":.");
     struct str code = str_make(name, code_len);
     const struct fhir_search_param *p = fhir_search_param_find(q->type, code);
-    if (!p || p->type == FHIR_SEARCH_COMPOSITE || p->type == FHIR_SEARCH_SPECIAL)
+    if (!p || p->type == FHIR_SEARCH_SPECIAL)
         return fail(q, FHIR_QUERY_UNSUPPORTED, "unknown or unsupported search parameter '%.64s'",
                     name);
     const char *modifier = NULL;
@@ -500,9 +699,13 @@ static result add_filter(struct fhir_query *q, const char *name, const char *val
             return fail(q, FHIR_QUERY_INVALID, "'%s' is not a resource type", modifier);
         return add_chain(q, p, modifier, dot + 1, value);
     }
+    if (p->type == FHIR_SEARCH_COMPOSITE)
+        return add_composite(q, p, modifier, value);
     if (modifier && !strcmp(modifier, "missing"))
         return add_missing(q, p, name, value);
-    struct store_clause *cl = new_clause(q, FHIR_QUERY_MAX_VALUES * MAX_TARGETS);
+    if (modifier && !strcmp(modifier, "not-in") && p->type == FHIR_SEARCH_TOKEN)
+        return add_not_in(q, p, value);
+    struct store_clause *cl = new_clause(q, CLAUSE_ROOM);
     if (!cl)
         return fail(q, FHIR_QUERY_INVALID, "more than %d search parameters", FHIR_QUERY_MAX_PARAMS);
     char *values[FHIR_QUERY_MAX_VALUES];

@@ -50,8 +50,28 @@ struct fhir_include {
     const char *text;        /* the value as given, for the self link */
 };
 
+/* One code of an expanded value set or hierarchy (token :in :not-in :above :below). */
+struct fhir_code {
+    const char *system; /* NULL when the code has none */
+    const char *code;
+};
+
+struct fhir_query;
+
+/*
+ * Expand a token modifier's value: modifier "in"/"not-in" with a ValueSet
+ * URL, "above"/"below" with "system|code". *out (in q->arena) gets the
+ * codes and *n how many; on failure q->why says why.
+ */
+typedef enum fhir_query_result fhir_codes_fn(void *ctx, struct fhir_query *q, const char *modifier,
+                                             const char *value, struct fhir_code **out, size_t *n);
+
+#define FHIR_QUERY_MAX_CODES 500 /* codes one :in :above :below :not-in may expand to */
+
 struct fhir_query {
     struct arena *arena;                                   /* everything parsed lives here */
+    fhir_codes_fn *codes;                                  /* terminology; NULL = none */
+    void *codes_ctx;                                       /* its argument */
     const struct config *cfg;                              /* limits */
     const char *type;                                      /* resource type searched */
     int depth;                                             /* 0, or the nesting of a chain */

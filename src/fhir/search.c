@@ -25,6 +25,7 @@
 #include "fhir/search_index.h"
 #include "fhir/search_params.h"
 #include "fhir/subset.h"
+#include "fhir/terminology.h"
 
 #define MAX_INCLUDE_ROUNDS 4 /* :iterate follows at most this many steps */
 
@@ -316,6 +317,8 @@ void rest_search(struct rest_ctx *c, const char *type, bool form)
     memset(s, 0, sizeof(*s));
     s->c = c;
     fhir_query_init(&s->q, c->req->arena, c->app->cfg, type);
+    s->q.codes = fhir_terminology_codes;
+    s->q.codes_ctx = c->app->store;
     buf_init(&s->used, 64 * 1024);
     buf_init(&s->ignored, 64 * 1024);
     const char *prefer = http_request_header(c->req, "Prefer");

@@ -27,22 +27,49 @@
 #include "fhir/model.h"
 
 static struct fhirpath **compiled; /* parallel to fhir_search_params; NULL = not indexed */
+/* Composites: the two components' expressions, parallel to fhir_search_params. */
+static struct fhirpath *(*component)[2];
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static bool compile_one(const struct fhir_search_param *p, struct str text, struct fhirpath **out)
+{
+    char why[160];
+    char *expr = xstrndup(text.ptr, text.len);
+    enum err e = fhirpath_compile(expr, out, why, sizeof(why));
+    free(expr);
+    if (e)
+        log_warn(LOG_FHIR, "search parameter not indexed param=%s.%s why=\"%s\"", p->base, p->code,
+                 why);
+    return !e;
+}
+
+/* A composite of two components, a token or reference then any indexed type, is indexed. */
+static bool compile_composite(size_t i)
+{
+    const struct fhir_search_param *p = &fhir_search_params[i];
+    struct fhir_composite_part parts[FHIR_COMPOSITE_MAX_PARTS];
+    if (!fhir_search_composite_is_indexed(p, parts))
+        return true; /* not supported: never indexed, and refused by query.c */
+    if (!compile_one(p, parts[0].expression, &component[i][0]) ||
+        !compile_one(p, parts[1].expression, &component[i][1]))
+        return false;
+    return compile_one(p, str_from(p->expression), &compiled[i]);
+}
 
 static void init(void)
 {
     compiled = xcalloc(fhir_search_param_count, sizeof(*compiled));
+    component = xcalloc(fhir_search_param_count, sizeof(*component));
     size_t failed = 0;
     for (size_t i = 0; i < fhir_search_param_count; i++) {
         const struct fhir_search_param *p = &fhir_search_params[i];
-        if (!*p->expression || p->type == FHIR_SEARCH_COMPOSITE || p->type == FHIR_SEARCH_SPECIAL)
+        if (p->type == FHIR_SEARCH_COMPOSITE) {
+            failed += !compile_composite(i);
             continue;
-        char why[160];
-        if (fhirpath_compile(p->expression, &compiled[i], why, sizeof(why))) {
-            log_warn(LOG_FHIR, "search parameter not indexed param=%s.%s why=\"%s\"", p->base,
-                     p->code, why);
-            failed++;
         }
+        if (!*p->expression || p->type == FHIR_SEARCH_SPECIAL)
+            continue;
+        failed += !compile_one(p, str_from(p->expression), &compiled[i]);
     }
     if (failed)
         log_warn(LOG_FHIR, "search parameters not indexed count=%zu", failed);
@@ -81,9 +108,12 @@ char *fhir_search_normalise(struct arena *a, const char *s, size_t len)
 /* ---- building entries ---- */
 
 struct builder {
-    struct fhir_index *ix; /* where entries go */
-    const char *param;     /* "Type.code", in the arena */
-    int kind;              /* enum store_index_kind of this parameter */
+    struct fhir_index *ix;        /* where entries go */
+    const char *param;            /* "Type.code", in the arena */
+    int kind;                     /* enum store_index_kind of this parameter */
+    const char *text_param;       /* tokens: "Type.code:text" for displays and texts, or NULL */
+    const char *of_type_param;    /* tokens: "Type.code:of-type" for typed identifiers, or NULL */
+    const char *identifier_param; /* references: "Type.code:identifier", or NULL */
 };
 
 static struct store_index_entry *add(struct builder *b)
@@ -120,11 +150,60 @@ static void add_text(struct builder *b, const char *t1, const char *t2)
     e->text2 = t2 ? arena_strndup(&b->ix->arena, t2, strlen(t2)) : NULL;
 }
 
+/* An entry under another parameter name and kind (a modifier's own entries). */
+static struct store_index_entry *add_as(struct builder *b, const char *param, int kind)
+{
+    struct store_index_entry *e = add(b);
+    e->param = param;
+    e->kind = kind;
+    return e;
+}
+
+/* :text of a token: the display or text, normalised as a string. */
+static void add_token_text(struct builder *b, const char *text)
+{
+    if (!b->text_param || !text || !*text)
+        return;
+    struct store_index_entry *e = add_as(b, b->text_param, STORE_IDX_STRING);
+    e->text1 = fhir_search_normalise(&b->ix->arena, text, strlen(text));
+    e->text2 = arena_strndup(&b->ix->arena, text, strlen(text));
+}
+
 static void add_token_coding(struct builder *b, json_object *coding)
 {
     const char *code = member_text(coding, "code");
     if (code)
         add_text(b, member_text(coding, "system"), code);
+    add_token_text(b, member_text(coding, "display"));
+}
+
+static void add_token_concept(struct builder *b, json_object *concept)
+{
+    json_object *codings = NULL;
+    if (json_object_object_get_ex(concept, "coding", &codings) &&
+        json_object_get_type(codings) == json_type_array)
+        for (size_t i = 0; i < json_object_array_length(codings); i++)
+            add_token_coding(b, json_object_array_get_idx(codings, i));
+    add_token_text(b, member_text(concept, "text"));
+}
+
+/* :of-type: an Identifier's type codings with its value, as "system|code" and value. */
+static void add_identifier_type(struct builder *b, json_object *identifier, const char *value)
+{
+    json_object *type = NULL, *codings = NULL;
+    if (!b->of_type_param || !json_object_object_get_ex(identifier, "type", &type) ||
+        !json_object_object_get_ex(type, "coding", &codings) ||
+        json_object_get_type(codings) != json_type_array)
+        return;
+    for (size_t i = 0; i < json_object_array_length(codings); i++) {
+        json_object *c = json_object_array_get_idx(codings, i);
+        const char *system = member_text(c, "system"), *code = member_text(c, "code");
+        if (!system || !code)
+            continue;
+        struct store_index_entry *e = add_as(b, b->of_type_param, STORE_IDX_TOKEN);
+        e->text1 = arena_printf(&b->ix->arena, "%s|%s", system, code);
+        e->text2 = arena_strndup(&b->ix->arena, value, strlen(value));
+    }
 }
 
 static void add_string_value(struct builder *b, const char *s)
@@ -189,6 +268,22 @@ static void add_reference_text(struct builder *b, const char *ref)
     e->text1 = arena_strndup(&b->ix->arena, ref, strlen(ref));
 }
 
+/* A Reference: its target, and for :identifier its logical identifier. */
+static void reference_item(struct builder *b, json_object *ref)
+{
+    add_reference_text(b, member_text(ref, "reference"));
+    json_object *identifier = NULL;
+    if (!b->identifier_param || !json_object_object_get_ex(ref, "identifier", &identifier))
+        return;
+    const char *value = member_text(identifier, "value");
+    if (!value)
+        return;
+    struct store_index_entry *e = add_as(b, b->identifier_param, STORE_IDX_TOKEN);
+    const char *system = member_text(identifier, "system");
+    e->text1 = system ? arena_strndup(&b->ix->arena, system, strlen(system)) : NULL;
+    e->text2 = arena_strndup(&b->ix->arena, value, strlen(value));
+}
+
 static bool type_is(const struct fhirpath_item *it, const char *name)
 {
     return it->type >= 0 && !strcmp(fhir_types[it->type].name, name);
@@ -205,14 +300,16 @@ static void token_item(struct builder *b, const struct fhirpath_item *it)
     if (type_is(it, "Coding")) {
         add_token_coding(b, v);
     } else if (type_is(it, "CodeableConcept")) {
-        json_object *codings = NULL;
-        if (json_object_object_get_ex(v, "coding", &codings))
-            for (size_t i = 0; i < json_object_array_length(codings); i++)
-                add_token_coding(b, json_object_array_get_idx(codings, i));
+        add_token_concept(b, v);
     } else if (type_is(it, "Identifier")) {
         const char *value = member_text(v, "value");
-        if (value)
+        json_object *type = NULL;
+        if (value) {
             add_text(b, member_text(v, "system"), value);
+            add_identifier_type(b, v, value);
+        }
+        if (json_object_object_get_ex(v, "type", &type))
+            add_token_text(b, member_text(type, "text"));
     } else if (type_is(it, "ContactPoint")) {
         const char *value = member_text(v, "value");
         if (value)
@@ -285,6 +382,18 @@ static void quantity_item(struct builder *b, const struct fhirpath_item *it)
     e->text2 = code ? arena_strndup(&b->ix->arena, code, strlen(code)) : NULL;
 }
 
+static const int kind_of_type[] = {
+    [FHIR_SEARCH_NUMBER] = STORE_IDX_NUMBER,
+    [FHIR_SEARCH_DATE] = STORE_IDX_DATE,
+    [FHIR_SEARCH_STRING] = STORE_IDX_STRING,
+    [FHIR_SEARCH_TOKEN] = STORE_IDX_TOKEN,
+    [FHIR_SEARCH_REFERENCE] = STORE_IDX_REFERENCE,
+    [FHIR_SEARCH_COMPOSITE] = -1,
+    [FHIR_SEARCH_QUANTITY] = STORE_IDX_QUANTITY,
+    [FHIR_SEARCH_URI] = STORE_IDX_URI,
+    [FHIR_SEARCH_SPECIAL] = -1,
+};
+
 static void index_item(struct builder *b, int search_type, const struct fhirpath_item *it)
 {
     if (!it->value)
@@ -298,7 +407,7 @@ static void index_item(struct builder *b, int search_type, const struct fhirpath
         break;
     case FHIR_SEARCH_REFERENCE:
         if (type_is(it, "Reference"))
-            add_reference_text(b, member_text(it->value, "reference"));
+            reference_item(b, it->value);
         else if (is_primitive(it))
             add_reference_text(b, json_object_get_string(it->value));
         break;
@@ -320,17 +429,84 @@ static void index_item(struct builder *b, int search_type, const struct fhirpath
     }
 }
 
-static const int kind_of_type[] = {
-    [FHIR_SEARCH_NUMBER] = STORE_IDX_NUMBER,
-    [FHIR_SEARCH_DATE] = STORE_IDX_DATE,
-    [FHIR_SEARCH_STRING] = STORE_IDX_STRING,
-    [FHIR_SEARCH_TOKEN] = STORE_IDX_TOKEN,
-    [FHIR_SEARCH_REFERENCE] = STORE_IDX_REFERENCE,
-    [FHIR_SEARCH_COMPOSITE] = -1,
-    [FHIR_SEARCH_QUANTITY] = STORE_IDX_QUANTITY,
-    [FHIR_SEARCH_URI] = STORE_IDX_URI,
-    [FHIR_SEARCH_SPECIAL] = -1,
-};
+/* The entries of one component of a composite, evaluated on item, into tmp. */
+static void component_entries(struct fhir_index *tmp, json_object *resource, size_t param, int part,
+                              int type, const struct fhirpath_item *item, struct fhirpath_result *r)
+{
+    tmp->count = 0;
+    fhirpath_eval_focus(component[param][part], resource, item, r);
+    struct builder b = {tmp, "", kind_of_type[type], NULL, NULL, NULL};
+    for (size_t k = 0; k < r->count; k++)
+        index_item(&b, type, &r->items[k]);
+}
+
+/*
+ * The keys under which a first component's value is found: a token as
+ * "system|code" (or "|code" without a system) and as "code"; a reference
+ * as "Type/id". keys has room for two.
+ */
+static size_t composite_keys(struct arena *a, int type, const struct store_index_entry *e,
+                             const char **keys)
+{
+    if (type == FHIR_SEARCH_REFERENCE) {
+        keys[0] = e->text1;
+        return e->text1 != NULL;
+    }
+    if (!e->text2)
+        return 0;
+    keys[0] = arena_printf(a, "%s|%s", e->text1 ? e->text1 : "", e->text2);
+    keys[1] = e->text2;
+    return 2;
+}
+
+/*
+ * A composite "A$B": for each value of its expression, each pair of a
+ * first-component value and a second-component entry becomes an entry of
+ * the second's kind under the parameter "Type.code$key" (query.c looks the
+ * same key up), so both must hold for the same element.
+ */
+static void index_composite(struct fhir_index *ix, json_object *resource, const char *type,
+                            const struct fhir_search_param *p, const struct fhirpath_result *base)
+{
+    size_t i = (size_t)(p - fhir_search_params);
+    struct fhir_composite_part parts[FHIR_COMPOSITE_MAX_PARTS];
+    fhir_search_composite_parts(p, parts);
+    struct fhir_index first = {0}, second = {0};
+    arena_init(&first.arena, 1024);
+    arena_init(&second.arena, 1024);
+    struct fhirpath_result r;
+    fhirpath_result_init(&r);
+    for (size_t k = 0; k < base->count; k++) {
+        component_entries(&first, resource, i, 0, parts[0].type, &base->items[k], &r);
+        if (!first.count)
+            continue;
+        component_entries(&second, resource, i, 1, parts[1].type, &base->items[k], &r);
+        for (size_t f = 0; f < first.count; f++) {
+            const char *keys[2];
+            size_t nkeys = composite_keys(&first.arena, parts[0].type, &first.entries[f], keys);
+            for (size_t n = 0; n < nkeys; n++) {
+                const char *param = arena_printf(&ix->arena, "%s.%s$%s", type, p->code, keys[n]);
+                struct builder b = {ix, param, kind_of_type[parts[1].type], NULL, NULL, NULL};
+                for (size_t e = 0; e < second.count; e++) {
+                    const struct store_index_entry *src = &second.entries[e];
+                    struct store_index_entry *dst = add(&b);
+                    *dst = *src;
+                    dst->kind = b.kind;
+                    dst->param = param;
+                    dst->text1 = src->text1
+                                     ? arena_strndup(&ix->arena, src->text1, strlen(src->text1))
+                                     : NULL;
+                    dst->text2 = src->text2
+                                     ? arena_strndup(&ix->arena, src->text2, strlen(src->text2))
+                                     : NULL;
+                }
+            }
+        }
+    }
+    fhirpath_result_release(&r);
+    arena_release(&first.arena);
+    arena_release(&second.arena);
+}
 
 static void index_params(struct fhir_index *ix, json_object *resource, const char *type,
                          const struct fhir_search_param *first, size_t count,
@@ -345,8 +521,18 @@ static void index_params(struct fhir_index *ix, json_object *resource, const cha
         fhirpath_eval(fp, resource, r);
         if (!r->count)
             continue;
-        struct builder b = {ix, arena_printf(&ix->arena, "%s.%s", type, p->code),
-                            kind_of_type[p->type]};
+        if (p->type == FHIR_SEARCH_COMPOSITE) {
+            index_composite(ix, resource, type, p, r);
+            continue;
+        }
+        const char *param = arena_printf(&ix->arena, "%s.%s", type, p->code);
+        struct builder b = {ix, param, kind_of_type[p->type], NULL, NULL, NULL};
+        if (p->type == FHIR_SEARCH_TOKEN) {
+            b.text_param = arena_printf(&ix->arena, "%s:text", param);
+            b.of_type_param = arena_printf(&ix->arena, "%s:of-type", param);
+        } else if (p->type == FHIR_SEARCH_REFERENCE) {
+            b.identifier_param = arena_printf(&ix->arena, "%s:identifier", param);
+        }
         for (size_t k = 0; k < r->count; k++)
             index_item(&b, p->type, &r->items[k]);
     }

@@ -6,6 +6,7 @@
 #ifndef FHIR_SEARCH_PARAMS_H
 #define FHIR_SEARCH_PARAMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/str.h"
@@ -43,6 +44,30 @@ extern const size_t fhir_search_param_count;
 /* The Patient compartment of R4 (CompartmentDefinition-patient), sorted by type. */
 extern const struct fhir_compartment_link fhir_patient_compartment[];
 extern const size_t fhir_patient_compartment_count;
+
+/* One component of a composite parameter: "code:type:expression" in components. */
+struct fhir_composite_part {
+    struct str code;       /* the component's own parameter code */
+    int type;              /* enum fhir_search_type */
+    struct str expression; /* FHIRPath relative to each value of the composite's expression */
+};
+
+#define FHIR_COMPOSITE_MAX_PARTS 3
+
+/*
+ * The components of composite p into out (at most FHIR_COMPOSITE_MAX_PARTS);
+ * returns how many, 0 when p is not a composite.
+ */
+size_t fhir_search_composite_parts(const struct fhir_search_param *p,
+                                   struct fhir_composite_part *out);
+
+/*
+ * Whether composite p is indexed and searchable: two components, the first
+ * a token or a reference, the second of any type but composite. parts gets
+ * the components either way.
+ */
+bool fhir_search_composite_is_indexed(const struct fhir_search_param *p,
+                                      struct fhir_composite_part *parts);
 
 /* The parameter code of resource type (or of every resource), or NULL. */
 const struct fhir_search_param *fhir_search_param_find(const char *type, struct str code);

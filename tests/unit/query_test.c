@@ -59,8 +59,115 @@ static void tokens(void **state)
     assert_null(q->clauses[2].preds[0].text1);
     assert_non_null(q->clauses[2].preds[0].text3); /* no system */
     assert_int_equal(fhir_query_add(q, "identifier", "|"), FHIR_QUERY_INVALID);
-    assert_int_equal(fhir_query_add(q, "gender:text", "x"), FHIR_QUERY_UNSUPPORTED);
-    assert_non_null(strstr(q->why, "terminology"));
+    assert_int_equal(fhir_query_add(q, "gender:text", "Fe"), FHIR_QUERY_OK);
+    assert_int_equal(q->clauses[3].preds[0].kind, STORE_IDX_STRING);
+    assert_string_equal(q->clauses[3].preds[0].param, "Patient.gender:text");
+    assert_string_equal(q->clauses[3].preds[0].text1, "fe");
+    /* without a terminology (q->codes), :in and friends are refused, not ignored */
+    assert_int_equal(fhir_query_add(q, "gender:in", "http://x"), FHIR_QUERY_UNSUPPORTED);
+    assert_non_null(strstr(q->why, "not available"));
+    assert_int_equal(fhir_query_add(q, "gender:frob", "x"), FHIR_QUERY_UNSUPPORTED);
+    assert_non_null(strstr(q->why, "not a token modifier"));
+}
+
+static void composites(void **state)
+{
+    struct fhir_query *q = query(state, "Observation");
+    assert_int_equal(
+        fhir_query_add(q, "code-value-quantity", "http://loinc.org|2345-7$gt6,718-7$lt5"),
+        FHIR_QUERY_OK);
+    const struct store_clause *cl = &q->clauses[0];
+    assert_int_equal(cl->count, 2);
+    assert_int_equal(cl->preds[0].kind, STORE_IDX_QUANTITY);
+    assert_string_equal(cl->preds[0].param,
+                        "Observation.code-value-quantity$http://loinc.org|2345-7");
+    assert_int_equal(cl->preds[0].op, STORE_OP_GT);
+    assert_true(cl->preds[0].number_low == 6);
+    assert_string_equal(cl->preds[1].param, "Observation.code-value-quantity$718-7");
+    assert_int_equal(cl->preds[1].op, STORE_OP_LT);
+    /* an escaped '$' or ',' stays in its part */
+    assert_int_equal(fhir_query_add(q, "code-value-concept", "a\\$b$c\\,d"), FHIR_QUERY_OK);
+    cl = &q->clauses[1];
+    assert_int_equal(cl->count, 1);
+    assert_string_equal(cl->preds[0].param, "Observation.code-value-concept$a$b");
+    assert_int_equal(cl->preds[0].kind, STORE_IDX_TOKEN);
+    assert_string_equal(cl->preds[0].text2, "c,d");
+    assert_int_equal(fhir_query_add(q, "code-value-quantity", "2345-7"), FHIR_QUERY_INVALID);
+    assert_int_equal(fhir_query_add(q, "code-value-quantity", "2345-7$1$2"), FHIR_QUERY_INVALID);
+    assert_int_equal(fhir_query_add(q, "code-value-quantity", "http://loinc.org|$1"),
+                     FHIR_QUERY_UNSUPPORTED);
+    assert_int_equal(fhir_query_add(q, "code-value-quantity:missing", "true"),
+                     FHIR_QUERY_UNSUPPORTED);
+    assert_int_equal(q->nclauses, 2);
+}
+
+static void identifier_modifiers(void **state)
+{
+    struct fhir_query *q = query(state, "Patient");
+    assert_int_equal(fhir_query_add(q, "identifier:of-type", "http://t|MR|123"), FHIR_QUERY_OK);
+    assert_string_equal(q->clauses[0].preds[0].param, "Patient.identifier:of-type");
+    assert_string_equal(q->clauses[0].preds[0].text1, "http://t|MR");
+    assert_string_equal(q->clauses[0].preds[0].text2, "123");
+    assert_int_equal(fhir_query_add(q, "identifier:of-type", "MR|123"), FHIR_QUERY_INVALID);
+    assert_int_equal(fhir_query_add(q, "general-practitioner:identifier", "urn:x|9"),
+                     FHIR_QUERY_OK);
+    assert_string_equal(q->clauses[1].preds[0].param, "Patient.general-practitioner:identifier");
+    assert_int_equal(q->clauses[1].preds[0].kind, STORE_IDX_TOKEN);
+    assert_string_equal(q->clauses[1].preds[0].text1, "urn:x");
+}
+
+static void uri_above(void **state)
+{
+    struct fhir_query *q = query(state, "ValueSet");
+    assert_int_equal(fhir_query_add(q, "url:above", "http://a.org/fhir/ValueSet/1/_history/2"),
+                     FHIR_QUERY_OK);
+    const struct store_clause *cl = &q->clauses[0];
+    const char *want[] = {"http://a.org/fhir/ValueSet/1/_history/2",
+                          "http://a.org/fhir/ValueSet/1/_history",
+                          "http://a.org/fhir/ValueSet/1",
+                          "http://a.org/fhir/ValueSet",
+                          "http://a.org/fhir",
+                          "http://a.org"};
+    assert_int_equal(cl->count, 6);
+    for (size_t i = 0; i < 6; i++) {
+        assert_string_equal(cl->preds[i].text1, want[i]);
+        assert_int_equal(cl->preds[i].op, STORE_OP_EQ);
+    }
+}
+
+/* A stand-in terminology: each code's expansion is the code and "<code>-child". */
+static enum fhir_query_result two_codes(void *ctx, struct fhir_query *q, const char *modifier,
+                                        const char *value, struct fhir_code **out, size_t *n)
+{
+    (void)ctx;
+    (void)modifier;
+    struct fhir_code *c = arena_alloc(q->arena, 2 * sizeof(*c));
+    c[0].system = "urn:s";
+    c[0].code = value;
+    c[1].system = NULL;
+    c[1].code = arena_printf(q->arena, "%s-child", value);
+    *out = c;
+    *n = 2;
+    return FHIR_QUERY_OK;
+}
+
+static void terminology_modifiers(void **state)
+{
+    struct fhir_query *q = query(state, "Observation");
+    q->codes = two_codes;
+    assert_int_equal(fhir_query_add(q, "code:below", "x"), FHIR_QUERY_OK);
+    const struct store_clause *cl = &q->clauses[0];
+    assert_int_equal(cl->count, 2); /* OR of the expansion */
+    assert_string_equal(cl->preds[0].text1, "urn:s");
+    assert_string_equal(cl->preds[1].text2, "x-child");
+    assert_non_null(cl->preds[1].text3); /* a code without a system matches only that */
+    assert_false(cl->preds[0].negate);
+    assert_int_equal(fhir_query_add(q, "code:not-in", "v"), FHIR_QUERY_OK);
+    /* not-in: none of the codes, so one negated clause per code (AND) */
+    assert_int_equal(q->nclauses, 3);
+    assert_true(q->clauses[1].preds[0].negate);
+    assert_true(q->clauses[2].preds[0].negate);
+    assert_string_equal(q->clauses[2].preds[0].text2, "v-child");
 }
 
 static void escaping_and_or(void **state)
@@ -185,6 +292,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(composites, setup, teardown),
+        cmocka_unit_test_setup_teardown(identifier_modifiers, setup, teardown),
+        cmocka_unit_test_setup_teardown(uri_above, setup, teardown),
+        cmocka_unit_test_setup_teardown(terminology_modifiers, setup, teardown),
         cmocka_unit_test_setup_teardown(escaping_and_or, setup, teardown),
         cmocka_unit_test_setup_teardown(dates_and_prefixes, setup, teardown),
         cmocka_unit_test_setup_teardown(numbers_keep_their_precision, setup, teardown),
