@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,9 +48,35 @@ int cli_open_store(const struct config *cfg, const char *command, struct store *
     return CLI_EXIT_OK;
 }
 
+static void print_diff(const char *type, const char *id, void *arg)
+{
+    int64_t *shown = arg;
+    if ((*shown)++ < 20)
+        printf("differs: %s/%s\n", type, id);
+}
+
+/* yujian reindex --verify: compare the stored index with a fresh computation. */
+static int verify(struct store *store)
+{
+    struct fhir_verify_report rep;
+    int64_t shown = 0;
+    enum err err = fhir_index_verify(store, &rep, print_diff, &shown);
+    store_close(store);
+    if (err) {
+        fprintf(stderr, "yujian reindex --verify: stopped (%s)\n", err_message(err));
+        return CLI_EXIT_FAIL;
+    }
+    printf("verified %lld resources: %lld differ, %lld stale entries of deleted resources\n",
+           (long long)rep.checked, (long long)rep.differ, (long long)rep.stale_keys);
+    if (rep.differ || rep.stale_keys)
+        printf("run 'yujian reindex' to rebuild the index\n");
+    return rep.differ || rep.stale_keys ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
 int cmd_reindex(struct config *cfg, int argc, char **argv)
 {
-    if (argc) {
+    bool check = argc == 1 && !strcmp(argv[0], "--verify");
+    if (argc && !check) {
         fprintf(stderr, "yujian reindex: unexpected argument '%s'\n", argv[0]);
         return CLI_EXIT_USAGE;
     }
@@ -58,6 +85,8 @@ int cmd_reindex(struct config *cfg, int argc, char **argv)
         fprintf(stderr, "yujian reindex: cannot open the database in '%s'\n", cfg->data_dir);
         return CLI_EXIT_FAIL;
     }
+    if (check)
+        return verify(store);
     size_t done = 0;
     int64_t batches = 0;
     enum err err = fhir_reindex_all(store, &done, print_progress, &batches);

@@ -21,7 +21,8 @@ static const struct command commands[] = {
     {"init", cmd_init, "", "create the data directory and database schema"},
     {"import", cmd_import, "FILE|-", "load a Bundle or NDJSON file of resources"},
     {"demo", cmd_demo, "", "load the deterministic demo data set (Henan hospitals, patients)"},
-    {"reindex", cmd_reindex, "", "rebuild the search index of every resource"},
+    {"reindex", cmd_reindex, "[--verify]",
+     "rebuild the search index of every resource (--verify: compare it, change nothing)"},
     {"bench-data", cmd_bench_data, "COUNT", "load COUNT generated Observations (for bench/)"},
     {"config-doc", cmd_config_doc, "", "print the configuration reference (docs/config.md)"},
 };
@@ -51,6 +52,16 @@ static bool is_help(const char *a)
     return !strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help");
 }
 
+/* Flags without a value that belong to a command, not to the configuration. */
+static bool is_command_flag(const char *a)
+{
+    static const char *const flags[] = {"--verify"};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strcmp(a, flags[i]))
+            return true;
+    return false;
+}
+
 /*
  * Split argv into options and positional arguments. Options are
  * "--flag VALUE" or "--flag=VALUE"; "--" ends them.
@@ -74,7 +85,7 @@ static int build_config(struct config *cfg, int argc, char **argv, int *out_argc
     bool options_done = false;
     for (int i = 0; !rc && i < argc; i++) {
         const char *a = argv[i];
-        if (options_done || strncmp(a, "--", 2) != 0 || !a[2]) {
+        if (options_done || strncmp(a, "--", 2) != 0 || !a[2] || is_command_flag(a)) {
             if (!strcmp(a, "--") && !options_done) {
                 options_done = true;
                 continue;

@@ -55,6 +55,25 @@ enum err fhir_reindex_all(struct store *s, size_t *out_count, fhir_reindex_progr
 /* True when the stored index version differs from this program's, or a run is pending. */
 bool fhir_reindex_needed(struct store *s);
 
+/* What fhir_index_verify found. */
+struct fhir_verify_report {
+    int64_t checked;    /* current resources compared */
+    int64_t differ;     /* of them, with stored entries unlike freshly computed ones */
+    int64_t stale_keys; /* entries stored for resources that are not current (deleted) */
+};
+
+/* Called for each resource whose entries differ. */
+typedef void fhir_verify_diff_fn(const char *type, const char *id, void *arg);
+
+/*
+ * Verify the stored index: compute every current resource's entries as a
+ * re-index would and compare them with the stored ones. Read-only; may run
+ * while the server serves (each page is read in one snapshot, but a write
+ * between the two reads of a page can show as a difference: run it again).
+ */
+enum err fhir_index_verify(struct store *s, struct fhir_verify_report *out,
+                           fhir_verify_diff_fn *diff, void *arg);
+
 /* A background re-index. */
 struct fhir_reindexer;
 

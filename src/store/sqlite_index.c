@@ -189,3 +189,61 @@ enum err sqlite_tx_meta_set(struct store_tx *txbase, const char *name, int64_t v
     sqlite3_bind_int64(st, 2, value);
     return step_done(tx->store, st, "meta set");
 }
+
+/* Columns read back per table, in the order of struct store_index_entry's fields. */
+static const char *const select_sql[STORE_IDX__COUNT] = {
+    "SELECT key, param, system, code, 0, 0, 0 FROM sp_token",
+    "SELECT key, param, norm, raw, 0, 0, 0 FROM sp_string",
+    "SELECT key, param, target, NULL, 0, 0, 0 FROM sp_reference",
+    "SELECT key, param, NULL, NULL, 0, low, high FROM sp_date",
+    "SELECT key, param, NULL, NULL, value, 0, 0 FROM sp_number",
+    "SELECT key, param, system, code, value, 0, 0 FROM sp_quantity",
+    "SELECT key, param, uri, NULL, 0, 0, 0 FROM sp_uri",
+};
+
+static enum err entries_of(sqlite3 *db, int kind, int64_t after_key, int64_t last_key,
+                           store_entry_fn *fn, void *ctx)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "%s WHERE key > ?1 AND key <= ?2 ORDER BY key", select_sql[kind]);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sqlite_sql_err(db, "prepare entries");
+    sqlite3_bind_int64(st, 1, after_key);
+    sqlite3_bind_int64(st, 2, last_key);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_index_entry e = {
+            .kind = kind,
+            .param = (const char *)sqlite3_column_text(st, 1),
+            .text1 = (const char *)sqlite3_column_text(st, 2),
+            .text2 = (const char *)sqlite3_column_text(st, 3),
+            .number = sqlite3_column_double(st, 4),
+            .low = sqlite3_column_int64(st, 5),
+            .high = sqlite3_column_int64(st, 6),
+        };
+        if (!fn(sqlite3_column_int64(st, 0), &e, ctx)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    enum err err = rc == SQLITE_DONE ? ERR_OK : sqlite_sql_err(db, "read entries");
+    sqlite3_finalize(st);
+    return err;
+}
+
+enum err sqlite_entries(struct store *base, int64_t after_key, int64_t last_key, store_entry_fn *fn,
+                        void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct reader *r;
+    enum err err = sqlite_reader_get(s, &r);
+    if (err)
+        return err;
+    sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+    for (int k = 0; !err && k < STORE_IDX__COUNT; k++)
+        err = entries_of(r->db, k, after_key, last_key, fn, ctx);
+    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+    sqlite_reader_put(s, r);
+    return err;
+}

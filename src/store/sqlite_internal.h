@@ -1,7 +1,7 @@
 /*
  * sqlite_internal.h - what the files of the SQLite back end share (SQLite's
  * btreeInt.h pattern): the store struct, the reader pool, error mapping.
- * Only store_sqlite.c and sqlite_search.c include it.
+ * Only the back end's own files (store_sqlite.c, sqlite_index.c, sqlite_search.c) include it.
  */
 #ifndef STORE_SQLITE_INTERNAL_H
 #define STORE_SQLITE_INTERNAL_H
@@ -88,6 +88,8 @@ enum err sqlite_include(struct store *base, const struct store_include_query *q,
                         void *ctx);
 enum err sqlite_meta_get(struct store *base, const char *name, int64_t *out);
 enum err sqlite_tx_meta_set(struct store_tx *tx, const char *name, int64_t value);
+enum err sqlite_entries(struct store *base, int64_t after_key, int64_t last_key, store_entry_fn *fn,
+                        void *ctx);
 enum err sqlite_tx_reindex(struct store_tx *tx, const char *type, const char *id,
                            const struct store_index_entry *entries, size_t count);
 

@@ -197,6 +197,9 @@ struct store_hit {
 
 typedef bool store_hit_fn(const struct store_hit *hit, void *ctx);
 
+/* One stored index entry of the resource with key; slices valid during the callback. */
+typedef bool store_entry_fn(int64_t key, const struct store_index_entry *e, void *ctx);
+
 struct store_ops {
     const char *name;
     void (*close)(struct store *s);
@@ -220,6 +223,8 @@ struct store_ops {
     enum err (*tx_search)(struct store_tx *tx, const struct store_query *q, store_hit_fn *fn,
                           void *ctx, int64_t *out_total);
     enum err (*include)(struct store *s, const struct store_include_query *q, store_hit_fn *fn,
+                        void *ctx);
+    enum err (*entries)(struct store *s, int64_t after_key, int64_t last_key, store_entry_fn *fn,
                         void *ctx);
 };
 
@@ -295,6 +300,17 @@ static inline enum err store_include(struct store *s, const struct store_include
                                      store_hit_fn *fn, void *ctx)
 {
     return s->ops->include(s, q, fn, ctx);
+}
+
+/*
+ * The index entries stored for the resources with keys in (after_key,
+ * last_key], in no particular order, from one snapshot; fn returning false
+ * stops. For verifying an index against freshly computed entries.
+ */
+static inline enum err store_entries(struct store *s, int64_t after_key, int64_t last_key,
+                                     store_entry_fn *fn, void *ctx)
+{
+    return s->ops->entries(s, after_key, last_key, fn, ctx);
 }
 
 /* Inside a unit of work: search what the transaction sees (its own writes included). */

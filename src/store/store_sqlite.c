@@ -573,4 +573,5 @@ static const struct store_ops sqlite_ops = {
     .tx_reindex = sqlite_tx_reindex,
     .tx_search = sqlite_tx_search,
     .include = sqlite_include,
+    .entries = sqlite_entries,
 };

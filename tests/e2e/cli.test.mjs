@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { cli, tempDir, startServer, http } from './helpers.mjs';
 
 test('help lists commands and every option with its environment variable', () => {
@@ -146,5 +147,31 @@ test('demo data: deterministic, valid, with Henan hospitals and valid resident i
     }
   } finally {
     rmSync(a, { recursive: true, force: true });
+  }
+});
+
+test('reindex rebuilds; reindex --verify checks the index and says so in its exit code', () => {
+  const dir = tempDir();
+  try {
+    assert.equal(cli(['demo', '--data', dir, '5']).status, 0);
+    const ok = cli(['reindex', '--data', dir, '--verify']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /verified (\d+) resources: 0 differ, 0 stale/);
+    assert.ok(Number(ok.stdout.match(/verified (\d+)/)[1]) > 50);
+    // damage the index behind the server's back: one entry changed
+    const db = join(dir, 'yujian.db');
+    const sql = spawnSync('sqlite3', [db, "UPDATE sp_token SET code = 'tampered' WHERE rowid = (SELECT min(rowid) FROM sp_token)"]);
+    assert.equal(sql.status, 0, String(sql.stderr));
+    const bad = cli(['reindex', '--data', dir, '--verify']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /differs: \w+\/\S+/);
+    assert.match(bad.stdout, /1 differ/);
+    const rebuild = cli(['reindex', '--data', dir]);
+    assert.equal(rebuild.status, 0, rebuild.stderr);
+    assert.match(rebuild.stdout, /reindexed \d+ resources/);
+    assert.equal(cli(['reindex', '--data', dir, '--verify']).status, 0);
+    assert.equal(cli(['reindex', '--data', dir, '--bogus']).status, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,7 +1,8 @@
 /*
  * reindex_test.c - the re-index resumes where a stopped run left off (its
  * position is stored with each batch), rebuilds what follows, and records
- * the index version when done.
+ * the index version when done; verification finds entries that are
+ * missing or wrong.
  */
 #include "test.h"
 
@@ -134,6 +135,57 @@ static void the_background_run_reports_progress_and_finishes(void **state)
     assert_int_equal(count_token(f->store, "Patient", "Patient.gender", "female"), 1200);
 }
 
+static void on_diff(const char *type, const char *id, void *arg)
+{
+    char *out = arg;
+    snprintf(out + strlen(out), 128 - strlen(out), "%s/%s ", type, id);
+}
+
+/* p1 and o1 lose their entries; one wrong entry replaces o2's. */
+static enum err tamper(struct store_tx *tx, void *arg)
+{
+    (void)arg;
+    struct store_index_entry e = {
+        .kind = STORE_IDX_TOKEN, .param = "Observation.code", .text2 = "not-c1"};
+    enum err err = store_tx_reindex(tx, "Patient", "p1", NULL, 0);
+    if (!err)
+        err = store_tx_reindex(tx, "Observation", "o1", NULL, 0);
+    return err ? err : store_tx_reindex(tx, "Observation", "o2", &e, 1);
+}
+
+static void verify_finds_missing_and_wrong_entries(void **state)
+{
+    struct tmpstore *f = *state;
+    write_json(f->store, "Patient", "p1", "{\"resourceType\":\"Patient\",\"gender\":\"male\"}");
+    /* keys interleave across types: entries of p3 lie between o1's and o2's keys */
+    const char *obs = "{\"resourceType\":\"Observation\",\"status\":\"final\","
+                      "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"c1\","
+                      "\"display\":\"Glucose\"}]},\"valueQuantity\":{\"value\":5.5}}";
+    write_json(f->store, "Observation", "o1", obs);
+    write_json(f->store, "Patient", "p3", "{\"resourceType\":\"Patient\",\"gender\":\"female\"}");
+    write_json(f->store, "Observation", "o2", obs);
+    struct fhir_verify_report rep;
+    char diffs[128] = "";
+    assert_int_equal(fhir_index_verify(f->store, &rep, on_diff, diffs), ERR_OK);
+    assert_int_equal(rep.checked, 4);
+    assert_int_equal(rep.differ, 0);
+    assert_int_equal(rep.stale_keys, 0);
+
+    assert_int_equal(store_write(f->store, tamper, NULL), ERR_OK);
+    assert_int_equal(fhir_index_verify(f->store, &rep, on_diff, diffs), ERR_OK);
+    assert_int_equal(rep.differ, 3);
+    assert_non_null(strstr(diffs, "Observation/o1"));
+    assert_non_null(strstr(diffs, "Observation/o2"));
+    assert_non_null(strstr(diffs, "Patient/p1"));
+    assert_null(strstr(diffs, "p3"));
+
+    size_t done = 0;
+    assert_int_equal(fhir_reindex_all(f->store, &done, NULL, NULL), ERR_OK);
+    assert_int_equal(fhir_index_verify(f->store, &rep, NULL, NULL), ERR_OK);
+    assert_int_equal(rep.differ, 0);
+    assert_int_equal(rep.checked, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +193,8 @@ int main(void)
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(the_background_run_reports_progress_and_finishes,
                                         tmpstore_open, tmpstore_close),
+        cmocka_unit_test_setup_teardown(verify_finds_missing_and_wrong_entries, tmpstore_open,
+                                        tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
