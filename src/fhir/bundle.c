@@ -207,14 +207,8 @@ static bool parse_if_match(struct entry *e, const char *h)
     e->client_if_match = -1;
     if (!h)
         return true;
-    const char *p = h;
-    if (p[0] == 'W' && p[1] == '/')
-        p += 2;
-    if (*p == '"')
-        p++;
-    char *end = NULL;
-    long long v = strtoll(p, &end, 10);
-    if (end == p || v < 1 || (*end != '"' && *end != '\0'))
+    int64_t v;
+    if (!fhir_etag_version(h, &v))
         return entry_fail(e, ERR_INVALID, "request.ifMatch '%.40s' is not a version ETag", h);
     e->if_match = v;
     e->client_if_match = v;

@@ -3,6 +3,7 @@
  */
 #include "fhir/resource.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,4 +162,20 @@ void fhir_outcome_single(struct buf *out, const char *severity, enum err code, c
     buf_append_str(out, "{\"resourceType\":\"OperationOutcome\",\"issue\":[");
     issue_json(out, severity, code, location, message);
     buf_append_str(out, "]}");
+}
+
+bool fhir_etag_version(const char *etag, int64_t *out)
+{
+    const char *p = etag;
+    if (p[0] == 'W' && p[1] == '/')
+        p += 2;
+    if (*p == '"')
+        p++;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(p, &end, 10);
+    if (errno || end == p || v < 1 || (*end != '"' && *end != '\0'))
+        return false;
+    *out = v;
+    return true;
 }

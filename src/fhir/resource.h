@@ -20,6 +20,9 @@ bool fhir_id_is_valid(const char *s);
 /* A new time-ordered (version 7) UUID in lower case, for server-assigned ids. */
 void fhir_uuid_v7(char out[37]);
 
+/* The version of an ETag as in If-Match: W/"3" or "3" -> 3; false when malformed. */
+bool fhir_etag_version(const char *etag, int64_t *out);
+
 /*
  * A resource serialised in two parts around its meta.versionId and
  * meta.lastUpdated, so that the store's writer thread only splices in the

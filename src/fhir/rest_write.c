@@ -86,19 +86,10 @@ static bool parse_if_match(struct rest_ctx *c, int64_t *out)
     const char *h = http_request_header(c->req, "If-Match");
     if (!h)
         return true;
-    const char *p = h;
-    if (p[0] == 'W' && p[1] == '/')
-        p += 2;
-    if (*p == '"')
-        p++;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(p, &end, 10);
-    if (errno || end == p || v < 1 || (*end != '"' && *end != '\0')) {
+    if (!fhir_etag_version(h, out)) {
         rest_error(c, ERR_INVALID, NULL, "If-Match header '%.40s' is not a version ETag", h);
         return false;
     }
-    *out = v;
     return true;
 }
 

@@ -232,18 +232,24 @@ static enum err entries_of(sqlite3 *db, int kind, int64_t after_key, int64_t las
     return err;
 }
 
+struct entries_args {
+    int64_t after_key, last_key;
+    store_entry_fn *fn;
+    void *ctx;
+};
+
+static enum err all_entries(sqlite3 *db, void *arg)
+{
+    struct entries_args *a = arg;
+    enum err err = ERR_OK;
+    for (int k = 0; !err && k < STORE_IDX__COUNT; k++)
+        err = entries_of(db, k, a->after_key, a->last_key, a->fn, a->ctx);
+    return err;
+}
+
 enum err sqlite_entries(struct store *base, int64_t after_key, int64_t last_key, store_entry_fn *fn,
                         void *ctx)
 {
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    struct reader *r;
-    enum err err = sqlite_reader_get(s, &r);
-    if (err)
-        return err;
-    sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
-    for (int k = 0; !err && k < STORE_IDX__COUNT; k++)
-        err = entries_of(r->db, k, after_key, last_key, fn, ctx);
-    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
-    sqlite_reader_put(s, r);
-    return err;
+    struct entries_args a = {after_key, last_key, fn, ctx};
+    return sqlite_read_snapshot((struct sqlite_store *)base, all_entries, &a);
 }

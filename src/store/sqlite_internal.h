@@ -74,6 +74,9 @@ enum err sqlite_sql_err(sqlite3 *db, const char *what);
 /* A read connection from the pool (opened on demand); give it back with sqlite_reader_put. */
 enum err sqlite_reader_get(struct sqlite_store *s, struct reader **out);
 void sqlite_reader_put(struct sqlite_store *s, struct reader *r);
+/* fn on a pooled read connection inside one read transaction (one snapshot). */
+typedef enum err sqlite_read_fn(sqlite3 *db, void *arg);
+enum err sqlite_read_snapshot(struct sqlite_store *s, sqlite_read_fn *fn, void *arg);
 
 /* sqlite_index.c: prepare the writer's index statements (at open, writer connection). */
 enum err sqlite_index_prepare(struct sqlite_store *s);

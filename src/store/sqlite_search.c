@@ -629,22 +629,6 @@ static enum err search_on(sqlite3 *db, const struct store_query *q, store_hit_fn
     return err;
 }
 
-enum err sqlite_search(struct store *base, const struct store_query *q, store_hit_fn *fn, void *ctx,
-                       int64_t *out_total)
-{
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    struct reader *r;
-    enum err err = sqlite_reader_get(s, &r);
-    if (err)
-        return err;
-    /* one read transaction, so the plan, the page and the total see the same snapshot */
-    sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
-    err = search_on(r->db, q, fn, ctx, out_total);
-    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
-    sqlite_reader_put(s, r);
-    return err;
-}
-
 enum err sqlite_tx_search(struct store_tx *txbase, const struct store_query *q, store_hit_fn *fn,
                           void *ctx, int64_t *out_total)
 {
@@ -756,17 +740,34 @@ static enum err include_reverse(sqlite3 *db, const struct store_include_query *q
     return ERR_OK;
 }
 
+struct search_args {
+    const struct store_query *q;
+    const struct store_include_query *iq;
+    store_hit_fn *fn;
+    void *ctx;
+    int64_t *out_total;
+};
+
+static enum err search_snapshot(sqlite3 *db, void *arg)
+{
+    struct search_args *a = arg;
+    if (a->iq)
+        return a->iq->reverse ? include_reverse(db, a->iq, a->fn, a->ctx)
+                              : include_forward(db, a->iq, a->fn, a->ctx);
+    return search_on(db, a->q, a->fn, a->ctx, a->out_total);
+}
+
+enum err sqlite_search(struct store *base, const struct store_query *q, store_hit_fn *fn, void *ctx,
+                       int64_t *out_total)
+{
+    /* one read transaction, so the plan, the page and the total see the same snapshot */
+    struct search_args a = {q, NULL, fn, ctx, out_total};
+    return sqlite_read_snapshot((struct sqlite_store *)base, search_snapshot, &a);
+}
+
 enum err sqlite_include(struct store *base, const struct store_include_query *q, store_hit_fn *fn,
                         void *ctx)
 {
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    struct reader *r;
-    enum err err = sqlite_reader_get(s, &r);
-    if (err)
-        return err;
-    sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
-    err = q->reverse ? include_reverse(r->db, q, fn, ctx) : include_forward(r->db, q, fn, ctx);
-    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
-    sqlite_reader_put(s, r);
-    return err;
+    struct search_args a = {NULL, q, fn, ctx, NULL};
+    return sqlite_read_snapshot((struct sqlite_store *)base, search_snapshot, &a);
 }

@@ -155,6 +155,19 @@ enum err sqlite_reader_get(struct sqlite_store *s, struct reader **out)
     return ERR_OK;
 }
 
+enum err sqlite_read_snapshot(struct sqlite_store *s, sqlite_read_fn *fn, void *arg)
+{
+    struct reader *r;
+    enum err err = sqlite_reader_get(s, &r);
+    if (err)
+        return err;
+    sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+    err = fn(r->db, arg);
+    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+    sqlite_reader_put(s, r);
+    return err;
+}
+
 void sqlite_reader_put(struct sqlite_store *s, struct reader *r)
 {
     pthread_mutex_lock(&s->pool_lock);
