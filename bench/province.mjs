@@ -2,7 +2,7 @@
 // hospital system would send it: one transaction Bundle per patient visit
 // history, over HTTP, from CONNECTIONS concurrent clients.
 //
-//   node bench/province.mjs BASE_URL PATIENTS [CONNECTIONS]
+//   node bench/province.mjs BASE_URL PATIENTS [CONNECTIONS]     (BASE_URL ends in /fhir)
 //
 // Per patient: 1 Patient (resident id, Chinese name, address), 3 Encounters,
 // 20 lab Observations (10 LOINC codes, 2 each, over 2023-2024), 4
@@ -92,7 +92,8 @@ async function worker(bodies, state, stats) {
   for (let i = state.next++; i < bodies.length; i = state.next++) {
     const res = await fetch(base, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json', Prefer: 'return=minimal' }, body: bodies[i] });
     const text = await res.text();
-    if (res.status !== 200) throw new Error(`bundle ${i}: ${res.status} ${text.slice(0, 300)}`);
+    if (res.status !== 200 || !text.includes('"transaction-response"'))
+      throw new Error(`bundle ${i}: ${res.status} ${text.slice(0, 300)}`);
     stats.resources += 28;
   }
 }

@@ -459,6 +459,12 @@ void fhir_app_handle(void *appv, struct http_request *req, struct http_response 
     diag_init(&c->diag, req->arena);
     res->status = 200;
     const char *path = req->path;
+    bool fixed = !strcmp(path, "/") || !strcmp(path, "/index.html") || !strcmp(path, "/healthz");
+    if (fixed && !method_is(c, "GET") && !method_is(c, "HEAD")) {
+        /* a client posting to the wrong base must not read the page as success */
+        method_not_allowed(c, "GET, HEAD");
+        return;
+    }
     if (!strcmp(path, "/") || !strcmp(path, "/index.html")) {
         landing_page(c);
         return;

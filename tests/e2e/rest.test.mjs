@@ -309,4 +309,11 @@ test('the landing page and health check answer', async () => {
   assert.match(await h.text(), /豫健/);
   const z = await http('GET', `${root}/healthz`);
   assert.equal(z.json.status, 'ok');
+  // a client that posts to the wrong base (no /fhir) gets an error, not the page with 200
+  for (const path of ['/', '/index.html', '/healthz']) {
+    const r = await http('POST', `${root}${path}`, { body: { resourceType: 'Bundle', type: 'transaction', entry: [] } });
+    assert.equal(r.status, 405, path);
+    assert.equal(r.headers.get('allow'), 'GET, HEAD');
+    assert.equal(r.json.resourceType, 'OperationOutcome');
+  }
 });
