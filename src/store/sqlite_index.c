@@ -7,7 +7,9 @@
  *   sp_token(key, param, system, code)     sp_string(key, param, norm, raw)
  *   sp_reference(key, param, target)       sp_date(key, param, low, high)
  *   sp_number(key, param, value)           sp_quantity(key, param, value, system, code)
- *   sp_uri(key, param, uri)                each indexed by (param, value...) and by key
+ *   sp_uri(key, param, uri)                each clustered by key (WITHOUT ROWID, the
+ *                                          primary key is every column) and indexed by
+ *                                          (param, value...); absent text is ''
  *
  * Writes (writer thread): the version's row in res_current is upserted and
  * its entries replaced, inside the unit's transaction. Queries over these
@@ -80,12 +82,10 @@ static enum err step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *
     return err;
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+/* Absent text is stored as '' (index columns are part of the primary key, never NULL). */
+static void bind_text_or_empty(sqlite3_stmt *st, int i, const char *v)
 {
-    if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
+    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
 }
 
 static enum err insert_entry(struct sqlite_store *s, int64_t key, const struct store_index_entry *e)
@@ -95,9 +95,9 @@ static enum err insert_entry(struct sqlite_store *s, int64_t key, const struct s
     sqlite3_bind_int64(st, 1, key);
     sqlite3_bind_text(st, 2, e->param, -1, SQLITE_STATIC);
     if (params >= 3)
-        bind_text_or_null(st, 3, e->text1);
+        bind_text_or_empty(st, 3, e->text1);
     if (params >= 4)
-        bind_text_or_null(st, 4, e->text2);
+        bind_text_or_empty(st, 4, e->text2);
     if (params >= 6) {
         sqlite3_bind_int64(st, 5, e->low);
         sqlite3_bind_int64(st, 6, e->high);
@@ -192,12 +192,12 @@ enum err sqlite_tx_meta_set(struct store_tx *txbase, const char *name, int64_t v
 
 /* Columns read back per table, in the order of struct store_index_entry's fields. */
 static const char *const select_sql[STORE_IDX__COUNT] = {
-    "SELECT key, param, system, code, 0, 0, 0 FROM sp_token",
+    "SELECT key, param, nullif(system, ''), code, 0, 0, 0 FROM sp_token",
     "SELECT key, param, norm, raw, 0, 0, 0 FROM sp_string",
     "SELECT key, param, target, NULL, 0, 0, 0 FROM sp_reference",
     "SELECT key, param, NULL, NULL, 0, low, high FROM sp_date",
     "SELECT key, param, NULL, NULL, value, 0, 0 FROM sp_number",
-    "SELECT key, param, system, code, value, 0, 0 FROM sp_quantity",
+    "SELECT key, param, nullif(system, ''), nullif(code, ''), value, 0, 0 FROM sp_quantity",
     "SELECT key, param, uri, NULL, 0, 0, 0 FROM sp_uri",
 };
 

@@ -185,7 +185,7 @@ static void value_cond(struct sqlbuild *b, const struct store_predicate *p)
         if (p->text1)
             and_equals(b, "system", p->text1);
         else if (p->text3)
-            buf_append_str(&b->sql, " AND system IS NULL");
+            buf_append_str(&b->sql, " AND system = ''"); /* absent is stored as '' */
         break;
     case STORE_IDX_STRING:
         if (p->op == STORE_OP_EXACT) {
@@ -292,10 +292,10 @@ static void predicate_sql(struct sqlbuild *b, const struct store_predicate *p, c
         return;
     }
     bool negate = p->negate || p->op == STORE_OP_NE || p->op == STORE_OP_MISSING;
-    /* INDEXED BY: without statistics SQLite would pick the (param, value) index and scan it */
+    /* the table is clustered by (key, param, ...): one seek per resource */
     buf_printf(&b->sql,
-               "%sEXISTS (SELECT 1 FROM %s INDEXED BY %s_key WHERE key = c.key AND param = ",
-               negate ? "NOT " : "", tables[p->kind], tables[p->kind]);
+               "%sEXISTS (SELECT 1 FROM %s WHERE key = c.key AND param = ", negate ? "NOT " : "",
+               tables[p->kind]);
     add_text(b, p->param);
     if (p->kind == STORE_IDX_REFERENCE && p->op != STORE_OP_MISSING && p->op != STORE_OP_PRESENT)
         reference_cond(b, p);
@@ -557,8 +557,8 @@ static void order_sql(struct sqlbuild *b, const struct store_query *q)
         if (k->kind == STORE_IDX_DATE && k->desc)
             col = "high";
         buf_printf(&b->sql,
-                   "(SELECT %s(%s) FROM %s INDEXED BY %s_key WHERE key = c.key AND param = ",
-                   k->desc ? "max" : "min", col, tables[k->kind], tables[k->kind]);
+                   "(SELECT %s(%s) FROM %s WHERE key = c.key AND param = ", k->desc ? "max" : "min",
+                   col, tables[k->kind]);
         add_text(b, k->param);
         buf_printf(&b->sql, ") %s NULLS LAST, ", dir);
     }
@@ -639,7 +639,7 @@ enum err sqlite_tx_search(struct store_tx *txbase, const struct store_query *q, 
 /* ---- includes ---- */
 
 static const char *const forward_sql =
-    "SELECT x.target FROM res_current s CROSS JOIN sp_reference x INDEXED BY sp_reference_key "
+    "SELECT x.target FROM res_current s CROSS JOIN sp_reference x "
     "ON x.key = s.key WHERE s.type = ?1 AND s.id = ?2 AND x.param = ?3";
 
 static const char *const fetch_sql =

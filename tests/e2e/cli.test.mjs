@@ -160,7 +160,7 @@ test('reindex rebuilds; reindex --verify checks the index and says so in its exi
     assert.ok(Number(ok.stdout.match(/verified (\d+)/)[1]) > 50);
     // damage the index behind the server's back: one entry changed
     const db = join(dir, 'yujian.db');
-    const sql = spawnSync('sqlite3', [db, "UPDATE sp_token SET code = 'tampered' WHERE rowid = (SELECT min(rowid) FROM sp_token)"]);
+    const sql = spawnSync('sqlite3', [db, "UPDATE sp_token SET code = 'tampered' WHERE (key, param, system, code) = (SELECT key, param, system, code FROM sp_token LIMIT 1)"]);
     assert.equal(sql.status, 0, String(sql.stderr));
     const bad = cli(['reindex', '--data', dir, '--verify']);
     assert.equal(bad.status, 1);

@@ -8,12 +8,14 @@
 #include "tmpstore.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 struct put_ctx {
@@ -259,6 +261,63 @@ static void async_write_reports_once_and_is_durable(void **state)
     buf_release(&b);
 }
 
+static bool keep_entry(int64_t key, const struct store_index_entry *e, void *arg)
+{
+    (void)key;
+    struct store_index_entry *out = arg;
+    if (e->kind == STORE_IDX_TOKEN)
+        *out = (struct store_index_entry){e->kind,
+                                          strdup(e->param),
+                                          e->text1 ? strdup(e->text1) : NULL,
+                                          e->text2 ? strdup(e->text2) : NULL,
+                                          0,
+                                          0,
+                                          0};
+    return true;
+}
+
+/* A schema-2 database (NULL for an absent token system) keeps its entries through migration 3. */
+static void schema_2_index_migrates(void **state)
+{
+    struct tmpstore *f = *state;
+    store_close(f->store);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/yujian.db", f->dir);
+    unlink(path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, store_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, store_migrations[1], NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "PRAGMA user_version = 2;"
+                     "INSERT INTO resource VALUES (1, 'Patient', 'p', 1, 0, 0, '{}');"
+                     "INSERT INTO res_current VALUES (7, 'Patient', 'p', 1, 0, 0, 1);"
+                     "INSERT INTO sp_token VALUES (7, 'Patient.gender', NULL, 'male');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    /* read back as absent, and found by "|male" (no system) */
+    struct store_index_entry e = {0};
+    assert_int_equal(store_entries(f->store, 0, 7, keep_entry, &e), ERR_OK);
+    assert_string_equal(e.param, "Patient.gender");
+    assert_null(e.text1);
+    assert_string_equal(e.text2, "male");
+    free((char *)e.param);
+    free((char *)e.text2);
+    struct store_predicate p = {.kind = STORE_IDX_TOKEN,
+                                .param = "Patient.gender",
+                                .op = STORE_OP_EQ,
+                                .text2 = "male",
+                                .text3 = ""};
+    struct store_clause cl = {&p, 1};
+    struct store_query q = {.type = "Patient", .clauses = &cl, .count = 1, .want_total = true};
+    int64_t total = -1;
+    assert_int_equal(store_search(f->store, &q, NULL, NULL, &total), ERR_OK);
+    assert_int_equal(total, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(history_is_newest_first_and_pages_by_cursor, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(data_survives_reopen, tmpstore_open, tmpstore_close),
+        cmocka_unit_test_setup_teardown(schema_2_index_migrates, tmpstore_open, tmpstore_close),
         cmocka_unit_test_setup_teardown(async_write_reports_once_and_is_durable, tmpstore_open,
                                         tmpstore_close),
     };
