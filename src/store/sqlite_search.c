@@ -292,9 +292,13 @@ static void predicate_sql(struct sqlbuild *b, const struct store_predicate *p, c
         return;
     }
     bool negate = p->negate || p->op == STORE_OP_NE || p->op == STORE_OP_MISSING;
-    /* the table is clustered by (key, param, ...): one seek per resource */
+    /*
+     * The table is clustered by key: one seek to the resource's few entries.
+     * "+param" keeps SQLite from the (param, value) index, which without
+     * statistics it may pick and then scan for a range (a date's).
+     */
     buf_printf(&b->sql,
-               "%sEXISTS (SELECT 1 FROM %s WHERE key = c.key AND param = ", negate ? "NOT " : "",
+               "%sEXISTS (SELECT 1 FROM %s WHERE key = c.key AND +param = ", negate ? "NOT " : "",
                tables[p->kind]);
     add_text(b, p->param);
     if (p->kind == STORE_IDX_REFERENCE && p->op != STORE_OP_MISSING && p->op != STORE_OP_PRESENT)
@@ -556,9 +560,8 @@ static void order_sql(struct sqlbuild *b, const struct store_query *q)
         const char *col = sort_column[k->kind];
         if (k->kind == STORE_IDX_DATE && k->desc)
             col = "high";
-        buf_printf(&b->sql,
-                   "(SELECT %s(%s) FROM %s WHERE key = c.key AND param = ", k->desc ? "max" : "min",
-                   col, tables[k->kind]);
+        buf_printf(&b->sql, "(SELECT %s(%s) FROM %s WHERE key = c.key AND +param = ",
+                   k->desc ? "max" : "min", col, tables[k->kind]);
         add_text(b, k->param);
         buf_printf(&b->sql, ") %s NULLS LAST, ", dir);
     }
@@ -574,6 +577,27 @@ static void emit_hit(sqlite3_stmt *st, const char *type, struct store_hit *hit)
     hit->version = sqlite3_column_int64(st, 2);
     hit->last_updated = sqlite3_column_int64(st, 3);
     hit->body = str_make(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
+}
+
+/* Run b (selecting key, id, version, last_updated, body) and hand each row to fn. */
+static enum err run_hits(sqlite3 *db, struct sqlbuild *b, const char *type, store_hit_fn *fn,
+                         void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    enum err err = prepare_bound(db, b, &st);
+    if (!err) {
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            struct store_hit hit;
+            emit_hit(st, type, &hit);
+            if (!fn(&hit, ctx))
+                break;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            err = sqlite_sql_err(db, "search");
+    }
+    sqlite3_finalize(st);
+    return err;
 }
 
 static enum err run_page(sqlite3 *db, const struct store_query *q, long driver, store_hit_fn *fn,
@@ -597,20 +621,58 @@ static enum err run_page(sqlite3 *db, const struct store_query *q, long driver, 
         buf_append_str(&b.sql, " ORDER BY c.key LIMIT ");
         add_int(&b, q->limit);
     }
-    sqlite3_stmt *st = NULL;
-    enum err err = prepare_bound(db, &b, &st);
-    if (!err) {
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            struct store_hit hit;
-            emit_hit(st, q->type, &hit);
-            if (!fn(&hit, ctx))
-                break;
-        }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            err = sqlite_sql_err(db, "search");
+    enum err err = run_hits(db, &b, q->type, fn, ctx);
+    sqlbuild_release(&b);
+    return err;
+}
+
+/*
+ * One exact value of a token (with its system, or "no system"), reference
+ * or uri, unsorted: the lookup index holds its entries in key order, so the
+ * page streams straight from it, with no plan to make and nothing to
+ * materialise, however many match (the identifier search of a registration
+ * desk).
+ */
+static bool streamable(const struct store_query *q)
+{
+    if (q->count != 1 || q->clauses[0].count != 1 || q->nsort)
+        return false;
+    const struct store_predicate *p = &q->clauses[0].preds[0];
+    if (!predicate_is_positive(p) || p->op != STORE_OP_EQ || p->sub)
+        return false;
+    switch (p->kind) {
+    case STORE_IDX_TOKEN:
+        return p->text2 && (p->text1 || p->text3);
+    case STORE_IDX_REFERENCE:
+    case STORE_IDX_URI:
+        return p->text1 != NULL;
+    default:
+        return false;
     }
-    sqlite3_finalize(st);
+}
+
+static enum err run_stream(sqlite3 *db, const struct store_query *q, store_hit_fn *fn, void *ctx)
+{
+    const struct store_predicate *p = &q->clauses[0].preds[0];
+    struct sqlbuild b;
+    sqlbuild_init(&b, db);
+    buf_printf(&b.sql,
+               "SELECT c.key, c.id, c.version, c.last_updated, r.body FROM %s x "
+               "CROSS JOIN res_current c ON c.key = x.key CROSS JOIN resource r ON r.seq = c.seq "
+               "WHERE x.param = ",
+               tables[p->kind]);
+    add_text(&b, p->param);
+    if (p->kind == STORE_IDX_REFERENCE)
+        reference_cond(&b, p);
+    else
+        value_cond(&b, p);
+    buf_append_str(&b.sql, " AND x.key > ");
+    add_int(&b, q->after_key);
+    buf_append_str(&b.sql, " AND c.type = ");
+    add_text(&b, q->type);
+    buf_append_str(&b.sql, " AND c.deleted = 0 ORDER BY x.key LIMIT ");
+    add_int(&b, q->limit);
+    enum err err = run_hits(db, &b, q->type, fn, ctx);
     sqlbuild_release(&b);
     return err;
 }
@@ -621,6 +683,12 @@ static enum err search_on(sqlite3 *db, const struct store_query *q, store_hit_fn
 {
     long driver = -1;
     int64_t driver_size = 0;
+    if (streamable(q)) {
+        enum err err = q->limit > 0 ? run_stream(db, q, fn, ctx) : ERR_OK;
+        if (!err && q->want_total && out_total)
+            err = run_count(db, q, 0, out_total);
+        return err;
+    }
     enum err err = choose_driver(db, q, &driver, &driver_size);
     if (!err && q->limit > 0)
         err = run_page(db, q, driver_size <= DRIVER_LIMIT ? driver : -1, fn, ctx);
@@ -640,7 +708,7 @@ enum err sqlite_tx_search(struct store_tx *txbase, const struct store_query *q, 
 
 static const char *const forward_sql =
     "SELECT x.target FROM res_current s CROSS JOIN sp_reference x "
-    "ON x.key = s.key WHERE s.type = ?1 AND s.id = ?2 AND x.param = ?3";
+    "ON x.key = s.key WHERE s.type = ?1 AND s.id = ?2 AND +x.param = ?3";
 
 static const char *const fetch_sql =
     "SELECT c.key, c.id, c.version, c.last_updated, r.body FROM res_current c "
