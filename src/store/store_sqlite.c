@@ -522,8 +522,20 @@ static enum err open_writer(struct sqlite_store *s)
     return sqlite_index_prepare(s);
 }
 
+/*
+ * Process-wide SQLite settings, before its first use: no memory statistics,
+ * which would otherwise take one global mutex on every allocation of every
+ * connection (the readers of all worker threads contended on it).
+ */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 enum err store_sqlite_open(const struct config *cfg, struct store **out)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         log_error(LOG_STORE, "cannot create data directory errno=%d", errno);
         return ERR_IO;
