@@ -26,13 +26,15 @@ static const char *const search_type_names[] = {
     [FHIR_SEARCH_SPECIAL] = "special",
 };
 
-/* The parameters search.c applies: not composite or special ones. */
+/* The parameters search.c applies: not special ones, nor composites of three parts. */
 static void search_params(struct buf *out, const struct fhir_search_param *first, size_t n,
                           bool *any)
 {
     for (size_t i = 0; i < n; i++) {
         const struct fhir_search_param *p = &first[i];
-        if (p->type == FHIR_SEARCH_COMPOSITE || p->type == FHIR_SEARCH_SPECIAL)
+        struct fhir_composite_part parts[FHIR_COMPOSITE_MAX_PARTS];
+        if (p->type == FHIR_SEARCH_SPECIAL ||
+            (p->type == FHIR_SEARCH_COMPOSITE && !fhir_search_composite_is_indexed(p, parts)))
             continue;
         buf_printf(out, "%s{\"name\":\"%s\",\"type\":\"%s\"}", *any ? "," : "", p->code,
                    search_type_names[p->type]);

@@ -218,7 +218,13 @@ test('metadata is a CapabilityStatement of what is implemented', async () => {
   assert.equal(params.identifier, 'token');
   assert.equal(params.birthdate, 'date');
   assert.equal(params._id, 'token');
-  assert.ok(!p.searchParam.some((x) => x.type === 'composite' || x.type === 'special'), 'no claim of what is not applied');
+  assert.ok(!p.searchParam.some((x) => x.type === 'special'), 'no claim of what is not applied');
+  const obs = r.json.rest[0].resource.find((x) => x.type === 'Observation');
+  const obsParams = Object.fromEntries(obs.searchParam.map((x) => [x.name, x.type]));
+  assert.equal(obsParams['code-value-quantity'], 'composite');
+  assert.equal(obsParams['component-code-value-quantity'], 'composite');
+  const seq = r.json.rest[0].resource.find((x) => x.type === 'MolecularSequence');
+  assert.ok(!seq.searchParam.some((x) => x.name === 'chromosome-window-coordinate'), 'three-part composites are not applied');
   assert.ok(r.json.rest[0].resource.length >= 145);
 });
 
