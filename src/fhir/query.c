@@ -852,7 +852,7 @@ static result parse_total(struct fhir_query *q, const char *v)
 }
 
 static const char *const result_params[] = {
-    "_count", "_cursor",   "_format",  "_pretty",     "_total",     "_summary",
+    "_count", "_cursor",   "_before",  "_format",     "_pretty",    "_total",         "_summary",
     "_sort",  "_elements", "_include", "_revinclude", "_contained", "_containedType",
 };
 
@@ -875,6 +875,8 @@ static result result_param(struct fhir_query *q, const char *name, const char *v
     }
     if (!strcmp(name, "_cursor"))
         return parse_count(q, name, v, INT64_MAX, &q->cursor);
+    if (!strcmp(name, "_before")) /* written by our own "previous" links */
+        return parse_count(q, name, v, INT64_MAX, &q->before);
     if (!strcmp(name, "_format") || !strcmp(name, "_pretty"))
         return FHIR_QUERY_OK;
     if (!strcmp(name, "_total"))
@@ -974,6 +976,8 @@ void fhir_query_to_store(const struct fhir_query *q, int limit, struct store_que
     out->nsort = q->nsort;
     if (q->nsort)
         out->offset = q->cursor;
+    else if (q->before > 0)
+        out->before_key = q->before;
     else
         out->after_key = q->cursor;
 }

@@ -86,9 +86,10 @@ struct fhir_query {
     enum fhir_summary summary;                             /* _summary */
     long long count;                                       /* page size (_count) */
     long long cursor;                                      /* _cursor: key, or offset when sorted */
-    bool want_total;                                       /* _total=accurate|estimate */
-    bool total_none;                                       /* _total=none */
-    char why[256];                                         /* reason of the last non-OK result */
+    long long before; /* _before: the page ending at this key */
+    bool want_total;  /* _total=accurate|estimate */
+    bool total_none;  /* _total=none */
+    char why[256];    /* reason of the last non-OK result */
 };
 
 /* Start an empty query of type; count is cfg->default_count. */

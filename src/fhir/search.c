@@ -11,9 +11,10 @@
  * handling=strict. An invalid value of a supported parameter is always 400.
  *
  * Paging: without _sort, _cursor is the key of the last resource of the
- * previous page, so a page never repeats or skips a resource while others
- * are added or deleted. With _sort, _cursor is an offset (the order itself
- * moves as data changes) and pages also have a "previous" link.
+ * previous page and _before the key the page ends at (for "previous"
+ * links), so a page never repeats or skips a resource while others are
+ * added or deleted. With _sort, _cursor is an offset (the order itself
+ * moves as data changes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +71,9 @@ static bool apply_param(struct search *s, const char *name, const char *value)
     }
     if (res == FHIR_QUERY_UNSUPPORTED)
         note_ignored(s, name);
-    /* the links write _count and _cursor themselves */
-    else if (strcmp(name, "_count") != 0 && strcmp(name, "_cursor") != 0)
+    /* the links write _count, _cursor and _before themselves */
+    else if (strcmp(name, "_count") != 0 && strcmp(name, "_cursor") != 0 &&
+             strcmp(name, "_before") != 0)
         note_used(s, name, value);
     return true;
 }
@@ -100,18 +102,20 @@ static bool apply_form(struct search *s)
 /* ---- the Bundle ---- */
 
 struct page {
-    struct search *s;   /* the search */
-    struct buf *out;    /* Bundle being written */
-    int seen;           /* hits received */
-    int entries;        /* entries written */
-    int64_t last_key;   /* key of the last match written */
-    bool more;          /* a hit beyond the page exists */
-    const char **refs;  /* "Type/id" of the entries written */
-    size_t nrefs;       /* how many */
-    size_t cap;         /* room in refs */
-    struct strmap set;  /* refs, for de-duplication */
-    const char *mode;   /* "match" or "include" */
-    int include_budget; /* includes still allowed */
+    struct search *s;       /* the search */
+    struct buf *out;        /* Bundle being written */
+    int seen;               /* hits received */
+    int entries;            /* entries written */
+    int64_t last_key;       /* key of the last match written */
+    int64_t first_key;      /* key of the first match written */
+    bool more;              /* a hit beyond the page exists (before it, with _before) */
+    struct store_hit *held; /* _before: the page's matches, newest first, to write reversed */
+    const char **refs;      /* "Type/id" of the entries written */
+    size_t nrefs;           /* how many */
+    size_t cap;             /* room in refs */
+    struct strmap set;      /* refs, for de-duplication */
+    const char *mode;       /* "match" or "include" */
+    int include_budget;     /* includes still allowed */
 };
 
 static void write_entry(struct page *pg, const struct store_hit *hit)
@@ -146,11 +150,35 @@ static bool on_match(const struct store_hit *hit, void *arg)
         pg->more = true;
         return false;
     }
-    pg->seen++;
+    if (pg->held) {
+        /* _before: the store answers newest first; keep the page to write it in key order */
+        struct arena *a = pg->s->c->req->arena;
+        struct store_hit *h = &pg->held[pg->seen++];
+        *h = *hit;
+        h->type = str_make(arena_strndup(a, hit->type.ptr, hit->type.len), hit->type.len);
+        h->id = str_make(arena_strndup(a, hit->id.ptr, hit->id.len), hit->id.len);
+        h->body = str_make(arena_strndup(a, hit->body.ptr, hit->body.len), hit->body.len);
+        return true;
+    }
+    if (!pg->seen++)
+        pg->first_key = hit->key;
     pg->last_key = hit->key;
     remember(pg, hit);
     write_entry(pg, hit);
     return true;
+}
+
+/* _before: write the held matches oldest first. */
+static void write_held(struct page *pg)
+{
+    for (int i = pg->seen; i-- > 0;) {
+        const struct store_hit *h = &pg->held[i];
+        if (i == pg->seen - 1)
+            pg->first_key = h->key;
+        pg->last_key = h->key;
+        remember(pg, h);
+        write_entry(pg, h);
+    }
 }
 
 static bool on_include(const struct store_hit *hit, void *arg)
@@ -235,25 +263,44 @@ static enum err run_includes(struct page *pg)
     return ERR_OK;
 }
 
-static void link(struct search *s, struct buf *out, const char *rel, int64_t cursor)
+/* A link; at (e.g. "_cursor") with value when value > 0. */
+static void link(struct search *s, struct buf *out, const char *rel, const char *at, int64_t value)
 {
     buf_printf(out, "%s{\"relation\":\"%s\",\"url\":\"%s/%s?_count=%lld",
                strcmp(rel, "self") ? "," : "", rel, s->c->base, s->q.type, s->q.count);
     buf_append(out, s->used.ptr ? s->used.ptr : "", s->used.len);
-    if (cursor > 0)
-        buf_printf(out, "&_cursor=%lld", (long long)cursor);
+    if (value > 0)
+        buf_printf(out, "&%s=%lld", at, (long long)value);
     buf_append_str(out, "\"}");
 }
 
+/*
+ * Unsorted pages are windows in key order, so both directions are stable
+ * while data changes: next = keys after the page's last (_cursor), previous
+ * = the page ending just before its first (_before). Sorted pages use offsets.
+ */
 static void links(struct search *s, struct buf *out, const struct page *pg)
 {
     const struct fhir_query *q = &s->q;
     buf_append_str(out, "],\"link\":[");
-    link(s, out, "self", q->cursor);
-    if (pg->more)
-        link(s, out, "next", q->nsort ? q->cursor + q->count : pg->last_key);
-    if (q->nsort && q->cursor > 0)
-        link(s, out, "previous", q->cursor > q->count ? q->cursor - q->count : 0);
+    if (q->nsort) {
+        link(s, out, "self", "_cursor", q->cursor);
+        if (pg->more)
+            link(s, out, "next", "_cursor", q->cursor + q->count);
+        if (q->cursor > 0)
+            link(s, out, "previous", "_cursor", q->cursor > q->count ? q->cursor - q->count : 0);
+    } else if (q->before > 0) {
+        link(s, out, "self", "_before", q->before);
+        link(s, out, "next", "_cursor", pg->seen ? pg->last_key : q->before);
+        if (pg->more)
+            link(s, out, "previous", "_before", pg->first_key - 1);
+    } else {
+        link(s, out, "self", "_cursor", q->cursor);
+        if (pg->more)
+            link(s, out, "next", "_cursor", pg->last_key);
+        if (q->cursor > 0)
+            link(s, out, "previous", "_before", q->cursor);
+    }
     buf_append_str(out, "]");
 }
 
@@ -269,7 +316,7 @@ static void finish_bundle(struct search *s, struct buf *out, struct page *pg, in
     links(s, out, pg);
     bool count_only = s->q.summary == FHIR_SUMMARY_COUNT;
     /* the whole result fits in a first page: its size is the exact total */
-    if (total < 0 && !s->q.cursor && !pg->more && !count_only)
+    if (total < 0 && !s->q.cursor && !s->q.before && !pg->more && !count_only)
         total = pg->seen;
     if (total >= 0 && !s->q.total_none)
         buf_printf(out, ",\"total\":%lld", (long long)total);
@@ -298,8 +345,12 @@ static void run(struct search *s)
     pg.cap = (size_t)s->q.count + (size_t)pg.include_budget + 1;
     pg.refs = arena_alloc(c->req->arena, sizeof(*pg.refs) * pg.cap);
     strmap_init(&pg.set, c->req->arena, pg.cap);
+    if (s->q.before > 0 && !s->q.nsort)
+        pg.held = arena_alloc(c->req->arena, sizeof(*pg.held) * ((size_t)s->q.count + 1));
     int64_t total = -1;
     enum err err = store_search(c->app->store, &sq, on_match, &pg, &total);
+    if (pg.held)
+        write_held(&pg);
     if (!err && s->q.nincludes)
         err = run_includes(&pg);
     if (err) {

@@ -579,6 +579,16 @@ static void emit_hit(sqlite3_stmt *st, const char *type, struct store_hit *hit)
     hit->body = str_make(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
 }
 
+/* The page window in key order: after the cursor ascending, or up to before_key descending. */
+static void key_order(struct sqlbuild *b, const struct store_query *q, const char *key)
+{
+    bool back = q->before_key > 0;
+    buf_printf(&b->sql, " AND %s %s ", key, back ? "<=" : ">");
+    add_int(b, back ? q->before_key : q->after_key);
+    buf_printf(&b->sql, " ORDER BY %s %s LIMIT ", key, back ? "DESC" : "ASC");
+    add_int(b, q->limit);
+}
+
 /* Run b (selecting key, id, version, last_updated, body) and hand each row to fn. */
 static enum err run_hits(sqlite3 *db, struct sqlbuild *b, const char *type, store_hit_fn *fn,
                          void *ctx)
@@ -616,10 +626,7 @@ static enum err run_page(sqlite3 *db, const struct store_query *q, long driver, 
         buf_append_str(&b.sql, " OFFSET ");
         add_int(&b, q->offset);
     } else {
-        buf_append_str(&b.sql, " AND c.key > ");
-        add_int(&b, q->after_key);
-        buf_append_str(&b.sql, " ORDER BY c.key LIMIT ");
-        add_int(&b, q->limit);
+        key_order(&b, q, "c.key");
     }
     enum err err = run_hits(db, &b, q->type, fn, ctx);
     sqlbuild_release(&b);
@@ -666,12 +673,10 @@ static enum err run_stream(sqlite3 *db, const struct store_query *q, store_hit_f
         reference_cond(&b, p);
     else
         value_cond(&b, p);
-    buf_append_str(&b.sql, " AND x.key > ");
-    add_int(&b, q->after_key);
     buf_append_str(&b.sql, " AND c.type = ");
     add_text(&b, q->type);
-    buf_append_str(&b.sql, " AND c.deleted = 0 ORDER BY x.key LIMIT ");
-    add_int(&b, q->limit);
+    buf_append_str(&b.sql, " AND c.deleted = 0");
+    key_order(&b, q, "x.key");
     enum err err = run_hits(db, &b, q->type, fn, ctx);
     sqlbuild_release(&b);
     return err;

@@ -163,8 +163,9 @@ struct store_query {
     const struct store_clause *clauses; /* AND-ed */
     size_t count;                       /* how many */
     int64_t after_key;                  /* paging cursor: keys above this; 0 = from the start */
-    int limit;                          /* at most this many rows (0 = count only) */
-    bool want_total;                    /* also count all matches */
+    int64_t before_key; /* when > 0 (unsorted only): keys up to this, in descending order */
+    int limit;          /* at most this many rows (0 = count only) */
+    bool want_total;    /* also count all matches */
     const struct store_sort *sort; /* when nsort > 0: this order (then key), after_key unused */
     size_t nsort;                  /* sort keys */
     int64_t offset;                /* sorted: rows to skip */

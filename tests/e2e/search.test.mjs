@@ -126,6 +126,42 @@ test('paging: _count, stable next links, totals, _summary=count', async () => {
   await http('DELETE', `${srv.base}/Observation/o0`);
 });
 
+test('paging backwards: previous links are stable windows in key order, also while data changes', async () => {
+  const put = (id) => http('PUT', `${srv.base}/Location/${id}`, { body: { resourceType: 'Location', id, name: `ward ${id}`, status: 'active', identifier: [{ system: 'urn:ward', value: 'all' }] } });
+  for (const id of ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7']) await put(id);
+  const ids = (b) => (b.entry || []).map((e) => e.resource.id);
+  const rel = (b, r) => b.link.find((l) => l.relation === r)?.url;
+  const p1 = await get('Location?status=active&_count=3');
+  assert.deepEqual(ids(p1), ['w1', 'w2', 'w3']);
+  assert.equal(rel(p1, 'previous'), undefined, 'the first page has no previous');
+  const p2 = await (await fetch(rel(p1, 'next'))).json();
+  const p3 = await (await fetch(rel(p2, 'next'))).json();
+  assert.deepEqual(ids(p2), ['w4', 'w5', 'w6']);
+  assert.deepEqual(ids(p3), ['w7']);
+  assert.equal(rel(p3, 'next'), undefined);
+  // back from the last page, in key order, with a self link that names the window
+  const back2 = await (await fetch(rel(p3, 'previous'))).json();
+  assert.deepEqual(ids(back2), ['w4', 'w5', 'w6']);
+  assert.match(rel(back2, 'self'), /_before=\d+/);
+  const back1 = await (await fetch(rel(back2, 'previous'))).json();
+  assert.deepEqual(ids(back1), ['w1', 'w2', 'w3']);
+  assert.equal(rel(back1, 'previous'), undefined, 'nothing before the first');
+  assert.deepEqual(ids(await (await fetch(rel(back1, 'next'))).json()), ['w4', 'w5', 'w6'], 'and forward again');
+  // the same through the streamed plan of one exact system|value
+  const s3 = await get(`Location?identifier=${encodeURIComponent('urn:ward|all')}&_count=3&_cursor=${new URL(rel(p2, 'next')).searchParams.get('_cursor')}`);
+  assert.deepEqual(ids(s3), ['w7']);
+  assert.deepEqual(ids(await (await fetch(rel(s3, 'previous'))).json()), ['w4', 'w5', 'w6']);
+  // a delete and a create between pages: the window shrinks or the new one goes to the end; nothing repeats
+  await http('DELETE', `${srv.base}/Location/w5`);
+  await put('w8');
+  const shrunk = await (await fetch(rel(p3, 'previous'))).json();
+  assert.deepEqual(ids(shrunk), ['w3', 'w4', 'w6'], 'the window before w7 takes one more from before');
+  const before = await (await fetch(rel(shrunk, 'previous'))).json();
+  assert.deepEqual(ids(before), ['w1', 'w2']);
+  assert.equal(rel(before, 'previous'), undefined);
+  for (const id of ['w1', 'w2', 'w3', 'w4', 'w6', 'w7', 'w8']) await http('DELETE', `${srv.base}/Location/${id}`);
+});
+
 test('unknown parameters: lenient by default, 400 with handling=strict', async () => {
   const lenient = await get('Patient?gender=male&frobnicate=1');
   assert.deepEqual(ids(lenient), ['p1']);
