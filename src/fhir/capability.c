@@ -18,14 +18,6 @@ static const char *const type_interactions[] = {
     "history-type", "create", "search-type",
 };
 
-static const char *const search_type_names[] = {
-    [FHIR_SEARCH_NUMBER] = "number",       [FHIR_SEARCH_DATE] = "date",
-    [FHIR_SEARCH_STRING] = "string",       [FHIR_SEARCH_TOKEN] = "token",
-    [FHIR_SEARCH_REFERENCE] = "reference", [FHIR_SEARCH_COMPOSITE] = "composite",
-    [FHIR_SEARCH_QUANTITY] = "quantity",   [FHIR_SEARCH_URI] = "uri",
-    [FHIR_SEARCH_SPECIAL] = "special",
-};
-
 /* The parameters search.c applies: not special ones, nor composites of three parts. */
 static void search_params(struct buf *out, const struct fhir_search_param *first, size_t n,
                           bool *any)
@@ -37,7 +29,7 @@ static void search_params(struct buf *out, const struct fhir_search_param *first
             (p->type == FHIR_SEARCH_COMPOSITE && !fhir_search_composite_is_indexed(p, parts)))
             continue;
         buf_printf(out, "%s{\"name\":\"%s\",\"type\":\"%s\"}", *any ? "," : "", p->code,
-                   search_type_names[p->type]);
+                   fhir_search_type_names[p->type]);
         *any = true;
     }
 }

@@ -135,16 +135,6 @@ static bool parse_number(const char *v, double *out, double *lo, double *hi)
 
 /* ---- predicates by type ---- */
 
-static const int kind_of[] = {
-    [FHIR_SEARCH_NUMBER] = STORE_IDX_NUMBER,
-    [FHIR_SEARCH_DATE] = STORE_IDX_DATE,
-    [FHIR_SEARCH_STRING] = STORE_IDX_STRING,
-    [FHIR_SEARCH_TOKEN] = STORE_IDX_TOKEN,
-    [FHIR_SEARCH_REFERENCE] = STORE_IDX_REFERENCE,
-    [FHIR_SEARCH_QUANTITY] = STORE_IDX_QUANTITY,
-    [FHIR_SEARCH_URI] = STORE_IDX_URI,
-};
-
 static bool is_special(const struct fhir_search_param *p)
 {
     return !strcmp(p->code, "_id") || !strcmp(p->code, "_lastUpdated");
@@ -468,7 +458,8 @@ static result one_value(struct fhir_query *q, struct store_clause *cl,
         return uri_above(q, cl, p, v);
     if (p->type == FHIR_SEARCH_TOKEN && is_terminology_modifier(modifier))
         return token_codes(q, cl, p, modifier, v);
-    return typed_value(q, new_pred(q, cl, q->type, p, kind_of[p->type]), p->type, modifier, v);
+    return typed_value(q, new_pred(q, cl, q->type, p, fhir_search_index_kind(p->type)), p->type,
+                       modifier, v);
 }
 
 /*
@@ -493,7 +484,7 @@ static result composite_value(struct fhir_query *q, struct store_clause *cl,
     } else if (key[strlen(key) - 1] == '|') {
         return fail(q, FHIR_QUERY_UNSUPPORTED, "%s: give the code of '%.40s'", p->code, key);
     }
-    struct store_predicate *pr = new_pred(q, cl, q->type, p, kind_of[parts[1].type]);
+    struct store_predicate *pr = new_pred(q, cl, q->type, p, fhir_search_index_kind(parts[1].type));
     pr->param = arena_printf(q->arena, "%s.%s$%s", q->type, p->code, key);
     if (parts[1].type == FHIR_SEARCH_REFERENCE) {
         pr->text1 = reference_key(half[1]);
@@ -622,7 +613,7 @@ static result add_missing(struct fhir_query *q, const struct fhir_search_param *
     struct store_clause *cl = new_clause(q, 1);
     if (!cl)
         return fail(q, FHIR_QUERY_INVALID, "more than %d search parameters", FHIR_QUERY_MAX_PARAMS);
-    new_pred(q, cl, q->type, p, kind_of[p->type])->op =
+    new_pred(q, cl, q->type, p, fhir_search_index_kind(p->type))->op =
         !strcmp(value, "true") ? STORE_OP_MISSING : STORE_OP_PRESENT;
     q->nclauses++;
     return FHIR_QUERY_OK;
@@ -756,7 +747,7 @@ static result parse_sort(struct fhir_query *q, const char *v)
         if (q->nsort == FHIR_QUERY_MAX_SORT)
             return fail(q, FHIR_QUERY_INVALID, "_sort: at most %d keys", FHIR_QUERY_MAX_SORT);
         struct store_sort *s = &q->sort[q->nsort++];
-        s->kind = is_special(p) ? STORE_PRED_RESOURCE : kind_of[p->type];
+        s->kind = is_special(p) ? STORE_PRED_RESOURCE : fhir_search_index_kind(p->type);
         s->param = is_special(p) ? p->code : arena_printf(q->arena, "%s.%s", q->type, p->code);
         s->desc = desc;
     }

@@ -394,6 +394,11 @@ static const int kind_of_type[] = {
     [FHIR_SEARCH_SPECIAL] = -1,
 };
 
+int fhir_search_index_kind(int search_type)
+{
+    return kind_of_type[search_type];
+}
+
 static void index_item(struct builder *b, int search_type, const struct fhirpath_item *it)
 {
     if (!it->value)

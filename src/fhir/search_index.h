@@ -40,6 +40,9 @@ void fhir_index_release(struct fhir_index *ix);
 /* The first row of type's own parameters and how many; *out_count 0 if none. */
 const struct fhir_search_param *fhir_search_params_of(const char *type, size_t *out_count);
 
+/* The store index kind (enum store_index_kind) of a search type; -1 for composite and special. */
+int fhir_search_index_kind(int search_type);
+
 /* Lower-case ASCII letters of s into the arena (string search is case-insensitive). */
 char *fhir_search_normalise(struct arena *a, const char *s, size_t len);
 

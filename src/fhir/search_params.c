@@ -40,18 +40,19 @@ const struct fhir_search_param *fhir_search_param_find(const char *type, struct 
     return p ? p : find_exact("Resource", code);
 }
 
+const char *const fhir_search_type_names[] = {
+    [FHIR_SEARCH_NUMBER] = "number",       [FHIR_SEARCH_DATE] = "date",
+    [FHIR_SEARCH_STRING] = "string",       [FHIR_SEARCH_TOKEN] = "token",
+    [FHIR_SEARCH_REFERENCE] = "reference", [FHIR_SEARCH_COMPOSITE] = "composite",
+    [FHIR_SEARCH_QUANTITY] = "quantity",   [FHIR_SEARCH_URI] = "uri",
+    [FHIR_SEARCH_SPECIAL] = "special",
+};
+
 static int type_named(struct str name)
 {
-    static const char *const names[] = {
-        [FHIR_SEARCH_NUMBER] = "number",       [FHIR_SEARCH_DATE] = "date",
-        [FHIR_SEARCH_STRING] = "string",       [FHIR_SEARCH_TOKEN] = "token",
-        [FHIR_SEARCH_REFERENCE] = "reference", [FHIR_SEARCH_COMPOSITE] = "composite",
-        [FHIR_SEARCH_QUANTITY] = "quantity",   [FHIR_SEARCH_URI] = "uri",
-        [FHIR_SEARCH_SPECIAL] = "special",
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (str_eq_cstr(name, names[i]))
-            return (int)i;
+    for (int i = 0; i <= FHIR_SEARCH_SPECIAL; i++)
+        if (str_eq_cstr(name, fhir_search_type_names[i]))
+            return i;
     return -1;
 }
 

@@ -45,6 +45,9 @@ extern const size_t fhir_search_param_count;
 extern const struct fhir_compartment_link fhir_patient_compartment[];
 extern const size_t fhir_patient_compartment_count;
 
+/* The R4 names of the types ("token"), by enum fhir_search_type. */
+extern const char *const fhir_search_type_names[];
+
 /* One component of a composite parameter: "code:type:expression" in components. */
 struct fhir_composite_part {
     struct str code;       /* the component's own parameter code */
