@@ -28,6 +28,28 @@ PRIMS = {
 FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type'
 
 
+def value_set_systems(pkg):
+    """ValueSet url -> its one code system, when it includes whole or listed codes of one."""
+    systems = {}
+    for path in sorted(glob.glob(os.path.join(pkg, 'ValueSet-*.json'))):
+        with open(path, encoding='utf-8') as f:
+            vs = json.load(f)
+        inc = vs.get('compose', {}).get('include', [])
+        found = {i.get('system') for i in inc}
+        if 'url' in vs and inc and len(found) == 1 and None not in found and \
+                not any('valueSet' in i for i in inc):
+            systems[vs['url']] = found.pop()
+    return systems
+
+
+def code_system(e, vs_systems):
+    """The implicit system of a code element bound (required) to one code system, or None."""
+    b = e.get('binding', {})
+    if b.get('strength') != 'required' or 'valueSet' not in b:
+        return None
+    return vs_systems.get(b['valueSet'].split('|')[0])
+
+
 def load(pkg):
     sds = {}
     for path in sorted(glob.glob(os.path.join(pkg, 'StructureDefinition-*.json'))):
@@ -56,7 +78,7 @@ def type_code(t, path, is_resource):
     return code
 
 
-def build(sds):
+def build(sds, vs_systems):
     types = {}   # name -> dict(kind, prim, elements: list)
     order = []
 
@@ -121,9 +143,10 @@ def build(sds):
             else:
                 assert len(codes) == 1, path
                 tname = 'Resource*' if codes[0] == 'Resource' else codes[0]
+            system = code_system(e, vs_systems) if tname == 'code' else None
             types[owner]['elements'].append(
                 {'name': leaf, 'type': tname, 'choice': 0, 'min': emin, 'max': emax,
-                 'summary': summ})
+                 'summary': summ, 'system': system})
     for t in pending_refs:
         assert t in types, t
     return types, order, choice_names
@@ -147,8 +170,9 @@ def emit(types, order, choice_names, out):
         els = sorted(types[name]['elements'], key=lambda e: e['name'].encode())
         first[name] = n
         for e in els:
-            w('    {"%s", %d, %d, %d, %d, %d},' % (e['name'], index[e['type']], e['choice'],
-                                                  e['min'], e['max'], e['summary']))
+            system = '"%s"' % e['system'] if e.get('system') else 'NULL'
+            w('    {"%s", %d, %d, %d, %d, %d, %s},' % (e['name'], index[e['type']], e['choice'],
+                                                      e['min'], e['max'], e['summary'], system))
             n += 1
     w('};')
     w('const size_t fhir_element_count = %d;' % n)
@@ -180,7 +204,7 @@ def emit(types, order, choice_names, out):
 def main():
     if len(sys.argv) != 3:
         sys.exit('usage: gen_model.py PACKAGE_DIR OUT_C')
-    types, order, choice_names = build(load(sys.argv[1]))
+    types, order, choice_names = build(load(sys.argv[1]), value_set_systems(sys.argv[1]))
     with open(sys.argv[2], 'w', encoding='utf-8') as out:
         emit(types, order, choice_names, out)
 

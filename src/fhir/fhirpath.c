@@ -295,7 +295,14 @@ static void push(struct fhirpath_result *r, json_object *value, int type, const 
         r->size = r->size ? r->size * 2 : 8;
         r->items = xrealloc(r->items, r->size * sizeof(*r->items));
     }
-    r->items[r->count++] = (struct fhirpath_item){value, type, ref_type, boolean};
+    r->items[r->count++] = (struct fhirpath_item){value, type, ref_type, boolean, NULL};
+}
+
+/* A copy of an item (where(), indexers, as): it keeps its implicit code system. */
+static void push_item(struct fhirpath_result *r, const struct fhirpath_item *it)
+{
+    push(r, it->value, it->type, it->ref_type, it->boolean);
+    r->items[r->count - 1].system = it->system;
 }
 
 static void push_bool(struct fhirpath_result *r, bool b)
@@ -347,8 +354,11 @@ static void member_of(const struct fhirpath_item *it, const char *name, struct f
     const struct fhir_element *e = fhir_element_find(it->type, str_from(name));
     json_object *v = NULL;
     if (e) {
+        size_t from = out->count;
         if (json_object_object_get_ex(it->value, e->name, &v))
             push_values(out, v, e->type);
+        for (size_t i = from; e->system && i < out->count; i++)
+            out->items[i].system = e->system;
         return;
     }
     /* a choice element: "value" finds valueQuantity, valueString, ... */
@@ -479,7 +489,7 @@ static void eval_func(const struct node *n, const struct fhirpath_result *in,
             one = (struct fhirpath_result){(struct fhirpath_item *)it, 1, 1};
             eval(n->arg, &one, ctx, &r);
             if (single_true(&r))
-                push(out, it->value, it->type, it->ref_type, it->boolean);
+                push_item(out, it);
             fhirpath_result_release(&r);
         } else if (!strcmp(f, "resolve")) {
             const char *t = it->value ? reference_type(it->value) : NULL;
@@ -487,7 +497,7 @@ static void eval_func(const struct node *n, const struct fhirpath_result *in,
                 push(out, it->value, -1, t, false);
         } else if ((!strcmp(f, "ofType") || !strcmp(f, "as")) && arg_type) {
             if (is_type(it, arg_type))
-                push(out, it->value, it->type, it->ref_type, it->boolean);
+                push_item(out, it);
         } else if (!strcmp(f, "extension") && arg_text) {
             struct fhirpath_result exts;
             fhirpath_result_init(&exts);
@@ -530,9 +540,9 @@ static void eval_binary(const struct node *n, const struct fhirpath_result *focu
     eval(n->arg, focus, ctx, &b);
     if (n->kind == N_UNION) {
         for (size_t i = 0; i < a.count; i++)
-            push(out, a.items[i].value, a.items[i].type, a.items[i].ref_type, a.items[i].boolean);
+            push_item(out, &a.items[i]);
         for (size_t i = 0; i < b.count; i++)
-            push(out, b.items[i].value, b.items[i].type, b.items[i].ref_type, b.items[i].boolean);
+            push_item(out, &b.items[i]);
     } else if (n->kind == N_AND) {
         push_bool(out, single_true(&a) && single_true(&b));
     } else {
@@ -551,7 +561,7 @@ static void eval_member(const struct node *n, const struct fhirpath_result *focu
     if (!n->input) {
         /* the start of a path: a type name for the root resource, or a member of $this */
         if (isupper((unsigned char)n->name[0])) {
-            struct fhirpath_item root = {ctx->resource, ctx->resource_type, NULL, false};
+            struct fhirpath_item root = {ctx->resource, ctx->resource_type, NULL, false, NULL};
             if (is_type(&root, n->name) && focus->count == 1 &&
                 focus->items[0].value == ctx->resource)
                 push(out, ctx->resource, ctx->resource_type, NULL, false);
@@ -584,7 +594,7 @@ static void eval(const struct node *n, const struct fhirpath_result *focus,
         eval(n->input, focus, ctx, &in);
         if ((size_t)n->index < in.count) {
             const struct fhirpath_item *it = &in.items[n->index];
-            push(out, it->value, it->type, it->ref_type, it->boolean);
+            push_item(out, it);
         }
         break;
     case N_AS:
@@ -595,7 +605,7 @@ static void eval(const struct node *n, const struct fhirpath_result *focus,
             if (n->kind == N_IS)
                 push_bool(out, match);
             else if (match)
-                push(out, in.items[i].value, in.items[i].type, in.items[i].ref_type, false);
+                push_item(out, &in.items[i]);
         }
         break;
     case N_STRING:
@@ -616,7 +626,7 @@ void fhirpath_eval(const struct fhirpath *fp, json_object *resource, struct fhir
     struct evalctx ctx = {resource, type_of_resource(resource)};
     if (ctx.resource_type < 0)
         return;
-    struct fhirpath_item root = {resource, ctx.resource_type, NULL, false};
+    struct fhirpath_item root = {resource, ctx.resource_type, NULL, false, NULL};
     struct fhirpath_result focus = {&root, 1, 1};
     eval(fp->root, &focus, &ctx, out);
 }

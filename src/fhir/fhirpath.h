@@ -27,6 +27,7 @@ struct fhirpath_item {
     int type;             /* fhir_types index; -1 for a boolean result or a resolved reference */
     const char *ref_type; /* resolve(): the referenced resource type, else NULL */
     bool boolean;         /* value of a boolean result (type -1, ref_type NULL) */
+    const char *system;   /* a code element's implicit code system (its binding), else NULL */
 };
 
 struct fhirpath_result {

@@ -57,6 +57,8 @@ struct fhir_element {
     uint16_t min;     /* minimum occurrences (a required choice: 1 on each alternative) */
     uint16_t max;     /* maximum occurrences; 0 = unbounded (a JSON array) */
     uint8_t summary;  /* isSummary: part of _summary=true */
+    /* a code with a required binding to one code system: that system (search.html: implicit) */
+    const char *system;
 };
 
 struct fhir_type {

@@ -315,7 +315,8 @@ static void token_item(struct builder *b, const struct fhirpath_item *it)
         if (value)
             add_text(b, member_text(v, "system"), value);
     } else if (is_primitive(it)) {
-        add_text(b, NULL, json_object_get_string(v));
+        /* a bound code carries its code system implicitly (search.html#token) */
+        add_text(b, it->system, json_object_get_string(v));
     }
 }
 

@@ -48,6 +48,12 @@ test('token: code, system|code, |code, system|, :not, :missing', async () => {
   assert.deepEqual(ids(await get('Patient?identifier:missing=true')), ['p3']);
   assert.deepEqual(ids(await get('Patient?active=true')), ['p1']);
   assert.deepEqual(ids(await get('Observation?code=http://loinc.org|2345-7')), ['o1', 'o2', 'o3']);
+  // a code bound (required) to one code system carries that system implicitly, as in HAPI
+  assert.deepEqual(ids(await get(`Patient?gender=${encodeURIComponent('http://hl7.org/fhir/administrative-gender|female')}`)), ['p2', 'p3']);
+  assert.deepEqual(ids(await get(`Patient?gender=${encodeURIComponent('http://example.org/other|female')}`)), []);
+  assert.deepEqual(ids(await get('Patient?gender=|female')), [], 'gender has a system, so "no system" does not match');
+  assert.deepEqual(ids(await get(`Observation?status=${encodeURIComponent('http://hl7.org/fhir/observation-status|final')}&code=2345-7`)), ['o1', 'o2', 'o3']);
+  assert.deepEqual(ids(await get(`Patient?gender:not=${encodeURIComponent('http://hl7.org/fhir/administrative-gender|female')}`)), ['p1']);
 });
 
 test('string: prefix, case-insensitive, :exact, :contains, Chinese text', async () => {

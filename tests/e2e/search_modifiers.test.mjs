@@ -146,6 +146,14 @@ test('token :in and :not-in use the ValueSet held on the server', async () => {
   const lenient = await get(`Observation?code:in=${enc('http://example.org/fhir/ValueSet/filtered')}`);
   assert.match(outcome(lenient), /filter/);
   assert.equal((await strict(`Observation?code:in=${enc('http://example.org/fhir/ValueSet/none')}`)).status, 400);
+  // a bound code (status) is indexed with its implicit system, so a value set of that system matches it
+  const put = (res) => http('PUT', `${srv.base}/${res.resourceType}/${res.id}`, { body: res });
+  await put({ resourceType: 'ValueSet', id: 'done', url: 'http://example.org/fhir/ValueSet/done', status: 'active',
+    compose: { include: [{ system: 'http://hl7.org/fhir/observation-status', concept: [{ code: 'final' }, { code: 'amended' }] }] } });
+  const done = ids(await get(`Observation?status:in=${enc('http://example.org/fhir/ValueSet/done')}`));
+  assert.ok(done.includes('glu-high') && done.includes('bp'), done.join());
+  assert.deepEqual(ids(await get(`Observation?status:not-in=${enc('http://example.org/fhir/ValueSet/done')}`)), []);
+  await http('DELETE', `${srv.base}/ValueSet/done`);
 });
 
 test('uri :above and :below', async () => {

@@ -114,6 +114,44 @@ static void extensions_exists_and_booleans(void **state)
     assert_string_equal(out, "T");
 }
 
+/* The implicit code system of the first result of expr on json, or "-" when none. */
+static const char *system_of(const char *expr, const char *json)
+{
+    struct fhirpath *fp = NULL;
+    char why[160];
+    assert_int_equal(fhirpath_compile(expr, &fp, why, sizeof(why)), ERR_OK);
+    json_object *obj = json_tokener_parse(json);
+    struct fhirpath_result r;
+    fhirpath_result_init(&r);
+    fhirpath_eval(fp, obj, &r);
+    const char *system = r.count && r.items[0].system ? r.items[0].system : "-";
+    fhirpath_result_release(&r);
+    json_object_put(obj);
+    fhirpath_free(fp);
+    return system; /* static data of the model */
+}
+
+static void bound_codes_carry_their_code_system(void **state)
+{
+    (void)state;
+    const char *pat = "{\"resourceType\":\"Patient\",\"gender\":\"male\"}";
+    assert_string_equal(system_of("Patient.gender", pat),
+                        "http://hl7.org/fhir/administrative-gender");
+    /* kept through unions and indexers, and found after where() */
+    assert_string_equal(system_of("Patient.gender | Person.gender", pat),
+                        "http://hl7.org/fhir/administrative-gender");
+    assert_string_equal(system_of("Patient.where(gender = 'male').gender", pat),
+                        "http://hl7.org/fhir/administrative-gender");
+    assert_string_equal(system_of("Patient.gender[0]", pat),
+                        "http://hl7.org/fhir/administrative-gender");
+    /* a code without a required binding to one system has none */
+    const char *obs = "{\"resourceType\":\"Observation\",\"status\":\"final\","
+                      "\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"code\":\"mg\"}}";
+    assert_string_equal(system_of("Observation.status", obs),
+                        "http://hl7.org/fhir/observation-status");
+    assert_string_equal(system_of("Observation.value.as(Quantity).code", obs), "-");
+}
+
 static void syntax_errors_are_reported(void **state)
 {
     (void)state;
@@ -133,6 +171,7 @@ int main(void)
         cmocka_unit_test(paths_choices_and_unions),
         cmocka_unit_test(where_resolve_and_literals),
         cmocka_unit_test(extensions_exists_and_booleans),
+        cmocka_unit_test(bound_codes_carry_their_code_system),
         cmocka_unit_test(syntax_errors_are_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
