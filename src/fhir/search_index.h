@@ -16,7 +16,8 @@
  * Version of the index layout. Raise it whenever extraction changes what
  * it produces; the server then rebuilds the index at start-up.
  */
-#define FHIR_SEARCH_INDEX_VERSION 3 /* 2: composites, :text, :of-type, :identifier; 3: code systems */
+/* 2: composites, :text, :of-type, :identifier; 3: implicit code systems of bound codes */
+#define FHIR_SEARCH_INDEX_VERSION 3
 
 /* The index entries of one resource version; everything lives in the arena. */
 struct fhir_index {
