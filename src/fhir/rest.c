@@ -410,7 +410,8 @@ static const char *const reindex_states[] = {"idle", "running", "done", "failed"
 void rest_reindex(struct rest_ctx *c)
 {
     bool start = method_is(c, "POST");
-    bool started = start && fhir_reindexer_start(c->app->reindexer);
+    if (start) /* false when a run is going already: that one is reported */
+        (void)fhir_reindexer_start(c->app->reindexer);
     struct fhir_reindex_progress p;
     fhir_reindexer_progress(c->app->reindexer, &p);
     char since[40] = "", until[40] = "";
@@ -434,7 +435,6 @@ void rest_reindex(struct rest_ctx *c)
     buf_append_str(out, "]}");
     /* 202: a run was started (or is already running, for a POST) */
     c->res->status = start ? 202 : 200;
-    (void)started;
     rest_json_type(c);
 }
 
