@@ -23,7 +23,8 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 run: build
-	@if [ ! -f $(DATA)/yujian.db ]; then $(BUILD)/yujian demo --data $(DATA); fi
+	@if [ ! -f $(DATA)/yujian.db ]; then $(BUILD)/yujian demo --data $(DATA); \
+	elif [ -f $(DATA)/demo-accounts.txt ]; then echo "demo accounts (演示账号):"; cat $(DATA)/demo-accounts.txt; fi
 	$(BUILD)/yujian serve --data $(DATA) --port $(PORT)
 
 check: deps node_modules/.installed

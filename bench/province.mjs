@@ -2,7 +2,8 @@
 // hospital system would send it: one transaction Bundle per patient visit
 // history, over HTTP, from CONNECTIONS concurrent clients.
 //
-//   node bench/province.mjs BASE_URL PATIENTS [CONNECTIONS]     (BASE_URL ends in /fhir)
+//   TOKEN=<bearer token> node bench/province.mjs BASE_URL PATIENTS [CONNECTIONS]   (BASE_URL ends in /fhir)
+// (an account that may write everything; see bench/auth.sh for making one)
 //
 // Per patient: 1 Patient (resident id, Chinese name, address), 3 Encounters,
 // 20 lab Observations (10 LOINC codes, 2 each, over 2023-2024), 4
@@ -90,7 +91,7 @@ function patientBundle(n) {
 
 async function worker(bodies, state, stats) {
   for (let i = state.next++; i < bodies.length; i = state.next++) {
-    const res = await fetch(base, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json', Prefer: 'return=minimal' }, body: bodies[i] });
+    const res = await fetch(base, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json', Prefer: 'return=minimal', Authorization: `Bearer ${process.env.TOKEN || ''}` }, body: bodies[i] });
     const text = await res.text();
     if (res.status !== 200 || !text.includes('"transaction-response"'))
       throw new Error(`bundle ${i}: ${res.status} ${text.slice(0, 300)}`);

@@ -26,6 +26,11 @@ int cmd_demo(struct config *cfg, int argc, char **argv);
 int cmd_bench_data(struct config *cfg, int argc, char **argv);
 int cmd_reindex(struct config *cfg, int argc, char **argv);
 int cmd_config_doc(struct config *cfg, int argc, char **argv);
+int cmd_user(struct config *cfg, int argc, char **argv);
+int cmd_audit(struct config *cfg, int argc, char **argv);
+
+/* When the store has no account yet, create 'admin' and print its one-time password. */
+int cli_bootstrap_admin(struct store *store);
 
 /*
  * Open the store in cfg->data_dir and bring its search index up to date

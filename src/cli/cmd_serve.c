@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/auth.h"
+#include "auth/auth_app.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "fhir/reindex.h"
@@ -98,6 +100,26 @@ int cmd_reindex(struct config *cfg, int argc, char **argv)
     return err ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
+int cli_bootstrap_admin(struct store *store)
+{
+    char password[25];
+    bool created = false;
+    if (auth_bootstrap(store, password, &created)) {
+        fprintf(stderr, "yujian: cannot create the first administrator account\n");
+        return CLI_EXIT_FAIL;
+    }
+    if (created) {
+        /* shown once: only its hash is kept */
+        printf("yujian: first run: created the platform administrator 'admin' with the one-time "
+               "password %s\n"
+               "        首次运行：已创建平台管理员 admin，一次性密码如上；请登录后立即修改 "
+               "(POST /auth/password or 'yujian user passwd admin')\n",
+               password);
+        fflush(stdout);
+    }
+    return CLI_EXIT_OK;
+}
+
 int cmd_init(struct config *cfg, int argc, char **argv)
 {
     (void)argv;
@@ -108,7 +130,10 @@ int cmd_init(struct config *cfg, int argc, char **argv)
     struct store *store = NULL;
     if (cli_open_store(cfg, "init", &store))
         return CLI_EXIT_FAIL;
+    int rc = cli_bootstrap_admin(store);
     store_close(store);
+    if (rc)
+        return rc;
     printf("initialised %s/yujian.db\n", cfg->data_dir);
     return CLI_EXIT_OK;
 }
@@ -132,11 +157,17 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
         fprintf(stderr, "yujian serve: cannot open the database in '%s'\n", cfg->data_dir);
         return CLI_EXIT_FAIL;
     }
+    if (cli_bootstrap_admin(store)) {
+        store_close(store);
+        return CLI_EXIT_FAIL;
+    }
     /* an out-of-date search index is rebuilt in the background (see reindex.h) */
     struct fhir_app *app = fhir_app_new(cfg, store);
+    struct auth_app *gate = auth_app_new(cfg, store, app);
     struct http_server *server = NULL;
-    if (http_server_start(cfg, fhir_app_handle, app, &server)) {
+    if (http_server_start(cfg, auth_app_handle, auth_app_finish, gate, &server)) {
         fprintf(stderr, "yujian serve: cannot listen on %s:%d\n", cfg->host, cfg->port);
+        auth_app_free(gate);
         fhir_app_free(app);
         store_close(store);
         return CLI_EXIT_FAIL;
@@ -149,6 +180,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     sigwait(&stop, &sig);
     log_info(LOG_MAIN, "stopping signal=%d", sig);
     http_server_stop(server, SHUTDOWN_GRACE_MS);
+    auth_app_free(gate);
     fhir_app_free(app);
     store_close(store);
     log_info(LOG_MAIN, "stopped");

@@ -25,6 +25,11 @@ static const struct command commands[] = {
     {"reindex", cmd_reindex, "[--verify]",
      "rebuild the search index of every resource (--verify: compare it, change nothing)"},
     {"bench-data", cmd_bench_data, "COUNT", "load COUNT generated Observations (for bench/)"},
+    {"user", cmd_user,
+     "add NAME ROLE [--org REF] [--subject REF] | list | roles | passwd NAME | disable NAME | "
+     "enable NAME",
+     "manage accounts (a password is read from standard input, or generated)"},
+    {"audit", cmd_audit, "verify", "check that the audit trail is whole (hash chain)"},
     {"config-doc", cmd_config_doc, "", "print the configuration reference (docs/config.md)"},
 };
 
@@ -63,6 +68,12 @@ static bool is_command_flag(const char *a)
     return false;
 }
 
+/* Options with a value that belong to a command (yujian user add ... --org REF). */
+static bool is_command_option(const char *a)
+{
+    return !strcmp(a, "--org") || !strcmp(a, "--subject");
+}
+
 /*
  * Split argv into options and positional arguments. Options are
  * "--flag VALUE" or "--flag=VALUE"; "--" ends them.
@@ -86,6 +97,11 @@ static int build_config(struct config *cfg, int argc, char **argv, int *out_argc
     bool options_done = false;
     for (int i = 0; !rc && i < argc; i++) {
         const char *a = argv[i];
+        if (!options_done && is_command_option(a) && i + 1 < argc) {
+            out_argv[n++] = argv[i++];
+            out_argv[n++] = argv[i];
+            continue;
+        }
         if (options_done || strncmp(a, "--", 2) != 0 || !a[2] || is_command_flag(a)) {
             if (!strcmp(a, "--") && !options_done) {
                 options_done = true;

@@ -34,6 +34,10 @@ struct config {
     int max_batch;              /* group-commit batch cap */
     const char *log_level;      /* error|warn|info|debug */
     int access_log;             /* 1 = one line per request */
+    int auth_access_ttl_s;      /* access token lifetime, s */
+    int auth_refresh_ttl_s;     /* refresh token lifetime, s */
+    int auth_max_failed_logins; /* failed logins in a row before a lock-out */
+    int auth_lockout_s;         /* lock-out duration, s */
     char *owned_strings;        /* private: arena of string values */
     size_t owned_len;           /* private */
 };

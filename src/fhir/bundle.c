@@ -398,6 +398,11 @@ static bool decide(struct bundle *b, struct entry *e)
 {
     if (e->action != ACT_WRITE)
         return e->action != ACT_FAILED;
+    char why[256];
+    char interaction = !strcmp(e->method, "POST") ? 'c' : !strcmp(e->method, "DELETE") ? 'd' : 'u';
+    enum err denied = rest_permits(b->c, interaction, e->type, why, sizeof(why));
+    if (denied)
+        return entry_fail(e, denied, "%s", why);
     bool ok = true;
     if (!strcmp(e->method, "POST"))
         ok = decide_post(b, e);
@@ -879,7 +884,15 @@ static void submit_transaction(struct bundle *b)
         finish(b);
         return;
     }
-    b->job = (struct fhir_write_job){b->writes, w, b->checks, k, on_transaction_done, b, 0};
+    b->job = (struct fhir_write_job){.writes = b->writes,
+                                     .count = w,
+                                     .checks = b->checks,
+                                     .nchecks = k,
+                                     .done = on_transaction_done,
+                                     .arg = b};
+    for (size_t i = 0; i < w; i++)
+        rest_touched(b->c, b->writes[i].type, b->writes[i].id, NULL);
+    rest_write_unit(b->c, &b->job.also, &b->job.also_ctx);
     http_request_suspend(b->c->req, on_resumed, b);
     fhir_write_submit(b->c->app->store, &b->job);
 }
@@ -907,8 +920,14 @@ static void submit_batch(struct bundle *b)
         struct entry *e = &b->entries[i];
         if (e->action != ACT_WRITE || e->job.writes == e->writes)
             continue;
-        e->job = (struct fhir_write_job){e->writes,     e->nwrites, e->checks, e->nchecks,
-                                         on_entry_done, e,          0};
+        /* no audit unit here: the request's one entry is written when it completes */
+        e->job = (struct fhir_write_job){.writes = e->writes,
+                                         .count = e->nwrites,
+                                         .checks = e->checks,
+                                         .nchecks = e->nchecks,
+                                         .done = on_entry_done,
+                                         .arg = e};
+        rest_touched(b->c, e->type, e->id, NULL);
         fhir_write_submit(b->c->app->store, &e->job);
     }
 }

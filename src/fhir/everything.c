@@ -47,6 +47,9 @@ static bool on_hit(const struct store_hit *hit, void *arg)
     struct everything *ev = arg;
     if (hit->last_updated < ev->since || !wanted_type(ev, hit->type))
         return true;
+    /* never more than the caller could read directly */
+    if (!rest_may_see(ev->c, hit->type, hit->id))
+        return true;
     const char *ref =
         arena_printf(ev->c->req->arena, "%.*s/%.*s", STR_FMT(hit->type), STR_FMT(hit->id));
     if (strmap_get(&ev->seen, ref))

@@ -13,6 +13,7 @@
  */
 #include "fhir/query.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -505,6 +506,40 @@ static struct store_clause *new_clause(struct fhir_query *q, size_t preds)
     cl->preds = arena_alloc(q->arena, sizeof(*cl->preds) * preds);
     cl->count = 0;
     return cl;
+}
+
+bool fhir_query_confine(struct fhir_query *q, const char *patient_ref)
+{
+    assert(q->nclauses <= FHIR_QUERY_MAX_PARAMS);
+    struct store_clause *cl = &q->clauses[q->nclauses];
+    size_t n = 0;
+    for (size_t i = 0; i < fhir_patient_compartment_count; i++)
+        n += !strcmp(fhir_patient_compartment[i].type, q->type);
+    bool is_patient = !strcmp(q->type, "Patient");
+    if (!n && !is_patient)
+        return false;
+    cl->preds = arena_alloc(q->arena, sizeof(*cl->preds) * (n + 1));
+    cl->count = 0;
+    if (is_patient) {
+        struct store_predicate *pr = &cl->preds[cl->count++];
+        memset(pr, 0, sizeof(*pr));
+        pr->kind = STORE_PRED_RESOURCE;
+        pr->op = STORE_OP_EQ;
+        pr->param = "_id";
+        pr->text2 = strchr(patient_ref, '/') + 1;
+    }
+    for (size_t i = 0; i < fhir_patient_compartment_count; i++) {
+        if (strcmp(fhir_patient_compartment[i].type, q->type) != 0)
+            continue;
+        struct store_predicate *pr = &cl->preds[cl->count++];
+        memset(pr, 0, sizeof(*pr));
+        pr->kind = STORE_IDX_REFERENCE;
+        pr->op = STORE_OP_EQ;
+        pr->param = arena_printf(q->arena, "%s.%s", q->type, fhir_patient_compartment[i].param);
+        pr->text1 = patient_ref;
+    }
+    q->nclauses++;
+    return true;
 }
 
 static struct store_query *as_store_query(const struct fhir_query *sub)

@@ -69,23 +69,23 @@ typedef enum fhir_query_result fhir_codes_fn(void *ctx, struct fhir_query *q, co
 #define FHIR_QUERY_MAX_CODES 500 /* codes one :in :above :below :not-in may expand to */
 
 struct fhir_query {
-    struct arena *arena;                                   /* everything parsed lives here */
-    fhir_codes_fn *codes;                                  /* terminology; NULL = none */
-    void *codes_ctx;                                       /* its argument */
-    const struct config *cfg;                              /* limits */
-    const char *type;                                      /* resource type searched */
-    int depth;                                             /* 0, or the nesting of a chain */
-    struct store_clause clauses[FHIR_QUERY_MAX_PARAMS];    /* AND-ed */
-    size_t nclauses;                                       /* used */
-    struct store_sort sort[FHIR_QUERY_MAX_SORT];           /* _sort keys, in order */
-    size_t nsort;                                          /* used */
-    struct fhir_include includes[FHIR_QUERY_MAX_INCLUDES]; /* _include, _revinclude */
-    size_t nincludes;                                      /* used */
-    const char *elements[FHIR_QUERY_MAX_ELEMENTS];         /* _elements */
-    size_t nelements;                                      /* used */
-    enum fhir_summary summary;                             /* _summary */
-    long long count;                                       /* page size (_count) */
-    long long cursor;                                      /* _cursor: key, or offset when sorted */
+    struct arena *arena;                                    /* everything parsed lives here */
+    fhir_codes_fn *codes;                                   /* terminology; NULL = none */
+    void *codes_ctx;                                        /* its argument */
+    const struct config *cfg;                               /* limits */
+    const char *type;                                       /* resource type searched */
+    int depth;                                              /* 0, or the nesting of a chain */
+    struct store_clause clauses[FHIR_QUERY_MAX_PARAMS + 1]; /* AND-ed; +1: fhir_query_confine */
+    size_t nclauses;                                        /* used */
+    struct store_sort sort[FHIR_QUERY_MAX_SORT];            /* _sort keys, in order */
+    size_t nsort;                                           /* used */
+    struct fhir_include includes[FHIR_QUERY_MAX_INCLUDES];  /* _include, _revinclude */
+    size_t nincludes;                                       /* used */
+    const char *elements[FHIR_QUERY_MAX_ELEMENTS];          /* _elements */
+    size_t nelements;                                       /* used */
+    enum fhir_summary summary;                              /* _summary */
+    long long count;                                        /* page size (_count) */
+    long long cursor; /* _cursor: key, or offset when sorted */
     long long before; /* _before: the page ending at this key */
     bool want_total;  /* _total=accurate|estimate */
     bool total_none;  /* _total=none */
@@ -98,6 +98,16 @@ void fhir_query_init(struct fhir_query *q, struct arena *a, const struct config 
 
 /* Apply one name=value (already percent-decoded); on failure q->why says why. */
 enum fhir_query_result fhir_query_add(struct fhir_query *q, const char *name, const char *value);
+
+/*
+ * Confine q to one patient's compartment (patient_ref "Patient/id"): an
+ * extra clause, beyond the parameter limit, that only the patient itself
+ * (type Patient) or resources whose compartment parameters
+ * (CompartmentDefinition-patient) refer to it satisfy. False when type is
+ * not in the Patient compartment (nothing of it belongs to a patient).
+ * Call it once, after the parameters.
+ */
+bool fhir_query_confine(struct fhir_query *q, const char *patient_ref);
 
 /* True when name is a result parameter (_count, _sort ...) rather than a filter. */
 bool fhir_query_is_result_param(const char *name);

@@ -29,6 +29,7 @@
 #include "fhir/reindex.h"
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
+#include "fhir/search_index.h"
 
 #define MAX_SEGMENTS 5
 
@@ -106,6 +107,135 @@ void rest_url_encode(struct buf *out, const char *s)
     }
 }
 
+/* ---- access (guard.h) ---- */
+
+/*
+ * Types outside the Patient compartment that hold no one's health data: a
+ * caller confined to a patient may read them (the hospital, the doctor, the
+ * code systems). Any other type outside the compartment is refused to it.
+ */
+static const char *const reference_types[] = {
+    "ActivityDefinition",
+    "CapabilityStatement",
+    "CodeSystem",
+    "ConceptMap",
+    "Endpoint",
+    "HealthcareService",
+    "Location",
+    "Measure",
+    "Medication",
+    "NamingSystem",
+    "Organization",
+    "PlanDefinition",
+    "Practitioner",
+    "PractitionerRole",
+    "Questionnaire",
+    "SearchParameter",
+    "StructureDefinition",
+    "Substance",
+    "ValueSet",
+};
+
+static bool is_reference_type(const char *type)
+{
+    for (size_t i = 0; i < sizeof(reference_types) / sizeof(reference_types[0]); i++)
+        if (!strcmp(type, reference_types[i]))
+            return true;
+    return false;
+}
+
+enum err rest_permits(struct rest_ctx *c, char interaction, const char *type, char *why,
+                      size_t size)
+{
+    const struct fhir_guard *g = c->app->guard;
+    if (size)
+        why[0] = '\0';
+    return g ? g->allow(g->self, c->req, interaction, type, why, size) : ERR_OK;
+}
+
+bool rest_allow(struct rest_ctx *c, char interaction, const char *type)
+{
+    char why[256];
+    enum err err = rest_permits(c, interaction, type, why, sizeof(why));
+    if (err)
+        rest_error(c, err, NULL, "%s", why);
+    return !err;
+}
+
+const char *rest_compartment(struct rest_ctx *c)
+{
+    const struct fhir_guard *g = c->app->guard;
+    return g ? g->compartment(g->self, c->req) : NULL;
+}
+
+static bool on_any_hit(const struct store_hit *hit, void *arg)
+{
+    (void)hit;
+    *(bool *)arg = true;
+    return false;
+}
+
+bool rest_in_compartment(struct rest_ctx *c, const char *type, const char *id)
+{
+    const char *patient = rest_compartment(c);
+    if (!patient)
+        return true;
+    if (!strcmp(type, "Patient") && !strcmp(patient + sizeof("Patient/") - 1, id))
+        return true;
+    struct fhir_query q;
+    fhir_query_init(&q, c->req->arena, c->app->cfg, type);
+    if (!fhir_query_confine(&q, patient))
+        return is_reference_type(type);
+    if (fhir_query_add(&q, "_id", id) != FHIR_QUERY_OK)
+        return false;
+    struct store_query sq;
+    fhir_query_to_store(&q, 1, &sq);
+    bool found = false;
+    enum err err = store_search(c->app->store, &sq, on_any_hit, &found, NULL);
+    return !err && found;
+}
+
+bool rest_confine(struct rest_ctx *c, struct fhir_query *q)
+{
+    const char *patient = rest_compartment(c);
+    if (!patient || fhir_query_confine(q, patient) || is_reference_type(q->type))
+        return true;
+    rest_error(c, ERR_FORBIDDEN, NULL, "%s resources are not available to a patient's account",
+               q->type);
+    return false;
+}
+
+bool rest_may_see(struct rest_ctx *c, struct str type, struct str id)
+{
+    const struct fhir_guard *g = c->app->guard;
+    if (!g)
+        return true;
+    struct arena *a = c->req->arena;
+    const char *t = arena_strndup(a, type.ptr, type.len);
+    char why[256];
+    if (rest_permits(c, 'r', t, why, sizeof(why)))
+        return false;
+    return rest_in_compartment(c, t, arena_strndup(a, id.ptr, id.len));
+}
+
+void rest_touched(struct rest_ctx *c, const char *type, const char *id, const char *patient)
+{
+    const struct fhir_guard *g = c->app->guard;
+    if (!g || !g->touched)
+        return;
+    const char *resource = id ? arena_printf(c->req->arena, "%s/%s", type, id) : type;
+    g->touched(g->self, c->req, resource, patient);
+}
+
+void rest_write_unit(struct rest_ctx *c, store_work_fn **work, void **ctx)
+{
+    const struct fhir_guard *g = c->app->guard;
+    *work = NULL;
+    *ctx = NULL;
+    if (g && g->write_unit)
+        *work = g->write_unit(g->self, c->req, ctx);
+}
+
 /* ---- request helpers ---- */
 
 void rest_media_type(const char *header, char *out, size_t size)
@@ -153,8 +283,34 @@ static bool negotiate(struct rest_ctx *c)
     return false;
 }
 
+/* For the audit trail: whose data a read returned. */
+static void note_read(struct rest_ctx *c, const char *type, const char *id,
+                      const struct store_row *row)
+{
+    const struct fhir_guard *g = c->app->guard;
+    if (!g || !g->touched)
+        return;
+    const char *patient = NULL;
+    if (!strcmp(type, "Patient")) {
+        patient = arena_printf(c->req->arena, "Patient/%s", id);
+    } else {
+        json_object *res =
+            json_tokener_parse(arena_strndup(c->req->arena, row->body.ptr, row->body.len));
+        if (res)
+            patient = fhir_compartment_patient(res, type, id, c->req->arena);
+        json_object_put(res);
+    }
+    rest_touched(c, type, id, patient);
+}
+
 static void do_read(struct rest_ctx *c, const char *type, const char *id, int64_t version)
 {
+    if (!rest_allow(c, 'r', type))
+        return;
+    if (!rest_in_compartment(c, type, id)) {
+        rest_error(c, ERR_FORBIDDEN, NULL, "'%s/%s' is not in your records", type, id);
+        return;
+    }
     struct store_row row;
     buf_reset(&c->res->body);
     enum err err = store_read(c->app->store, type, id, version, &c->res->body, &row);
@@ -196,6 +352,7 @@ static void do_read(struct rest_ctx *c, const char *type, const char *id, int64_
     }
     c->res->status = 200;
     rest_json_type(c);
+    note_read(c, type, id, &row);
 }
 
 static void method_not_allowed(struct rest_ctx *c, const char *allow)
@@ -241,6 +398,31 @@ static const char *base_url(struct rest_ctx *c)
     return arena_printf(c->req->arena, "http://%s/fhir", ok ? host : "localhost");
 }
 
+/* $everything: a caller confined to one patient gets only that patient's. */
+static bool everything_allowed(struct rest_ctx *c, const char *id)
+{
+    if (rest_in_compartment(c, "Patient", id)) {
+        rest_touched(c, "Patient", id, arena_printf(c->req->arena, "Patient/%s", id));
+        return true;
+    }
+    rest_error(c, ERR_FORBIDDEN, NULL, "'Patient/%s' is not in your records", id);
+    return false;
+}
+
+/* Type and system history list every patient's changes: not for a confined caller. */
+static bool history_allowed(struct rest_ctx *c, const char *type)
+{
+    if (!rest_allow(c, 's', type ? type : "*"))
+        return false;
+    if (rest_compartment(c)) {
+        rest_error(c, ERR_FORBIDDEN, NULL,
+                   "history of a whole type or server is not available to a patient's account");
+        return false;
+    }
+    rest_touched(c, type ? type : "*", NULL, NULL);
+    return true;
+}
+
 static void route_instance(struct rest_ctx *c, const char *type, char **segs, size_t n)
 {
     const char *id = segs[1];
@@ -251,19 +433,23 @@ static void route_instance(struct rest_ctx *c, const char *type, char **segs, si
     if (n == 2) {
         if (method_is(c, "GET") || method_is(c, "HEAD"))
             do_read(c, type, id, 0);
-        else if (method_is(c, "PUT"))
+        else if (method_is(c, "PUT") && rest_allow(c, 'u', type))
             rest_update(c, type, id);
-        else if (method_is(c, "DELETE"))
+        else if (method_is(c, "DELETE") && rest_allow(c, 'd', type))
             rest_delete(c, type, id);
-        else if (method_is(c, "PATCH"))
+        else if (method_is(c, "PATCH") && rest_allow(c, 'u', type))
             rest_patch(c, type, id);
+        else if (c->res->status >= 400)
+            return; /* refused */
         else
             method_not_allowed(c, "GET, PUT, PATCH, DELETE");
         return;
     }
     if (n == 3 && !strcmp(segs[2], "$everything") && !strcmp(type, "Patient")) {
-        if (method_is(c, "GET"))
+        if (method_is(c, "GET") && rest_allow(c, 'r', type) && everything_allowed(c, id))
             rest_everything(c, id);
+        else if (c->res->status >= 400)
+            return;
         else
             method_not_allowed(c, "GET");
         return;
@@ -277,7 +463,14 @@ static void route_instance(struct rest_ctx *c, const char *type, char **segs, si
         method_not_allowed(c, "GET");
         return;
     }
+    if (!rest_allow(c, 'r', type))
+        return;
+    if (!rest_in_compartment(c, type, id)) {
+        rest_error(c, ERR_FORBIDDEN, NULL, "'%s/%s' is not in your records", type, id);
+        return;
+    }
     if (n == 3) {
+        rest_touched(c, type, id, NULL);
         rest_history(c, type, id);
         return;
     }
@@ -311,15 +504,20 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
         return;
     }
     if (!strcmp(segs[0], "$reindex") && n == 1) {
-        if (method_is(c, "GET") || method_is(c, "POST"))
+        const struct fhir_guard *g = c->app->guard;
+        if (g && !g->is_admin(g->self, c->req))
+            rest_error(c, ERR_FORBIDDEN, NULL, "$reindex is for platform administrators");
+        else if (method_is(c, "GET") || method_is(c, "POST"))
             rest_reindex(c);
         else
             method_not_allowed(c, "GET, POST");
         return;
     }
     if (!strcmp(segs[0], "_history") && n == 1) {
-        if (method_is(c, "GET"))
+        if (method_is(c, "GET") && history_allowed(c, NULL))
             rest_history(c, NULL, NULL);
+        else if (c->res->status >= 400)
+            return;
         else
             method_not_allowed(c, "GET");
         return;
@@ -331,28 +529,34 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
     }
     const char *type = fhir_types[t].name;
     if (n == 1) {
-        if (method_is(c, "POST"))
+        if (method_is(c, "POST") && rest_allow(c, 'c', type))
             rest_create(c, type);
-        else if (method_is(c, "GET"))
+        else if (method_is(c, "GET") && rest_allow(c, 's', type))
             rest_search(c, type, false);
-        else if (method_is(c, "PUT"))
+        else if (method_is(c, "PUT") && rest_allow(c, 'u', type))
             rest_update_conditional(c, type);
-        else if (method_is(c, "DELETE"))
+        else if (method_is(c, "DELETE") && rest_allow(c, 'd', type))
             rest_delete_conditional(c, type);
+        else if (c->res->status >= 400)
+            return;
         else
             method_not_allowed(c, "GET, POST, PUT, DELETE");
         return;
     }
     if (n == 2 && !strcmp(segs[1], "_history")) {
-        if (method_is(c, "GET"))
+        if (method_is(c, "GET") && history_allowed(c, type))
             rest_history(c, type, NULL);
+        else if (c->res->status >= 400)
+            return;
         else
             method_not_allowed(c, "GET");
         return;
     }
     if (n == 2 && !strcmp(segs[1], "_search")) {
-        if (method_is(c, "POST"))
+        if (method_is(c, "POST") && rest_allow(c, 's', type))
             rest_search(c, type, true);
+        else if (c->res->status >= 400)
+            return;
         else
             method_not_allowed(c, "POST");
         return;
@@ -508,6 +712,11 @@ struct fhir_app *fhir_app_new(const struct config *cfg, struct store *store)
         fhir_reindexer_start(app->reindexer);
     }
     return app;
+}
+
+void fhir_app_set_guard(struct fhir_app *app, const struct fhir_guard *guard)
+{
+    app->guard = guard;
 }
 
 void fhir_app_free(struct fhir_app *app)

@@ -7,6 +7,7 @@
 #define FHIR_REST_H
 
 #include "core/config.h"
+#include "fhir/guard.h"
 #include "http/server.h"
 #include "store/store.h"
 
@@ -15,6 +16,8 @@ struct fhir_app;
 /* Set up the API over store; both borrowed and must outlive the app. */
 struct fhir_app *fhir_app_new(const struct config *cfg, struct store *store);
 void fhir_app_free(struct fhir_app *app);
+/* Consult guard (borrowed, outliving the app) on every request; call before serving. */
+void fhir_app_set_guard(struct fhir_app *app, const struct fhir_guard *guard);
 
 /* The HTTP handler (http_handler_fn); app is a struct fhir_app. */
 void fhir_app_handle(void *app, struct http_request *req, struct http_response *res);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/diag.h"
+#include "fhir/guard.h"
 #include "fhir/rest.h"
 
 struct fhir_app {
@@ -17,6 +18,7 @@ struct fhir_app {
     struct store *store;              /* borrowed */
     struct buf capability;            /* the CapabilityStatement, built once */
     struct fhir_reindexer *reindexer; /* background re-index ($reindex) */
+    const struct fhir_guard *guard;   /* access decisions; NULL = everything allowed */
 };
 
 struct rest_ctx {
@@ -42,6 +44,35 @@ void rest_bundle_open(struct buf *out, const char *type);
 void rest_bundle_drop_empty_entry(struct buf *out);
 /* Append s to out percent-encoded for a URL query value. */
 void rest_url_encode(struct buf *out, const char *s);
+
+/*
+ * rest.c: may the caller do interaction ("cruds", see guard.h) on type?
+ * When not, the response is a 403 (or 401) OperationOutcome and false.
+ */
+bool rest_allow(struct rest_ctx *c, char interaction, const char *type);
+/* rest.c: the same decision, quietly: ERR_OK, or the error with its reason in why. */
+enum err rest_permits(struct rest_ctx *c, char interaction, const char *type, char *why,
+                      size_t size);
+/* rest.c: the patient the caller is confined to ("Patient/id"), or NULL. */
+const char *rest_compartment(struct rest_ctx *c);
+/*
+ * rest.c: may a caller confined to a patient see type/id (its current
+ * version)? True for callers not confined, and for types outside the
+ * Patient compartment that hold no patient data (reference data).
+ */
+bool rest_in_compartment(struct rest_ctx *c, const char *type, const char *id);
+/*
+ * rest.c: confine a search to the caller's patient (fhir_query_confine);
+ * false, with a 403 written, when the type is closed to a confined caller.
+ */
+struct fhir_query;
+bool rest_confine(struct rest_ctx *c, struct fhir_query *q);
+/* rest.c: may the caller read this resource (an _include, an $everything entry)? Quiet. */
+bool rest_may_see(struct rest_ctx *c, struct str type, struct str id);
+/* rest.c: tell the guard what the request touched (for the audit trail). */
+void rest_touched(struct rest_ctx *c, const char *type, const char *id, const char *patient);
+/* rest.c: the guard's audit unit for a write of this request, into *work and *ctx. */
+void rest_write_unit(struct rest_ctx *c, store_work_fn **work, void **ctx);
 
 /* rest_write.c: the write interactions; each suspends the request until durable. */
 void rest_create(struct rest_ctx *c, const char *type);

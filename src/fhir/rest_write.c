@@ -20,6 +20,7 @@
 #include "fhir/patch.h"
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
+#include "fhir/search_index.h"
 #include "fhir/validate.h"
 #include "fhir/write.h"
 
@@ -195,6 +196,19 @@ static void on_resumed(void *app, struct http_request *req, struct http_response
     p->finish(p);
 }
 
+/* For the audit trail: what the write touches, and whose data it is. */
+static void note_writes(struct pending *p)
+{
+    struct fhir_write *w = p->writes ? p->writes : &p->w;
+    size_t n = p->writes ? p->nwrites : 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *patient = w[i].resource ? fhir_compartment_patient(w[i].resource, w[i].type,
+                                                                       w[i].id, p->c->req->arena)
+                                            : NULL;
+        rest_touched(p->c, w[i].type, w[i].id, patient);
+    }
+}
+
 static void submit(struct pending *p, finish_fn *finish)
 {
     p->finish = finish;
@@ -204,6 +218,8 @@ static void submit(struct pending *p, finish_fn *finish)
                                      .nchecks = p->cond ? 1 : 0,
                                      .done = on_written,
                                      .arg = p};
+    note_writes(p);
+    rest_write_unit(p->c, &p->job.also, &p->job.also_ctx);
     /* suspend first: the writer may resume us before submit returns */
     http_request_suspend(p->c->req, on_resumed, p);
     fhir_write_submit(p->c->app->store, &p->job);

@@ -186,6 +186,9 @@ static bool on_include(const struct store_hit *hit, void *arg)
     struct page *pg = arg;
     if (pg->include_budget <= 0)
         return false;
+    /* an include never shows what a direct read would refuse */
+    if (!rest_may_see(pg->s->c, hit->type, hit->id))
+        return true;
     if (!remember(pg, hit))
         return true; /* already in the Bundle */
     pg->include_budget--;
@@ -380,7 +383,11 @@ void rest_search(struct rest_ctx *c, const char *type, bool form)
     if (ok && form)
         ok = apply_form(s);
     if (ok)
+        ok = rest_confine(c, &s->q);
+    if (ok) {
+        rest_touched(c, type, NULL, rest_compartment(c));
         run(s);
+    }
     buf_release(&s->used);
     buf_release(&s->ignored);
 }

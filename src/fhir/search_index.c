@@ -611,3 +611,34 @@ void fhir_index_release(struct fhir_index *ix)
     ix->entries = NULL;
     ix->count = ix->size = 0;
 }
+
+const char *fhir_compartment_patient(json_object *resource, const char *type, const char *id,
+                                     struct arena *a)
+{
+    if (!strcmp(type, "Patient"))
+        return arena_printf(a, "Patient/%s", id);
+    fhir_search_init();
+    const char *found = NULL;
+    struct fhirpath_result r;
+    fhirpath_result_init(&r);
+    for (size_t i = 0; i < fhir_patient_compartment_count && !found; i++) {
+        const struct fhir_compartment_link *l = &fhir_patient_compartment[i];
+        const struct fhir_search_param *p =
+            strcmp(l->type, type) ? NULL : fhir_search_param_find(type, str_from(l->param));
+        struct fhirpath *fp = p ? compiled[p - fhir_search_params] : NULL;
+        if (!fp)
+            continue;
+        fhirpath_eval(fp, resource, &r);
+        for (size_t k = 0; k < r.count && !found; k++) {
+            json_object *ref = NULL;
+            if (r.items[k].value && json_object_is_type(r.items[k].value, json_type_object) &&
+                json_object_object_get_ex(r.items[k].value, "reference", &ref)) {
+                const char *t = json_object_get_string(ref);
+                if (t && !strncmp(t, "Patient/", 8))
+                    found = arena_strndup(a, t, strlen(t));
+            }
+        }
+    }
+    fhirpath_result_release(&r);
+    return found;
+}

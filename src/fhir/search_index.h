@@ -38,6 +38,14 @@ void fhir_search_init(void);
 void fhir_index_compute(struct fhir_index *ix, json_object *resource);
 void fhir_index_release(struct fhir_index *ix);
 
+/*
+ * The patient whose compartment resource (valid) belongs to, as
+ * "Patient/id" in a, by the compartment parameters of its type
+ * (CompartmentDefinition-patient): the first one found, or NULL.
+ */
+const char *fhir_compartment_patient(json_object *resource, const char *type, const char *id,
+                                     struct arena *a);
+
 /* The first row of type's own parameters and how many; *out_count 0 if none. */
 const struct fhir_search_param *fhir_search_params_of(const char *type, size_t *out_count);
 

@@ -116,6 +116,13 @@ static enum err run_unit(struct store_tx *tx, void *arg)
             return err;
         }
     }
+    if (u->also) {
+        enum err err = u->also(tx, u->also_ctx);
+        if (err) {
+            u->failed = u->count;
+            return err;
+        }
+    }
     return ERR_OK;
 }
 
@@ -147,7 +154,7 @@ enum err fhir_write_run(struct store *s, struct fhir_write *writes, size_t count
                         size_t *failed_index)
 {
     prepare(writes, count);
-    struct fhir_write_job job = {writes, count, NULL, 0, NULL, NULL, 0};
+    struct fhir_write_job job = {writes, count, NULL, 0, NULL, NULL, NULL, NULL, 0};
     enum err err = store_write(s, run_unit, &job);
     conclude(writes, count, err);
     if (err && failed_index)

@@ -71,6 +71,8 @@ struct fhir_write_job {
     size_t count;                          /* how many */
     const struct fhir_write_check *checks; /* verified first, in the unit; may be NULL */
     size_t nchecks;                        /* how many */
+    store_work_fn *also;                   /* run last in the same unit (an audit entry); NULL */
+    void *also_ctx;                        /* its argument */
     fhir_write_done_fn *done;              /* called once when durable or failed */
     void *arg;                             /* its argument */
     size_t failed;                         /* private */

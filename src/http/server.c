@@ -33,6 +33,7 @@
 struct http_server {
     struct MHD_Daemon *daemon; /* the libmicrohttpd daemon */
     http_handler_fn *handler;  /* application entry */
+    http_finish_fn *on_finish; /* final response hook, or NULL */
     void *app;                 /* its argument */
     const struct config *cfg;  /* borrowed, read-only */
     atomic_long in_flight;     /* requests begun and not completed */
@@ -51,10 +52,13 @@ struct request_ctx {
     bool started;               /* the handler has run (req and res are set up) */
     int64_t start_ms;           /* for the access log */
     char id[24];                /* request id */
+    char peer[64];              /* client address */
     struct http_request req;    /* the request, once the body is complete */
     struct http_response res;   /* the response being built */
     http_resume_fn *resume_fn;  /* set while suspended: what runs on resumption */
     void *resume_arg;           /* its argument */
+    atomic_bool resumed;        /* http_request_resume was called for this suspension */
+    atomic_bool closing;        /* the client left: finishing without libmicrohttpd */
 };
 
 /* ---- request helpers ---- */
@@ -188,13 +192,32 @@ void http_request_suspend(struct http_request *req, http_resume_fn *fn, void *ar
     ctx->resume_fn = fn;
     ctx->resume_arg = arg;
     atomic_fetch_add(&ctx->server->suspended, 1);
-    MHD_suspend_connection(req->conn);
+    atomic_store(&ctx->resumed, false);
+    if (!atomic_load(&ctx->closing))
+        MHD_suspend_connection(req->conn);
 }
 
 void http_request_resume(struct http_request *req)
 {
+    struct request_ctx *ctx = req->ctx;
+    bool closing =
+        atomic_load(&ctx->closing); /* read before the flag below lets on_completed free ctx */
+    atomic_store(&ctx->resumed, true);
     /* libmicrohttpd: "It is safe to resume a suspended connection at any time." */
-    MHD_resume_connection(req->conn);
+    if (!closing)
+        MHD_resume_connection(req->conn);
+}
+
+static void peer_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = info ? info->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
 }
 
 /* The response is complete: log it and hand it to libmicrohttpd. */
@@ -202,6 +225,8 @@ static enum MHD_Result finish(struct http_server *s, struct MHD_Connection *conn
                               struct request_ctx *ctx, const char *url, const char *method)
 {
     struct http_response *res = &ctx->res;
+    if (s->on_finish && ctx->req.method)
+        s->on_finish(s->app, &ctx->req, res);
     if (s->cfg->access_log) {
         char path[256];
         log_safe_path(url, path, sizeof(path));
@@ -250,6 +275,8 @@ static enum MHD_Result run_app(struct http_server *s, struct MHD_Connection *con
         req->conn = conn;
         req->ctx = ctx;
         req->body = str_make(ctx->body.ptr, ctx->body.len);
+        peer_address(conn, ctx->peer, sizeof(ctx->peer));
+        req->peer = ctx->peer;
         struct param_collect pc = {req, 0};
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pc);
         s->handler(s->app, req, res);
@@ -288,6 +315,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return run_app(s, conn, ctx, url, method);
 }
 
+/*
+ * The client closed its connection while its request was suspended:
+ * libmicrohttpd ends the request (here) instead of calling us again, so
+ * the continuation, which releases what the work held and records the
+ * request, would never run and a shutdown would wait for it forever. Run
+ * it here, waiting for each resumption (a continuation may suspend again,
+ * as a retried conditional write does).
+ */
+static void finish_orphan(struct http_server *s, struct request_ctx *ctx)
+{
+    atomic_store(&ctx->closing, true);
+    while (ctx->resume_fn) {
+        while (!atomic_load(&ctx->resumed)) {
+            struct timespec ts = {0, 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        http_resume_fn *fn = ctx->resume_fn;
+        ctx->resume_fn = NULL;
+        atomic_fetch_sub(&s->suspended, 1);
+        fn(s->app, &ctx->req, &ctx->res, ctx->resume_arg);
+        if (!ctx->resume_fn && s->on_finish && ctx->req.method)
+            s->on_finish(s->app, &ctx->req, &ctx->res);
+    }
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -297,6 +349,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct request_ctx *ctx = *con_cls;
     if (!ctx)
         return;
+    finish_orphan(s, ctx);
     buf_release(&ctx->body);
     if (ctx->started)
         buf_release(&ctx->res.body);
@@ -317,11 +370,12 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     log_warn(LOG_HTTP, "libmicrohttpd msg=\"%s\"", line);
 }
 
-enum err http_server_start(const struct config *cfg, http_handler_fn *handler, void *app,
-                           struct http_server **out)
+enum err http_server_start(const struct config *cfg, http_handler_fn *handler,
+                           http_finish_fn *on_finish, void *app, struct http_server **out)
 {
     struct http_server *s = xcalloc(1, sizeof(*s));
     s->handler = handler;
+    s->on_finish = on_finish;
     s->app = app;
     s->cfg = cfg;
     atomic_init(&s->in_flight, 0);

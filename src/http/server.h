@@ -35,6 +35,8 @@ struct http_request {
     struct http_param *params;   /* query parameters, in order */
     size_t param_count;          /* entries in params */
     struct str body;             /* request body (borrowed from the server) */
+    const char *peer;            /* client IP address ("" if unknown) */
+    void *auth;                  /* the authenticated caller; set and read by the auth layer */
     struct MHD_Connection *conn; /* private: for header lookups */
     void *ctx;                   /* private: the server's request context */
 };
@@ -54,6 +56,12 @@ struct http_response {
 
 /* The application: called once per complete request, on a worker thread. */
 typedef void http_handler_fn(void *app, struct http_request *req, struct http_response *res);
+
+/*
+ * Called once the response of a request that reached the handler is final,
+ * just before it is sent, on a worker thread (the audit trail hangs here).
+ */
+typedef void http_finish_fn(void *app, struct http_request *req, const struct http_response *res);
 
 /* Continuation of a suspended request; runs on a worker thread (see http_request_suspend). */
 typedef void http_resume_fn(void *app, struct http_request *req, struct http_response *res,
@@ -79,9 +87,9 @@ const char *http_request_param(const struct http_request *req, const char *name)
 /* Add a response header; the strings must live until the request ends. */
 void http_response_header(struct http_response *res, const char *name, const char *value);
 
-/* Start listening per cfg; *out is the running server. */
-enum err http_server_start(const struct config *cfg, http_handler_fn *handler, void *app,
-                           struct http_server **out);
+/* Start listening per cfg; *out is the running server. finish may be NULL. */
+enum err http_server_start(const struct config *cfg, http_handler_fn *handler,
+                           http_finish_fn *finish, void *app, struct http_server **out);
 /* The port actually bound (useful with port 0). */
 uint16_t http_server_port(const struct http_server *s);
 /*

@@ -127,6 +127,48 @@ const char *const store_migrations[] = {
     "DROP TABLE sp_uri;"
     "ALTER TABLE sp_uri_new RENAME TO sp_uri;"
     "CREATE INDEX sp_uri_lookup ON sp_uri (param, uri);",
+
+    /*
+     * 4: accounts, tokens (only their hashes) and the audit trail. The audit
+     * table is append-only: the back end never updates or deletes a row, and
+     * each row carries the hash of its predecessor (see auth/audit.c).
+     */
+    "CREATE TABLE auth_user ("
+    "  name TEXT PRIMARY KEY,"
+    "  password_hash TEXT NOT NULL,"
+    "  role TEXT NOT NULL,"
+    "  org TEXT NOT NULL DEFAULT '',"
+    "  subject TEXT NOT NULL DEFAULT '',"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  failed_logins INTEGER NOT NULL DEFAULT 0,"
+    "  locked_until INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL,"
+    "  must_change INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE auth_token ("
+    "  hash TEXT PRIMARY KEY,"
+    "  kind INTEGER NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  issued INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  revoked INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX auth_token_user ON auth_token (user);"
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  time INTEGER NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  patient TEXT NOT NULL,"
+    "  json TEXT NOT NULL,"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL"
+    ");"
+    "CREATE INDEX audit_patient ON audit (patient, seq) WHERE patient <> '';"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -18,6 +18,7 @@ enum read_stmt {
     RS_COUNT_ID,
     RS_COUNT_TYPE,
     RS_COUNT_ALL,
+    RS_TOKEN,
     RS__COUNT,
 };
 
@@ -56,6 +57,8 @@ struct sqlite_store {
     sqlite3_stmt *w_index_insert[STORE_IDX__COUNT]; /* writer thread only */
     sqlite3_stmt *w_index_delete[STORE_IDX__COUNT]; /* writer thread only */
     sqlite3_stmt *w_meta_set;                       /* writer thread only */
+    sqlite3_stmt *w_audit_tail;                     /* writer thread only */
+    sqlite3_stmt *w_audit_insert;                   /* writer thread only */
     pthread_t writer;                               /* the writer thread */
     pthread_mutex_t queue_lock;                     /* guards head, tail, stopping, done flags */
     pthread_cond_t queue_nonempty;                  /* signalled on enqueue and stop */
@@ -95,5 +98,21 @@ enum err sqlite_entries(struct store *base, int64_t after_key, int64_t last_key,
                         void *ctx);
 enum err sqlite_tx_reindex(struct store_tx *tx, const char *type, const char *id,
                            const struct store_index_entry *entries, size_t count);
+
+/* sqlite_auth.c: accounts, tokens, audit (see store.h). */
+enum err sqlite_audit_prepare(struct sqlite_store *s);
+void sqlite_audit_finalize(struct sqlite_store *s);
+enum err sqlite_user_get(struct store *base, const char *name, struct arena *a,
+                         struct store_user *out);
+enum err sqlite_user_list(struct store *base, store_user_fn *fn, void *ctx);
+enum err sqlite_tx_user_put(struct store_tx *tx, const struct store_user *u);
+enum err sqlite_token_get(struct store *base, const char *hash, struct arena *a,
+                          struct store_token *out);
+enum err sqlite_tx_token_put(struct store_tx *tx, const struct store_token *t);
+enum err sqlite_tx_token_revoke(struct store_tx *tx, const char *hash, const char *user);
+enum err sqlite_tx_audit_tail(struct store_tx *tx, int64_t *out_seq, char out_hash[65]);
+enum err sqlite_tx_audit_append(struct store_tx *tx, const struct store_audit *a);
+enum err sqlite_audit_scan(struct store *base, int64_t after_seq, const char *patient, int limit,
+                           store_audit_fn *fn, void *ctx);
 
 #endif

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -85,7 +86,8 @@ typedef enum err store_work_fn(struct store_tx *tx, void *ctx);
 /*
  * Completion of an asynchronous write, called on the store's writer thread
  * once the unit is durable (result ERR_OK) or has failed. It must be quick
- * and must not call the store: hand the result to another thread.
+ * and must not wait on the store (no store_write, no reads): hand the
+ * result to another thread. It may queue more work with store_write_async.
  */
 typedef void store_done_fn(void *arg, enum err result);
 
@@ -201,6 +203,53 @@ typedef bool store_hit_fn(const struct store_hit *hit, void *ctx);
 /* One stored index entry of the resource with key; slices valid during the callback. */
 typedef bool store_entry_fn(int64_t key, const struct store_index_entry *e, void *ctx);
 
+/*
+ * Accounts, tokens and the audit trail (the auth layer's records, kept
+ * beside the resources in the same database). Strings of records read back
+ * live in the arena the caller passes.
+ */
+struct store_user {
+    const char *name;          /* login name, unique */
+    const char *password_hash; /* Argon2id string (crypto_pwhash_str) */
+    const char *role;          /* role code ("doctor"), see auth/roles.c */
+    const char *org;           /* "Organization/id" the user works for, or "" */
+    const char *subject;       /* "Practitioner/id" or "Patient/id", or "" */
+    bool disabled;             /* may not log in; tokens refused */
+    int failed_logins;         /* consecutive failed logins */
+    int64_t locked_until_ms;   /* no login before this (lock-out) */
+    int64_t created_ms;        /* when the account was made */
+    bool must_change;          /* the password is a one-time password */
+};
+
+enum store_token_kind {
+    STORE_TOKEN_ACCESS,  /* bearer token for the API */
+    STORE_TOKEN_REFRESH, /* exchanged for a new access token */
+};
+
+struct store_token {
+    const char *hash;   /* hex SHA-256 of the token; the token itself is never stored */
+    int kind;           /* enum store_token_kind */
+    const char *user;   /* store_user.name */
+    const char *scope;  /* granted scopes, space-separated */
+    int64_t issued_ms;  /* when issued */
+    int64_t expires_ms; /* not valid at or after this */
+    bool revoked;       /* revoked before it expired */
+};
+
+/* One audit entry: the JSON (an AuditEvent) and its place in the hash chain. */
+struct store_audit {
+    int64_t seq;           /* 1, 2, 3 ... without gaps */
+    int64_t time_ms;       /* when the access happened */
+    const char *user;      /* who ("" for an anonymous attempt) */
+    const char *patient;   /* "Patient/id" whose data it was, or "" */
+    const char *json;      /* the AuditEvent */
+    const char *prev_hash; /* hash of entry seq - 1 ("" for the first) */
+    const char *hash;      /* hex SHA-256 over prev_hash and json (auth/audit.c) */
+};
+
+typedef bool store_user_fn(const struct store_user *u, void *ctx);
+typedef bool store_audit_fn(const struct store_audit *a, void *ctx);
+
 struct store_ops {
     const char *name;
     void (*close)(struct store *s);
@@ -227,6 +276,18 @@ struct store_ops {
                         void *ctx);
     enum err (*entries)(struct store *s, int64_t after_key, int64_t last_key, store_entry_fn *fn,
                         void *ctx);
+    enum err (*user_get)(struct store *s, const char *name, struct arena *a,
+                         struct store_user *out);
+    enum err (*user_list)(struct store *s, store_user_fn *fn, void *ctx);
+    enum err (*tx_user_put)(struct store_tx *tx, const struct store_user *u);
+    enum err (*token_get)(struct store *s, const char *hash, struct arena *a,
+                          struct store_token *out);
+    enum err (*tx_token_put)(struct store_tx *tx, const struct store_token *t);
+    enum err (*tx_token_revoke)(struct store_tx *tx, const char *hash, const char *user);
+    enum err (*tx_audit_tail)(struct store_tx *tx, int64_t *out_seq, char out_hash[65]);
+    enum err (*tx_audit_append)(struct store_tx *tx, const struct store_audit *a);
+    enum err (*audit_scan)(struct store *s, int64_t after_seq, const char *patient, int limit,
+                           store_audit_fn *fn, void *ctx);
 };
 
 struct store {
@@ -359,6 +420,75 @@ static inline enum err store_tx_put(struct store_tx *tx, const struct store_row 
 {
     const struct store_ops *ops = *(const struct store_ops *const *)tx;
     return ops->tx_put(tx, row);
+}
+
+/* ---- accounts, tokens, audit ---- */
+
+#define STORE_TX_OPS(tx) (*(const struct store_ops *const *)(tx))
+
+/* The account called name; ERR_NOT_FOUND if there is none. Strings in a. */
+static inline enum err store_user_get(struct store *s, const char *name, struct arena *a,
+                                      struct store_user *out)
+{
+    return s->ops->user_get(s, name, a, out);
+}
+
+/* Every account, by name; fn returning false stops. */
+static inline enum err store_user_list(struct store *s, store_user_fn *fn, void *ctx)
+{
+    return s->ops->user_list(s, fn, ctx);
+}
+
+/* Inside a unit of work: create or replace the account u->name. */
+static inline enum err store_tx_user_put(struct store_tx *tx, const struct store_user *u)
+{
+    return STORE_TX_OPS(tx)->tx_user_put(tx, u);
+}
+
+/* The token whose hash is hash; ERR_NOT_FOUND if unknown. Strings in a. */
+static inline enum err store_token_get(struct store *s, const char *hash, struct arena *a,
+                                       struct store_token *out)
+{
+    return s->ops->token_get(s, hash, a, out);
+}
+
+/* Inside a unit of work: record a newly issued token. */
+static inline enum err store_tx_token_put(struct store_tx *tx, const struct store_token *t)
+{
+    return STORE_TX_OPS(tx)->tx_token_put(tx, t);
+}
+
+/*
+ * Inside a unit of work: revoke the token with hash (when not NULL) and, when
+ * user is not NULL, every token of that user. Unknown hashes are no error.
+ */
+static inline enum err store_tx_token_revoke(struct store_tx *tx, const char *hash,
+                                             const char *user)
+{
+    return STORE_TX_OPS(tx)->tx_token_revoke(tx, hash, user);
+}
+
+/* Inside a unit of work: the last audit entry's seq and hash (0 and "" when none). */
+static inline enum err store_tx_audit_tail(struct store_tx *tx, int64_t *out_seq, char out_hash[65])
+{
+    return STORE_TX_OPS(tx)->tx_audit_tail(tx, out_seq, out_hash);
+}
+
+/* Inside a unit of work: append an entry; a->seq must be the tail's seq + 1. */
+static inline enum err store_tx_audit_append(struct store_tx *tx, const struct store_audit *a)
+{
+    return STORE_TX_OPS(tx)->tx_audit_append(tx, a);
+}
+
+/*
+ * Audit entries with seq > after_seq in seq order, only those about patient
+ * when it is not NULL, at most limit (<= 0: all); fn returning false stops.
+ * Strings are valid during the callback.
+ */
+static inline enum err store_audit_scan(struct store *s, int64_t after_seq, const char *patient,
+                                        int limit, store_audit_fn *fn, void *ctx)
+{
+    return s->ops->audit_scan(s, after_seq, patient, limit, fn, ctx);
 }
 
 #endif

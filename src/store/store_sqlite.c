@@ -41,6 +41,8 @@ static const char *const read_sql[RS__COUNT] = {
     [RS_COUNT_ID] = "SELECT count(*) FROM resource WHERE type = ?1 AND id = ?2",
     [RS_COUNT_TYPE] = "SELECT count(*) FROM resource WHERE type = ?1",
     [RS_COUNT_ALL] = "SELECT count(*) FROM resource",
+    [RS_TOKEN] = "SELECT kind, user, scope, issued, expires, revoked FROM auth_token "
+                 "WHERE hash = ?1",
 };
 
 static const struct store_ops sqlite_ops;
@@ -486,6 +488,7 @@ static void sqlite_close(struct store *base)
     sqlite3_finalize(s->w_current);
     sqlite3_finalize(s->w_insert);
     sqlite_index_finalize(s);
+    sqlite_audit_finalize(s);
     sqlite3_close(s->wdb);
     pthread_mutex_destroy(&s->queue_lock);
     pthread_mutex_destroy(&s->pool_lock);
@@ -508,6 +511,13 @@ static enum err open_writer(struct sqlite_store *s)
                                 "PRAGMA foreign_keys = ON;");
     if (!err)
         err = exec(s->wdb, s->tuning_writer);
+    /*
+     * Grow the file 64 MiB at a time. Readers map the file (mmap_size) and
+     * remap it whenever it grows; with writes going on (the audit trail
+     * appends on every request) growth page by page made each read remap.
+     */
+    int chunk_bytes = 64 << 20;
+    sqlite3_file_control(s->wdb, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk_bytes);
     if (!err)
         err = migrate(s->wdb);
     if (err)
@@ -519,7 +529,8 @@ static enum err open_writer(struct sqlite_store *s)
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                            -1, SQLITE_PREPARE_PERSISTENT, &s->w_insert, NULL) != SQLITE_OK)
         return sqlite_sql_err(s->wdb, "prepare writer");
-    return sqlite_index_prepare(s);
+    err = sqlite_index_prepare(s);
+    return err ? err : sqlite_audit_prepare(s);
 }
 
 /*
@@ -572,6 +583,7 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
         sqlite3_finalize(s->w_current);
         sqlite3_finalize(s->w_insert);
         sqlite_index_finalize(s);
+        sqlite_audit_finalize(s);
         sqlite3_close(s->wdb);
         free(s->path);
         free(s);
@@ -599,4 +611,13 @@ static const struct store_ops sqlite_ops = {
     .tx_search = sqlite_tx_search,
     .include = sqlite_include,
     .entries = sqlite_entries,
+    .user_get = sqlite_user_get,
+    .user_list = sqlite_user_list,
+    .tx_user_put = sqlite_tx_user_put,
+    .token_get = sqlite_token_get,
+    .tx_token_put = sqlite_tx_token_put,
+    .tx_token_revoke = sqlite_tx_token_revoke,
+    .tx_audit_tail = sqlite_tx_audit_tail,
+    .tx_audit_append = sqlite_tx_audit_append,
+    .audit_scan = sqlite_audit_scan,
 };

@@ -3,7 +3,7 @@
 // flight finish and closes cleanly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, http, tempDir, SANITIZED } from './helpers.mjs';
+import { startServer, http, tempDir, SANITIZED, login, ADMIN } from './helpers.mjs';
 import { rmSync } from 'node:fs';
 
 const obs = (id, n) => ({
@@ -109,5 +109,32 @@ test('SIGTERM during a continuous write load over keep-alive connections exits c
     } finally {
       srv.cleanup();
     }
+  }
+});
+
+test('clients that hang up while their writes commit do not keep the server from stopping', async () => {
+  // Regression: libmicrohttpd ends a request whose client left while it was suspended without
+  // calling the server again, so its continuation never ran and a SIGTERM waited for it forever.
+  const srv = await startServer();
+  try {
+    const { connect } = await import('node:net');
+    const token = (await login(`http://127.0.0.1:${srv.port}`, ADMIN.user, ADMIN.password)).access_token;
+    const hangUp = (i) => new Promise((resolve) => {
+      const body = JSON.stringify(obs(`gone-${i}`, i));
+      const s = connect(srv.port, '127.0.0.1', () => {
+        s.write(`PUT /fhir/Observation/gone-${i} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/fhir+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        setImmediate(() => { s.destroy(); resolve(); });
+      });
+      s.on('error', resolve);
+    });
+    for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 16 }, (_, i) => hangUp(round * 16 + i)));
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = await Promise.race([srv.stop(), new Promise((r) => setTimeout(() => r('hung'), 20000))]);
+    assert.notEqual(stopped, 'hung', 'the server did not stop within 20 s');
+    assert.equal(stopped.code, 0);
+  } finally {
+    if (srv.proc.exitCode === null) srv.proc.kill('SIGKILL');
+    srv.cleanup();
   }
 });

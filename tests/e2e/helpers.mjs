@@ -20,9 +20,42 @@ export function cli(args, opts = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+// Every server a test starts has this platform administrator (made with the
+// CLI before the server starts), and every request a test sends to it carries
+// the administrator's bearer token unless the test sets Authorization itself:
+// authentication is always on, and the tests of other behaviour speak as an
+// account that may do everything. tests/e2e/auth.test.mjs tests the gate.
+export const ADMIN = { user: 'e2e-admin', password: 'e2e-admin-password' };
+const tokens = new Map(); // origin -> bearer token
+
+const plainFetch = globalThis.fetch;
+globalThis.fetch = (url, init = {}) => {
+  const token = tokens.get(new URL(String(url)).origin);
+  const headers = new Headers(init.headers || {});
+  if (token && !headers.has('Authorization')) headers.set('Authorization', `Bearer ${token}`);
+  if (headers.get('Authorization') === '') headers.delete('Authorization');
+  return plainFetch(url, { ...init, headers });
+};
+
+// Create an account (password on stdin); ignores "exists already".
+export function addUser(dir, name, role, password, extra = []) {
+  return cli(['user', 'add', name, role, ...extra, '--data', dir], { input: password + '\n' });
+}
+
+// A bearer token for name/password at origin; throws when refused.
+export async function login(origin, name, password, scope) {
+  const form = new URLSearchParams({ grant_type: 'password', username: name, password });
+  if (scope) form.set('scope', scope);
+  const r = await plainFetch(`${origin}/auth/token`, { method: 'POST', body: form });
+  const json = await r.json();
+  if (r.status !== 200) throw new Error(`login of ${name} refused: ${JSON.stringify(json)}`);
+  return json;
+}
+
 // Start `yujian serve`; resolves once it prints its address.
 export async function startServer({ dir = tempDir(), args = [], env = {} } = {}) {
-  const proc = spawn(BIN, ['serve', '--port', '0', '--data', dir, '--access-log', '0', ...args], {
+  addUser(dir, ADMIN.user, 'platform-admin', ADMIN.password);
+  const proc = spawn(BIN, ['serve', '--port', '0', '--data', dir, '--access-log', '0', '--access-ttl', '86400', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,6 +72,7 @@ export async function startServer({ dir = tempDir(), args = [], env = {} } = {})
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
   });
   const base = `http://127.0.0.1:${port}/fhir`;
+  tokens.set(`http://127.0.0.1:${port}`, (await login(`http://127.0.0.1:${port}`, ADMIN.user, ADMIN.password)).access_token);
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   return {
     dir, port, base, proc,

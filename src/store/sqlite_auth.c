@@ -1,0 +1,316 @@
+/*
+ * sqlite_auth.c - accounts, tokens and the audit trail in the SQLite back end.
+ *
+ *   auth_user(name PK, password_hash, role, org, subject, disabled,
+ *             failed_logins, locked_until, created, must_change)
+ *   auth_token(hash PK, kind, user, scope, issued, expires, revoked)
+ *   audit(seq PK, time, user, patient, json, prev_hash, hash)
+ *        append-only: triggers refuse UPDATE and DELETE
+ *
+ * Token lookups run on every request, so their statement is prepared once
+ * per reader; the audit statements once on the writer. The rest is rare
+ * and prepared per call.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/sqlite_internal.h"
+
+static const char *const user_columns =
+    "name, password_hash, role, org, subject, disabled, failed_logins, locked_until, created, "
+    "must_change";
+
+static const char *text_col(sqlite3_stmt *st, int col, struct arena *a)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    if (!a)
+        return t ? t : "";
+    return arena_strndup(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, col) : 0);
+}
+
+static void user_from_stmt(sqlite3_stmt *st, struct arena *a, struct store_user *u)
+{
+    u->name = text_col(st, 0, a);
+    u->password_hash = text_col(st, 1, a);
+    u->role = text_col(st, 2, a);
+    u->org = text_col(st, 3, a);
+    u->subject = text_col(st, 4, a);
+    u->disabled = sqlite3_column_int(st, 5) != 0;
+    u->failed_logins = sqlite3_column_int(st, 6);
+    u->locked_until_ms = sqlite3_column_int64(st, 7);
+    u->created_ms = sqlite3_column_int64(st, 8);
+    u->must_change = sqlite3_column_int(st, 9) != 0;
+}
+
+struct user_query {
+    const char *name;       /* one account, or NULL for all */
+    struct arena *arena;    /* for one account */
+    struct store_user *out; /* for one account */
+    store_user_fn *fn;      /* for all */
+    void *ctx;              /* its argument */
+    bool found;             /* one account: it exists */
+};
+
+static enum err run_user_query(sqlite3 *db, void *arg)
+{
+    struct user_query *q = arg;
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM auth_user %s ORDER BY name", user_columns,
+             q->name ? "WHERE name = ?1" : "");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sqlite_sql_err(db, "prepare user");
+    if (q->name)
+        sqlite3_bind_text(st, 1, q->name, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_user u;
+        user_from_stmt(st, q->name ? q->arena : NULL, &u);
+        if (q->name) {
+            *q->out = u;
+            q->found = true;
+            break;
+        }
+        if (!q->fn(&u, q->ctx))
+            break;
+    }
+    enum err err = rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : sqlite_sql_err(db, "user");
+    sqlite3_finalize(st);
+    return err;
+}
+
+enum err sqlite_user_get(struct store *base, const char *name, struct arena *a,
+                         struct store_user *out)
+{
+    struct user_query q = {name, a, out, NULL, NULL, false};
+    enum err err = sqlite_read_snapshot((struct sqlite_store *)base, run_user_query, &q);
+    return err ? err : q.found ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err sqlite_user_list(struct store *base, store_user_fn *fn, void *ctx)
+{
+    struct user_query q = {NULL, NULL, NULL, fn, ctx, false};
+    return sqlite_read_snapshot((struct sqlite_store *)base, run_user_query, &q);
+}
+
+/* Writer thread: prepare, bind through fill, step, finalize. */
+static enum err write_once(struct sqlite_store *s, const char *sql, const char *what,
+                           void (*fill)(sqlite3_stmt *, const void *), const void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL) != SQLITE_OK)
+        return sqlite_sql_err(s->wdb, what);
+    fill(st, arg);
+    int rc = sqlite3_step(st);
+    enum err err = rc == SQLITE_DONE ? ERR_OK : sqlite_sql_err(s->wdb, what);
+    sqlite3_finalize(st);
+    return err;
+}
+
+static void fill_user(sqlite3_stmt *st, const void *arg)
+{
+    const struct store_user *u = arg;
+    sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, u->password_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, u->role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, u->org ? u->org : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, u->subject ? u->subject : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, u->disabled ? 1 : 0);
+    sqlite3_bind_int(st, 7, u->failed_logins);
+    sqlite3_bind_int64(st, 8, u->locked_until_ms);
+    sqlite3_bind_int64(st, 9, u->created_ms);
+    sqlite3_bind_int(st, 10, u->must_change ? 1 : 0);
+}
+
+enum err sqlite_tx_user_put(struct store_tx *txbase, const struct store_user *u)
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    return write_once(tx->store,
+                      "INSERT OR REPLACE INTO auth_user (name, password_hash, role, org, subject, "
+                      "disabled, failed_logins, locked_until, created, must_change) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      "user put", fill_user, u);
+}
+
+enum err sqlite_token_get(struct store *base, const char *hash, struct arena *a,
+                          struct store_token *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct reader *r;
+    enum err err = sqlite_reader_get(s, &r);
+    if (err)
+        return err;
+    sqlite3_stmt *st = r->stmts[RS_TOKEN];
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->hash = arena_strndup(a, hash, strlen(hash));
+        out->kind = sqlite3_column_int(st, 0);
+        out->user = text_col(st, 1, a);
+        out->scope = text_col(st, 2, a);
+        out->issued_ms = sqlite3_column_int64(st, 3);
+        out->expires_ms = sqlite3_column_int64(st, 4);
+        out->revoked = sqlite3_column_int(st, 5) != 0;
+    } else {
+        err = rc == SQLITE_DONE ? ERR_NOT_FOUND : sqlite_sql_err(r->db, "token get");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite_reader_put(s, r);
+    return err;
+}
+
+static void fill_token(sqlite3_stmt *st, const void *arg)
+{
+    const struct store_token *t = arg;
+    sqlite3_bind_text(st, 1, t->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, t->kind);
+    sqlite3_bind_text(st, 3, t->user, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, t->scope, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, t->issued_ms);
+    sqlite3_bind_int64(st, 6, t->expires_ms);
+    sqlite3_bind_int(st, 7, t->revoked ? 1 : 0);
+}
+
+enum err sqlite_tx_token_put(struct store_tx *txbase, const struct store_token *t)
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    /* expired tokens are of no use to anyone: drop them as new ones come */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(tx->store->wdb, "DELETE FROM auth_token WHERE expires < ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, t->issued_ms - 86400000);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return write_once(tx->store,
+                      "INSERT INTO auth_token (hash, kind, user, scope, issued, expires, revoked) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      "token put", fill_token, t);
+}
+
+struct revoke_args {
+    const char *hash; /* or NULL */
+    const char *user; /* or NULL */
+};
+
+static void fill_revoke(sqlite3_stmt *st, const void *arg)
+{
+    const struct revoke_args *r = arg;
+    if (r->hash)
+        sqlite3_bind_text(st, 1, r->hash, -1, SQLITE_STATIC);
+    if (r->user)
+        sqlite3_bind_text(st, 2, r->user, -1, SQLITE_STATIC);
+}
+
+enum err sqlite_tx_token_revoke(struct store_tx *txbase, const char *hash, const char *user)
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    struct revoke_args r = {hash, user};
+    /* NULL binds match nothing, so an absent hash or user selects no row */
+    return write_once(tx->store, "UPDATE auth_token SET revoked = 1 WHERE hash = ?1 OR user = ?2",
+                      "token revoke", fill_revoke, &r);
+}
+
+enum err sqlite_audit_prepare(struct sqlite_store *s)
+{
+    int flags = SQLITE_PREPARE_PERSISTENT;
+    if (sqlite3_prepare_v3(s->wdb, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1,
+                           flags, &s->w_audit_tail, NULL) ||
+        sqlite3_prepare_v3(s->wdb,
+                           "INSERT INTO audit (seq, time, user, patient, json, prev_hash, hash) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, flags, &s->w_audit_insert, NULL))
+        return sqlite_sql_err(s->wdb, "prepare audit");
+    return ERR_OK;
+}
+
+void sqlite_audit_finalize(struct sqlite_store *s)
+{
+    sqlite3_finalize(s->w_audit_tail);
+    sqlite3_finalize(s->w_audit_insert);
+}
+
+enum err sqlite_tx_audit_tail(struct store_tx *txbase, int64_t *out_seq, char out_hash[65])
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    sqlite3_stmt *st = tx->store->w_audit_tail;
+    int rc = sqlite3_step(st);
+    enum err err = ERR_OK;
+    if (rc == SQLITE_ROW) {
+        *out_seq = sqlite3_column_int64(st, 0);
+        const char *h = (const char *)sqlite3_column_text(st, 1);
+        snprintf(out_hash, 65, "%s", h ? h : "");
+    } else if (rc == SQLITE_DONE) {
+        *out_seq = 0;
+        out_hash[0] = '\0';
+    } else {
+        err = sqlite_sql_err(tx->store->wdb, "audit tail");
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+enum err sqlite_tx_audit_append(struct store_tx *txbase, const struct store_audit *a)
+{
+    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
+    sqlite3_stmt *st = tx->store->w_audit_insert;
+    sqlite3_bind_int64(st, 1, a->seq);
+    sqlite3_bind_int64(st, 2, a->time_ms);
+    sqlite3_bind_text(st, 3, a->user, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->patient, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, a->json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, a->prev_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, a->hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    enum err err = rc == SQLITE_DONE ? ERR_OK : sqlite_sql_err(tx->store->wdb, "audit append");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+struct audit_query {
+    int64_t after_seq;   /* start after */
+    const char *patient; /* or NULL */
+    int limit;           /* <= 0: all */
+    store_audit_fn *fn;  /* per entry */
+    void *ctx;           /* its argument */
+};
+
+static enum err run_audit_query(sqlite3 *db, void *arg)
+{
+    struct audit_query *q = arg;
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT seq, time, user, patient, json, prev_hash, hash FROM audit "
+             "WHERE seq > ?1%s ORDER BY seq LIMIT ?3",
+             q->patient ? " AND patient = ?2 AND patient <> ''" : "");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sqlite_sql_err(db, "prepare audit scan");
+    sqlite3_bind_int64(st, 1, q->after_seq);
+    if (q->patient)
+        sqlite3_bind_text(st, 2, q->patient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, q->limit > 0 ? q->limit : INT64_MAX);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_audit a = {
+            sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), text_col(st, 2, NULL),
+            text_col(st, 3, NULL),       text_col(st, 4, NULL),       text_col(st, 5, NULL),
+            text_col(st, 6, NULL),
+        };
+        if (!q->fn(&a, q->ctx))
+            break;
+    }
+    enum err err = rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : sqlite_sql_err(db, "audit");
+    sqlite3_finalize(st);
+    return err;
+}
+
+enum err sqlite_audit_scan(struct store *base, int64_t after_seq, const char *patient, int limit,
+                           store_audit_fn *fn, void *ctx)
+{
+    struct audit_query q = {after_seq, patient, limit, fn, ctx};
+    return sqlite_read_snapshot((struct sqlite_store *)base, run_audit_query, &q);
+}

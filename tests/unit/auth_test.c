@@ -1,0 +1,222 @@
+/*
+ * auth_test.c - SMART scopes (parsing, checking, narrowing to a role),
+ * passwords with lock-out, token expiry and revocation, and the audit
+ * trail's hash chain with its tamper detection, on a real SQLite store.
+ */
+#include "test.h"
+
+#include "tmpstore.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+#include "auth/audit.h"
+#include "auth/auth.h"
+#include "core/timeutil.h"
+
+static void scopes_are_parsed_in_v2_and_v1_forms(void **state)
+{
+    (void)state;
+    struct auth_scopes s;
+    char why[200];
+    assert_int_equal(auth_scopes_parse("openid fhirUser launch/patient patient/Observation.rs "
+                                       "user/*.cruds system/Patient.read",
+                                       &s, why, sizeof(why)),
+                     ERR_OK);
+    assert_true(s.openid && s.fhir_user);
+    assert_int_equal(s.count, 3);
+    assert_int_equal(s.items[0].context, AUTH_CONTEXT_PATIENT);
+    assert_int_equal(s.items[0].ops, AUTH_OP_R | AUTH_OP_S);
+    assert_string_equal(s.items[1].type, "*");
+    assert_int_equal(s.items[2].ops, AUTH_OP_R | AUTH_OP_S); /* v1 read = rs */
+    const char *bad[] = {"user/Observation.sr", "user/Observation.x", "user/Nope.r",
+                         "user/Observation", "patient/Observation.rs?code=1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(auth_scopes_parse(bad[i], &s, why, sizeof(why)), ERR_INVALID);
+}
+
+static void scopes_decide_per_interaction_and_type(void **state)
+{
+    (void)state;
+    struct auth_scopes s;
+    char why[200];
+    bool confined;
+    assert_int_equal(auth_scopes_parse("user/Observation.crs patient/*.rs", &s, why, sizeof(why)),
+                     ERR_OK);
+    assert_true(auth_scopes_allow(&s, 'c', "Observation", &confined));
+    assert_false(confined);
+    assert_false(auth_scopes_allow(&s, 'd', "Observation", &confined));
+    assert_true(auth_scopes_allow(&s, 'r', "Condition", &confined));
+    assert_true(confined); /* only the patient scope allows it */
+    assert_false(auth_scopes_allow(&s, 'u', "Condition", &confined));
+    assert_true(auth_scopes_allow(&s, 's', "*", &confined)); /* patient/<star> covers every type */
+    assert_true(confined);                                   /* but only inside the compartment */
+    assert_int_equal(auth_scopes_parse("user/Observation.rs", &s, why, sizeof(why)), ERR_OK);
+    assert_false(auth_scopes_allow(&s, 's', "*", &confined)); /* one type is not every type */
+}
+
+static void a_grant_never_exceeds_the_role(void **state)
+{
+    (void)state;
+    struct auth_scopes role, asked;
+    char why[200];
+    struct buf out;
+    buf_init(&out, 4096);
+    assert_int_equal(auth_scopes_parse("user/*.rs user/Observation.cu", &role, why, sizeof(why)),
+                     ERR_OK);
+    assert_int_equal(auth_scopes_parse("user/Observation.cruds patient/Patient.r user/Patient.d",
+                                       &asked, why, sizeof(why)),
+                     ERR_OK);
+    auth_scopes_grant(&role, &asked, &out);
+    assert_string_equal(out.ptr, "user/Observation.crus");
+    buf_reset(&out);
+    memset(&asked, 0, sizeof(asked));
+    auth_scopes_grant(&role, &asked, &out);
+    assert_string_equal(out.ptr, "user/*.rs user/Observation.cu");
+    buf_release(&out);
+}
+
+static void every_role_has_valid_scopes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < auth_role_count; i++) {
+        struct auth_scopes s;
+        char why[200] = "";
+        assert_int_equal(auth_scopes_parse(auth_roles[i].scopes, &s, why, sizeof(why)), ERR_OK);
+        assert_true(s.count > 0);
+    }
+    assert_non_null(auth_role_find("resident"));
+    assert_null(auth_role_find("superuser"));
+}
+
+static void logins_lock_after_repeated_failures(void **state)
+{
+    struct tmpstore *f = *state;
+    char why[200];
+    assert_int_equal(auth_user_add(f->store, "nurse1", "right-password", "nurse", NULL, NULL, false,
+                                   why, sizeof(why)),
+                     ERR_OK);
+    assert_int_equal(auth_user_add(f->store, "nurse1", "right-password", "nurse", NULL, NULL, false,
+                                   why, sizeof(why)),
+                     ERR_CONFLICT);
+    assert_int_equal(auth_user_add(f->store, "Bad Name", "right-password", "nurse", NULL, NULL,
+                                   false, why, sizeof(why)),
+                     ERR_INVALID);
+    assert_int_equal(
+        auth_user_add(f->store, "short", "short", "nurse", NULL, NULL, false, why, sizeof(why)),
+        ERR_INVALID);
+    struct auth_policy p = {.max_failed_logins = 3, .lockout_s = 60};
+    struct arena a;
+    arena_init(&a, 4096);
+    struct store_user u;
+    assert_int_equal(auth_login(f->store, &p, "nurse1", "wrong-one", &a, &u), ERR_UNAUTHORIZED);
+    assert_int_equal(auth_login(f->store, &p, "nurse1", "right-password", &a, &u), ERR_OK);
+    /* a success resets the count: two more failures do not lock */
+    assert_int_equal(auth_login(f->store, &p, "nurse1", "wrong-one", &a, &u), ERR_UNAUTHORIZED);
+    assert_int_equal(auth_login(f->store, &p, "nurse1", "wrong-two", &a, &u), ERR_UNAUTHORIZED);
+    assert_int_equal(auth_login(f->store, &p, "nurse1", "wrong-three", &a, &u), ERR_TOO_MANY);
+    assert_int_equal(auth_login(f->store, &p, "nurse1", "right-password", &a, &u), ERR_TOO_MANY);
+    assert_int_equal(auth_login(f->store, &p, "nobody", "right-password", &a, &u),
+                     ERR_UNAUTHORIZED);
+    arena_release(&a);
+}
+
+static void tokens_expire_and_are_revoked(void **state)
+{
+    struct tmpstore *f = *state;
+    char why[200], tok[AUTH_TOKEN_CHARS + 1], old[AUTH_TOKEN_CHARS + 1];
+    assert_int_equal(auth_user_add(f->store, "doc", "doctor-password", "doctor", NULL, NULL, false,
+                                   why, sizeof(why)),
+                     ERR_OK);
+    struct arena a;
+    arena_init(&a, 4096);
+    struct auth_principal who;
+    assert_int_equal(
+        auth_token_issue(f->store, "doc", "user/Patient.r", STORE_TOKEN_ACCESS, 0, old), ERR_OK);
+    assert_int_equal(auth_authenticate(f->store, old, &a, &who, why, sizeof(why)),
+                     ERR_UNAUTHORIZED); /* lifetime 0: expired at once */
+    assert_int_equal(
+        auth_token_issue(f->store, "doc", "user/Patient.r", STORE_TOKEN_ACCESS, 600, tok), ERR_OK);
+    assert_int_equal(strlen(tok), AUTH_TOKEN_CHARS);
+    assert_int_equal(auth_authenticate(f->store, tok, &a, &who, why, sizeof(why)), ERR_OK);
+    assert_string_equal(who.user, "doc");
+    assert_string_equal(who.role->code, "doctor");
+    struct store_token t;
+    assert_int_equal(auth_token_check(f->store, tok, STORE_TOKEN_REFRESH, &a, &t),
+                     ERR_UNAUTHORIZED); /* an access token is no refresh token */
+    assert_int_equal(auth_token_revoke(f->store, tok), ERR_OK);
+    assert_int_equal(auth_authenticate(f->store, tok, &a, &who, why, sizeof(why)),
+                     ERR_UNAUTHORIZED);
+    assert_int_equal(auth_token_revoke(f->store, "not-a-token"), ERR_OK);
+    arena_release(&a);
+}
+
+static enum err append_three(struct store_tx *tx, void *arg)
+{
+    (void)arg;
+    enum err err = ERR_OK;
+    for (int i = 0; !err && i < 3; i++)
+        err = audit_append_tx(tx, time_now_ms(), "u", i == 1 ? "Patient/p1" : NULL,
+                              i == 0   ? "{\"n\":0}"
+                              : i == 1 ? "{\"n\":1}"
+                                       : "{\"n\":2}");
+    return err;
+}
+
+static bool collect(const struct store_audit *a, void *arg)
+{
+    int64_t *n = arg;
+    *n = *n * 10 + a->seq;
+    return true;
+}
+
+static void the_audit_chain_detects_tampering(void **state)
+{
+    struct tmpstore *f = *state;
+    assert_int_equal(store_write(f->store, append_three, NULL), ERR_OK);
+    struct audit_verify_report rep;
+    assert_int_equal(audit_verify(f->store, &rep), ERR_OK);
+    assert_int_equal(rep.entries, 3);
+    assert_int_equal(rep.first_bad, 0);
+    char h[65];
+    audit_hash("", "{\"n\":0}", h);
+    audit_hash(h, "{\"n\":1}", h);
+    audit_hash(h, "{\"n\":2}", h);
+    assert_string_equal(rep.head_hash, h); /* the chain is the documented formula */
+    int64_t seqs = 0;
+    assert_int_equal(store_audit_scan(f->store, 0, "Patient/p1", 0, collect, &seqs), ERR_OK);
+    assert_int_equal(seqs, 2); /* only the entry about p1 */
+    /* the database refuses changes; someone with the file can still drop the guard */
+    char path[128];
+    snprintf(path, sizeof(path), "%s/yujian.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit WHERE seq = 2", NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TRIGGER audit_no_update;"
+                                  "UPDATE audit SET json = '{\"n\":9}' WHERE seq = 2",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(audit_verify(f->store, &rep), ERR_OK);
+    assert_int_equal(rep.first_bad, 2);
+    assert_int_equal(rep.entries, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(scopes_are_parsed_in_v2_and_v1_forms),
+        cmocka_unit_test(scopes_decide_per_interaction_and_type),
+        cmocka_unit_test(a_grant_never_exceeds_the_role),
+        cmocka_unit_test(every_role_has_valid_scopes),
+        cmocka_unit_test_setup_teardown(logins_lock_after_repeated_failures, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(tokens_expire_and_are_revoked, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(the_audit_chain_detects_tampering, tmpstore_open,
+                                        tmpstore_close),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
