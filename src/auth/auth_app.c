@@ -70,9 +70,8 @@ static const char *query_text(const struct http_request *req)
     return text;
 }
 
-/* Bearer authentication; false with a 401 written when it fails. */
-static bool authenticate(struct auth_app *app, struct auth_request *ar, struct http_request *req,
-                         struct http_response *res)
+bool auth_gate_authenticate(struct auth_app *app, struct auth_request *ar, struct http_request *req,
+                            struct http_response *res)
 {
     const char *h = http_request_header(req, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
@@ -120,7 +119,7 @@ void auth_app_handle(void *appv, struct http_request *req, struct http_response 
     auth_classify(ar, req);
     if (!strcmp(ar->subtype, "search-type"))
         ar->ev.query = query_text(req);
-    if (!authenticate(app, ar, req, res))
+    if (!auth_gate_authenticate(app, ar, req, res))
         return;
     auth_event_finish(ar, req, 0);
     if (starts_with(path, "/fhir/AuditEvent") &&

@@ -33,6 +33,9 @@ struct auth_request {
     bool audited_in_unit;      /* a write unit appended the entry */
 };
 
+/* auth_app.c: bearer authentication of req into ar->who; false with a 401 written. */
+bool auth_gate_authenticate(struct auth_app *app, struct auth_request *ar, struct http_request *req,
+                            struct http_response *res);
 /* guard.c: fill app->guard. */
 void auth_guard_init(struct auth_app *app);
 /* guard.c: name the interaction of a FHIR request (subtype and action). */

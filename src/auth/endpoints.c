@@ -57,7 +57,7 @@ static bool read_form(struct http_request *req, struct http_response *res, struc
     return true;
 }
 
-static void token_answer(struct auth_app *app, struct http_request *req, struct http_response *res,
+static void token_answer(struct auth_app *app, struct http_response *res,
                          const struct store_user *u, const char *scope)
 {
     char access[AUTH_TOKEN_CHARS + 1], refresh[AUTH_TOKEN_CHARS + 1];
@@ -87,7 +87,6 @@ static void token_answer(struct auth_app *app, struct http_request *req, struct 
     res->content_type = "application/json";
     http_response_header(res, "Cache-Control", "no-store");
     http_response_header(res, "Pragma", "no-cache");
-    (void)req;
 }
 
 /* The scopes to grant u for requested; false with the error written. */
@@ -151,7 +150,7 @@ static void password_grant(struct auth_app *app, struct auth_request *ar, struct
     }
     const char *scope;
     if (grant(req, res, &u, form_get(f, "scope"), &scope))
-        token_answer(app, req, res, &u, scope);
+        token_answer(app, res, &u, scope);
 }
 
 static void refresh_grant(struct auth_app *app, struct auth_request *ar, struct http_request *req,
@@ -176,7 +175,6 @@ static void refresh_grant(struct auth_app *app, struct auth_request *ar, struct 
     }
     const char *scope = t.scope;
     const char *asked = form_get(f, "scope");
-    struct store_user narrowed = u;
     if (asked && *asked) {
         /* a refresh may narrow the scopes, never widen them */
         struct auth_scopes had, want;
@@ -193,7 +191,7 @@ static void refresh_grant(struct auth_app *app, struct auth_request *ar, struct 
         scope = arena_strndup(req->arena, b.ptr ? b.ptr : "", b.len);
         buf_release(&b);
     }
-    token_answer(app, req, res, &narrowed, scope);
+    token_answer(app, res, &u, scope);
 }
 
 static void token_endpoint(struct auth_app *app, struct auth_request *ar, struct http_request *req,
@@ -281,14 +279,8 @@ static void password_endpoint(struct auth_app *app, struct auth_request *ar,
 static void me_endpoint(struct auth_app *app, struct auth_request *ar, struct http_request *req,
                         struct http_response *res)
 {
-    const char *h = http_request_header(req, "Authorization");
-    char why[160];
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0 ||
-        auth_authenticate(app->store, h + 7, req->arena, &ar->who, why, sizeof(why))) {
-        auth_error(res, ERR_UNAUTHORIZED, "请先登录 / authentication required");
-        http_response_header(res, "WWW-Authenticate", "Bearer realm=\"yujian\"");
+    if (!auth_gate_authenticate(app, ar, req, res))
         return;
-    }
     const struct auth_principal *w = &ar->who;
     struct buf *b = &res->body;
     buf_printf(b, "{\"user\":\"%s\",\"role\":\"%s\",\"roleName\":{\"zh\":\"%s\",\"en\":\"%s\"},",
