@@ -61,7 +61,14 @@ static void agents(const struct audit_event *ev, struct buf *out)
         buf_append_json_string(out, ev->address, strlen(ev->address));
         buf_append_str(out, ",\"type\":\"2\"}");
     }
-    if (ev->purpose && *ev->purpose) {
+    if (ev->break_glass) {
+        /* BALP: an emergency access is purposeOfUse BTG, with the reason given */
+        buf_append_str(out, ",\"purposeOfUse\":[{\"coding\":[");
+        coding(out, "http://terminology.hl7.org/CodeSystem/v3-ActReason", "BTG");
+        buf_append_str(out, "],\"text\":");
+        buf_append_json_string(out, ev->break_glass, strnlen(ev->break_glass, 200));
+        buf_append_str(out, "}]");
+    } else if (ev->purpose && *ev->purpose) {
         buf_append_str(out, ",\"purposeOfUse\":[{\"text\":");
         buf_append_json_string(out, ev->purpose, strnlen(ev->purpose, 200));
         buf_append_str(out, "}]");

@@ -38,6 +38,7 @@ struct audit_event {
     const char *patient;                      /* "Patient/id" whose data it was, or NULL */
     int status;                               /* HTTP status of the answer */
     const char *purpose;                      /* purpose of use given by the client, or NULL */
+    const char *break_glass;                  /* the emergency reason of a break-glass access */
 };
 
 /* Render ev as an AuditEvent resource into out. */

@@ -39,6 +39,25 @@ static bool parse_int(const char *v, long long lo, long long hi, long long *out)
     return true;
 }
 
+/*
+ * Who reads the trail: whoever reaches every record (or breaks the glass),
+ * and residents for their own record (*confined). False with a 403 written.
+ */
+static bool may_read_trail(struct auth_app *app, struct http_request *req,
+                           struct http_response *res, const char **confined)
+{
+    struct fhir_reach reach;
+    app->guard.reach(app, req, &reach);
+    if (reach.kind != FHIR_REACH_ALL && reach.kind != FHIR_REACH_PATIENTS && !reach.break_glass) {
+        auth_error(res, ERR_FORBIDDEN,
+                   "审计记录仅对平台管理员和本人开放 / the audit trail is open to platform "
+                   "administrators, and to residents for their own records");
+        return false;
+    }
+    *confined = reach.kind == FHIR_REACH_PATIENTS ? reach.patients[0] : NULL;
+    return true;
+}
+
 void auth_audit_api(struct auth_app *app, struct http_request *req, struct http_response *res)
 {
     if (strcmp(req->method, "GET") != 0 || strcmp(req->path, "/fhir/AuditEvent") != 0) {
@@ -54,7 +73,9 @@ void auth_audit_api(struct auth_app *app, struct http_request *req, struct http_
         auth_error(res, err, why);
         return;
     }
-    const char *confined = app->guard.compartment(app, req);
+    const char *confined = NULL;
+    if (!may_read_trail(app, req, res, &confined))
+        return;
     const char *patient = confined;
     long long count = app->cfg->default_count, cursor = 0;
     for (size_t i = 0; i < req->param_count; i++) {

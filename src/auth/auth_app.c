@@ -97,6 +97,40 @@ bool auth_gate_authenticate(struct auth_app *app, struct auth_request *ar, struc
     return true;
 }
 
+/*
+ * X-Break-Glass: an emergency read beyond the caller's usual reach, by a
+ * role allowed it, with a reason of 4-200 bytes of text that goes into the
+ * audit entry. False with an answer written when refused.
+ */
+static bool take_break_glass(struct auth_request *ar, const struct http_request *req,
+                             struct http_response *res)
+{
+    const char *reason = http_request_header(req, "X-Break-Glass");
+    if (!reason)
+        return true;
+    while (*reason == ' ')
+        reason++;
+    size_t n = strlen(reason);
+    bool text = n >= 4 && n <= 200;
+    for (const unsigned char *p = (const unsigned char *)reason; text && *p; p++)
+        text = *p >= 0x20 && *p != 0x7f;
+    if (!ar->who.role->break_glass) {
+        auth_error(res, ERR_FORBIDDEN,
+                   arena_printf(req->arena, "%s无紧急授权权限 / role '%s' may not break the glass",
+                                ar->who.role->zh, ar->who.role->code));
+        return false;
+    }
+    if (!text) {
+        auth_error(
+            res, ERR_INVALID,
+            "紧急授权需说明理由（4-200字节）/ X-Break-Glass needs a reason of 4-200 bytes of "
+            "text");
+        return false;
+    }
+    ar->break_glass = reason;
+    return true;
+}
+
 void auth_app_handle(void *appv, struct http_request *req, struct http_response *res)
 {
     struct auth_app *app = appv;
@@ -119,7 +153,7 @@ void auth_app_handle(void *appv, struct http_request *req, struct http_response 
     auth_classify(ar, req);
     if (!strcmp(ar->subtype, "search-type"))
         ar->ev.query = query_text(req);
-    if (!auth_gate_authenticate(app, ar, req, res))
+    if (!auth_gate_authenticate(app, ar, req, res) || !take_break_glass(ar, req, res))
         return;
     auth_event_finish(ar, req, 0);
     if (starts_with(path, "/fhir/AuditEvent") &&

@@ -31,6 +31,7 @@ struct auth_request {
     const char *login_user;    /* login attempts: the name given */
     struct audit_event ev;     /* filled as the request goes */
     bool audited_in_unit;      /* a write unit appended the entry */
+    const char *break_glass;   /* X-Break-Glass: the emergency reason given, or NULL */
 };
 
 /* auth_app.c: bearer authentication of req into ar->who; false with a 401 written. */

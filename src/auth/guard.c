@@ -53,19 +53,37 @@ static enum err allow(void *self, const struct http_request *req, char interacti
     return ERR_FORBIDDEN;
 }
 
-/* Only patient/ scopes: the caller sees one compartment, its own patient's. */
-static const char *compartment(void *self, const struct http_request *req)
+/* The role's reach (roles.h), narrowed by the token and the account's links. */
+static void reach(void *self, const struct http_request *req, struct fhir_reach *out)
 {
     (void)self;
+    memset(out, 0, sizeof(*out));
     const struct auth_request *ar = req->auth;
-    if (!ar || !ar->authenticated)
-        return "Patient/-";
-    const struct auth_scopes *s = &ar->who.scopes;
-    for (size_t i = 0; i < s->count; i++)
-        if (s->items[i].context != AUTH_CONTEXT_PATIENT)
-            return NULL;
-    /* an account with patient scopes but no patient of its own sees nothing */
-    return !strncmp(ar->who.subject, "Patient/", 8) ? ar->who.subject : "Patient/-";
+    if (!ar || !ar->authenticated) {
+        out->kind = FHIR_REACH_PATIENTS;
+        out->patients[out->npatients++] = "Patient/-";
+        return;
+    }
+    const struct auth_principal *who = &ar->who;
+    bool org = !strncmp(who->org, "Organization/", 13);
+    out->org = org ? who->org : "Organization/-";
+    out->person = !strncmp(who->subject, "Practitioner/", 13) ? who->subject : NULL;
+    out->break_glass = ar->break_glass != NULL;
+    bool patient_scopes = who->scopes.count > 0;
+    for (size_t i = 0; i < who->scopes.count; i++)
+        patient_scopes &= who->scopes.items[i].context == AUTH_CONTEXT_PATIENT;
+    if (patient_scopes || who->role->reach == 'p') {
+        /* patient/ scopes: the account's own patient (none without one) */
+        out->kind = FHIR_REACH_PATIENTS;
+        out->patients[out->npatients++] =
+            !strncmp(who->subject, "Patient/", 8) ? who->subject : "Patient/-";
+    } else if (who->role->reach == 'r') {
+        out->kind = FHIR_REACH_REGION;
+    } else if (who->role->reach == 'o' || org) {
+        out->kind = FHIR_REACH_ORG;
+    } else {
+        out->kind = FHIR_REACH_ALL;
+    }
 }
 
 static bool is_admin(void *self, const struct http_request *req)
@@ -123,7 +141,7 @@ void auth_guard_init(struct auth_app *app)
     app->guard = (struct fhir_guard){
         .self = app,
         .allow = allow,
-        .compartment = compartment,
+        .reach = reach,
         .is_admin = is_admin,
         .touched = touched,
         .write_unit = write_unit_of,
@@ -207,4 +225,5 @@ void auth_event_finish(struct auth_request *ar, const struct http_request *req, 
     ev->action = ar->action ? ar->action : 'E';
     ev->subtype = ar->subtype ? ar->subtype : "operation";
     ev->purpose = http_request_header(req, "X-Purpose-Of-Use");
+    ev->break_glass = ar->break_glass;
 }

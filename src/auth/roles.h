@@ -16,6 +16,14 @@ struct auth_role {
     const char *en;     /* Doctor */
     const char *scopes; /* SMART scopes, the most a token of the role carries */
     bool admin;         /* may run server-wide operations and manage accounts */
+    /*
+     * Whose records the role works on (fhir/guard.h): 'p' patients (own and
+     * granted), 'o' its organisation's and those shared with it, 'r' its
+     * region's indicators, 'a' all ('o' for a system client bound to an
+     * organisation).
+     */
+    char reach;
+    bool break_glass; /* may read any record in an emergency, giving a reason */
 };
 
 extern const struct auth_role auth_roles[];

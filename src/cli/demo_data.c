@@ -8,7 +8,13 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "fhir/access.h"
 #include "fhir/json.h"
+
+/* meta holding a custodian tag: what the organisation holds (fhir/access.h) */
+#define HELD_BY                                                                                    \
+    "\"meta\":{\"tag\":[{\"system\":\"" FHIR_CUSTODIAN_SYSTEM "\",\"code\":\"Organization/"        \
+                                                              "%s\"}]},"
 
 struct city {
     const char *code; /* GB/T 2260 */
@@ -23,27 +29,37 @@ static const struct city cities[] = {
     {"411700", "驻马店市"}, {"419001", "济源示范区"},
 };
 
+/* Counties (and districts) with institutions in the demo: the third level of the tree. */
+static const struct city counties[] = {
+    {"410104", "管城回族区"},
+    {"411525", "固始县"},
+};
+
+static const char *const county_city[] = {"410100", "411500"};
+
 struct hospital {
     const char *id;        /* resource id */
     const char *name;      /* Chinese name */
     const char *city_code; /* owning city */
     const char *grade;     /* 三甲, 二级, ... */
+    const char *parent;    /* the health commission above it (city or county) */
 };
 
 static const struct hospital hospitals[] = {
-    {"org-zzu1", "郑州大学第一附属医院", "410100", "三级甲等"},
-    {"org-hnsrmyy", "河南省人民医院", "410100", "三级甲等"},
-    {"org-hnzyy1", "河南中医药大学第一附属医院", "410100", "三级甲等"},
-    {"org-hnzlyy", "河南省肿瘤医院", "410100", "三级甲等"},
-    {"org-zzu3", "郑州大学第三附属医院", "410100", "三级甲等"},
-    {"org-zzszxyy", "郑州市中心医院", "410100", "三级甲等"},
-    {"org-zkszxyy", "周口市中心医院", "411600", "三级甲等"},
-    {"org-sqsyy", "商丘市第一人民医院", "411400", "三级甲等"},
-    {"org-aysrmyy", "安阳市人民医院", "410500", "三级甲等"},
-    {"org-xcszxyy", "许昌市中心医院", "411000", "三级甲等"},
-    {"org-lyzgyy", "河南省洛阳正骨医院", "410300", "三级甲等"},
-    {"org-gsxfybjy", "固始县妇幼保健院", "411500", "二级"},
-    {"org-bxjsqzx", "郑州市管城区北下街社区卫生服务中心", "410100", "基层"},
+    {"org-zzu1", "郑州大学第一附属医院", "410100", "三级甲等", "hc-410100"},
+    {"org-hnsrmyy", "河南省人民医院", "410100", "三级甲等", "hc-410100"},
+    {"org-hnzyy1", "河南中医药大学第一附属医院", "410100", "三级甲等", "hc-410100"},
+    {"org-hnzlyy", "河南省肿瘤医院", "410100", "三级甲等", "hc-410100"},
+    {"org-zzu3", "郑州大学第三附属医院", "410100", "三级甲等", "hc-410100"},
+    {"org-zzszxyy", "郑州市中心医院", "410100", "三级甲等", "hc-410100"},
+    {"org-zkszxyy", "周口市中心医院", "411600", "三级甲等", "hc-411600"},
+    {"org-sqsyy", "商丘市第一人民医院", "411400", "三级甲等", "hc-411400"},
+    {"org-aysrmyy", "安阳市人民医院", "410500", "三级甲等", "hc-410500"},
+    {"org-xcszxyy", "许昌市中心医院", "411000", "三级甲等", "hc-411000"},
+    {"org-lyzgyy", "河南省洛阳正骨医院", "410300", "三级甲等", "hc-410300"},
+    {"org-gsxfybjy", "固始县妇幼保健院", "411500", "二级", "hc-411525"},
+    {"org-bxjsqzx", "郑州市管城区北下街社区卫生服务中心", "410100", "基层", "hc-410104"},
+    {"org-zz120", "郑州市紧急医疗救援中心", "410100", "120", "hc-410100"},
 };
 
 static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴",
@@ -129,15 +145,27 @@ static enum err gen_organizations(struct importer *im, struct buf *b)
             cities[i].code, cities[i].code, cities[i].name);
         err = queue_json(im, b, "demo city");
     }
+    for (size_t i = 0; !err && i < sizeof(counties) / sizeof(counties[0]); i++) {
+        buf_printf(
+            b,
+            "{\"resourceType\":\"Organization\",\"id\":\"hc-%s\",\"active\":true,"
+            "\"identifier\":[{\"system\":\"urn:oid:2.16.156.10011.0.9.2.1\",\"value\":\"%s\"}],"
+            "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+            "organization-type\",\"code\":\"govt\"}]}],\"name\":\"%s卫生健康委员会\","
+            "\"partOf\":{\"reference\":\"Organization/hc-%s\"}}",
+            counties[i].code, counties[i].code, counties[i].name, county_city[i]);
+        err = queue_json(im, b, "demo county");
+    }
     for (size_t i = 0; !err && i < sizeof(hospitals) / sizeof(hospitals[0]); i++) {
         const struct hospital *h = &hospitals[i];
+        /* an institution holds its own record: its administrators keep it */
         buf_printf(b,
-                   "{\"resourceType\":\"Organization\",\"id\":\"%s\",\"active\":true,"
+                   "{\"resourceType\":\"Organization\",\"id\":\"%s\"," HELD_BY "\"active\":true,"
                    "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
                    "organization-type\",\"code\":\"prov\"}],\"text\":\"%s\"}],\"name\":\"%s\","
                    "\"address\":[{\"state\":\"河南省\",\"district\":\"%s\"}],"
-                   "\"partOf\":{\"reference\":\"Organization/hc-%s\"}}",
-                   h->id, h->grade, h->name, h->city_code, h->city_code);
+                   "\"partOf\":{\"reference\":\"Organization/%s\"}}",
+                   h->id, h->id, h->grade, h->name, h->city_code, h->parent);
         err = queue_json(im, b, "demo hospital");
     }
     return err;
@@ -151,21 +179,22 @@ static enum err gen_practitioners(struct importer *im, struct buf *b, uint64_t *
             const char *family = surnames[rng_range(rng, 0, 19)];
             const char *name = given[rng_range(rng, 0, 19)];
             buf_printf(b,
-                       "{\"resourceType\":\"Practitioner\",\"id\":\"pr-%s-%d\",\"active\":true,"
+                       "{\"resourceType\":\"Practitioner\",\"id\":\"pr-%s-%d\"," HELD_BY
+                       "\"active\":true,"
                        "\"name\":[{\"text\":\"%s%s\",\"family\":\"%s\",\"given\":[\"%s\"]}]}",
-                       hospitals[i].id + 4, k, family, name, family, name);
+                       hospitals[i].id + 4, k, hospitals[i].id, family, name, family, name);
             err = queue_json(im, b, "demo practitioner");
             if (err)
                 break;
-            buf_printf(
-                b,
-                "{\"resourceType\":\"PractitionerRole\",\"id\":\"prr-%s-%d\",\"active\":true,"
-                "\"practitioner\":{\"reference\":\"Practitioner/pr-%s-%d\"},"
-                "\"organization\":{\"reference\":\"Organization/%s\"},"
-                "\"code\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
-                "practitioner-role\",\"code\":\"%s\"}]}]}",
-                hospitals[i].id + 4, k, hospitals[i].id + 4, k, hospitals[i].id,
-                k == 3 ? "nurse" : "doctor");
+            buf_printf(b,
+                       "{\"resourceType\":\"PractitionerRole\",\"id\":\"prr-%s-%d\"," HELD_BY
+                       "\"active\":true,"
+                       "\"practitioner\":{\"reference\":\"Practitioner/pr-%s-%d\"},"
+                       "\"organization\":{\"reference\":\"Organization/%s\"},"
+                       "\"code\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                       "practitioner-role\",\"code\":\"%s\"}]}]}",
+                       hospitals[i].id + 4, k, hospitals[i].id, hospitals[i].id + 4, k,
+                       hospitals[i].id, k == 3 ? "nurse" : "doctor");
             err = queue_json(im, b, "demo role");
         }
     }
@@ -190,7 +219,8 @@ static enum err gen_results(struct importer *im, struct buf *b, uint64_t *rng, i
             v = it->low_x100 / 2; /* results are positive quantities */
         const char *flag = v < it->low_x100 ? "L" : v > it->high_x100 ? "H" : "N";
         buf_printf(b,
-                   "{\"resourceType\":\"Observation\",\"id\":\"obs-%04d-%zu\",\"status\":\"final\","
+                   "{\"resourceType\":\"Observation\",\"id\":\"obs-%04d-%zu\"," HELD_BY
+                   "\"status\":\"final\","
                    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
                    "observation-category\",\"code\":\"laboratory\"}]}],"
                    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"%s\"}],"
@@ -203,8 +233,8 @@ static enum err gen_results(struct importer *im, struct buf *b, uint64_t *rng, i
                    "CodeSystem/v3-ObservationInterpretation\",\"code\":\"%s\"}]}],"
                    "\"referenceRange\":[{\"low\":{\"value\":%d.%02d,\"unit\":\"%s\"},"
                    "\"high\":{\"value\":%d.%02d,\"unit\":\"%s\"}}]}",
-                   p, i, it->loinc, it->display, p, when, when, h->id, v / 100, v % 100, it->unit,
-                   it->unit, flag, it->low_x100 / 100, it->low_x100 % 100, it->unit,
+                   p, i, h->id, it->loinc, it->display, p, when, when, h->id, v / 100, v % 100,
+                   it->unit, it->unit, flag, it->low_x100 / 100, it->low_x100 % 100, it->unit,
                    it->high_x100 / 100, it->high_x100 % 100, it->unit);
         err = queue_json(im, b, "demo observation");
         size_t n = strlen(refs);
@@ -214,21 +244,23 @@ static enum err gen_results(struct importer *im, struct buf *b, uint64_t *rng, i
     if (err)
         return err;
     buf_printf(b,
-               "{\"resourceType\":\"DiagnosticReport\",\"id\":\"dr-%04d\",\"status\":\"final\","
+               "{\"resourceType\":\"DiagnosticReport\",\"id\":\"dr-%04d\"," HELD_BY
+               "\"status\":\"final\","
                "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
                "v2-0074\",\"code\":\"LAB\"}]}],\"code\":{\"coding\":[{\"system\":"
                "\"http://loinc.org\",\"code\":\"24323-8\"}],\"text\":\"生化常规\"},"
                "\"subject\":{\"reference\":\"Patient/pat-%04d\"},\"effectiveDateTime\":\"%s\","
                "\"issued\":\"%s\",\"performer\":[{\"reference\":\"Organization/%s\"}],"
                "\"result\":[%s]}",
-               p, p, when, when, h->id, refs);
+               p, h->id, p, when, when, h->id, refs);
     return queue_json(im, b, "demo report");
 }
 
 static enum err gen_patients(struct importer *im, struct buf *b, uint64_t *rng, int count)
 {
     enum err err = ERR_OK;
-    size_t hospital_count = sizeof(hospitals) / sizeof(hospitals[0]);
+    /* the last institution is the 120 centre: it produces no lab results */
+    size_t hospital_count = sizeof(hospitals) / sizeof(hospitals[0]) - 1;
     for (int p = 1; !err && p <= count; p++) {
         const struct hospital *h = &hospitals[(size_t)rng_range(rng, 0, (int)hospital_count - 1)];
         bool male = rng_range(rng, 0, 1) == 1;
@@ -243,21 +275,54 @@ static enum err gen_patients(struct importer *im, struct buf *b, uint64_t *rng, 
         const char *name = given[rng_range(rng, 0, 19)];
         buf_printf(
             b,
-            "{\"resourceType\":\"Patient\",\"id\":\"pat-%04d\",\"active\":true,"
+            "{\"resourceType\":\"Patient\",\"id\":\"pat-%04d\"," HELD_BY "\"active\":true,"
             "\"identifier\":[{\"use\":\"official\",\"system\":\"%s\",\"value\":\"%s\"}],"
             "\"name\":[{\"use\":\"official\",\"text\":\"%s%s\",\"family\":\"%s\","
             "\"given\":[\"%s\"]}],\"telecom\":[{\"system\":\"phone\",\"value\":\"1%02d%08d\"}],"
             "\"gender\":\"%s\",\"birthDate\":\"%04d-%02d-%02d\","
             "\"address\":[{\"state\":\"河南省\",\"district\":\"%.6s\"}],"
             "\"managingOrganization\":{\"reference\":\"Organization/%s\"}}",
-            p, DEMO_RESIDENT_ID_SYSTEM, idno, family, name, family, name, rng_range(rng, 30, 89),
-            rng_range(rng, 0, 99999999), male ? "male" : "female", year, month, day, h->city_code,
-            h->id);
+            p, h->id, DEMO_RESIDENT_ID_SYSTEM, idno, family, name, family, name,
+            rng_range(rng, 30, 89), rng_range(rng, 0, 99999999), male ? "male" : "female", year,
+            month, day, h->city_code, h->id);
         err = queue_json(im, b, "demo patient");
         if (!err)
             err = gen_results(im, b, rng, p, h);
     }
     return err;
+}
+
+/*
+ * Sharing in the demo (fhir/access.h): the first patient (the demo
+ * resident) is in an outpatient visit at 郑大一附院 (the demo doctor's
+ * hospital), so that hospital reaches their records from any hospital; and
+ * has granted 河南省人民医院 access to their whole record.
+ */
+static enum err gen_sharing(struct importer *im, struct buf *b)
+{
+    buf_printf(b,
+               "{\"resourceType\":\"Encounter\",\"id\":\"enc-0001\"," HELD_BY
+               "\"status\":\"in-progress\",\"class\":{\"system\":\"http://terminology.hl7.org/"
+               "CodeSystem/v3-ActCode\",\"code\":\"AMB\",\"display\":\"门诊\"},"
+               "\"subject\":{\"reference\":\"Patient/pat-0001\"},"
+               "\"serviceProvider\":{\"reference\":\"Organization/org-zzu1\"}}",
+               "org-zzu1");
+    enum err err = queue_json(im, b, "demo encounter");
+    if (err)
+        return err;
+    buf_printf(b,
+               "{\"resourceType\":\"Consent\",\"id\":\"consent-0001\",\"status\":\"active\","
+               "\"scope\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+               "consentscope\",\"code\":\"patient-privacy\"}]},"
+               "\"category\":[{\"coding\":[{\"system\":\"%s\",\"code\":\"%s\"}],"
+               "\"text\":\"授权查阅健康档案\"}],\"patient\":{\"reference\":\"Patient/pat-0001\"},"
+               "\"dateTime\":\"2024-01-01T09:00:00+08:00\","
+               "\"policyRule\":{\"text\":\"居民授权 / resident's authorisation\"},"
+               "\"provision\":{\"type\":\"permit\",\"period\":{\"start\":\"2024-01-01\"},"
+               "\"actor\":[{\"role\":{\"text\":\"grantee\"},"
+               "\"reference\":{\"reference\":\"Organization/org-hnsrmyy\"}}]}}",
+               FHIR_GRANT_SYSTEM, FHIR_GRANT_CODE);
+    return queue_json(im, b, "demo consent");
 }
 
 enum err demo_data_generate(struct importer *im, int patients, uint64_t seed)
@@ -270,6 +335,8 @@ enum err demo_data_generate(struct importer *im, int patients, uint64_t seed)
         err = gen_practitioners(im, &b, &rng);
     if (!err)
         err = gen_patients(im, &b, &rng, patients);
+    if (!err && patients > 0)
+        err = gen_sharing(im, &b);
     buf_release(&b);
     return err;
 }

@@ -305,6 +305,11 @@ static struct fhir_condition *criteria(struct bundle *b, struct entry *e, const 
         entry_fail(e, ERR_INVALID, "criteria '%.80s': %s", qs, cond->q.why);
         return NULL;
     }
+    char why[300];
+    if (!rest_confine_quiet(c, &cond->q, why, sizeof(why))) {
+        entry_fail(e, ERR_FORBIDDEN, "criteria '%.80s': %s", qs, why);
+        return NULL;
+    }
     enum err err = fhir_condition_resolve(c->app->store, cond, max);
     if (err) {
         entry_fail(e, err, "criteria '%.80s': search failed", qs);
@@ -487,7 +492,7 @@ static void restore_refs(struct bundle *b)
 
 /* ---- 4. the writes ---- */
 
-static void make_writes(struct bundle *b, struct entry *e, struct fhir_write *into)
+static void make_writes_of(struct entry *e, struct fhir_write *into)
 {
     e->writes = into;
     if (!strcmp(e->method, "DELETE")) {
@@ -506,7 +511,14 @@ static void make_writes(struct bundle *b, struct entry *e, struct fhir_write *in
                                   .id = e->id,
                                   .resource = e->resource,
                                   .if_match = e->if_match};
-    (void)b;
+}
+
+/* The writes of e, each limited to what the caller may change. */
+static void make_writes(struct bundle *b, struct entry *e, struct fhir_write *into)
+{
+    make_writes_of(e, into);
+    for (size_t i = 0; i < e->nwrites; i++)
+        rest_write_limit(b->c, &into[i]);
 }
 
 /* The processing order of http.html#trules: DELETE, POST, PUT/PATCH. */
@@ -844,6 +856,15 @@ static bool decide_all(struct bundle *b)
         struct entry *e = &b->entries[i];
         bool has_body = pending_decision(b, e) && e->resource && strcmp(e->method, "PATCH") != 0;
         if (has_body && !rewrite_refs(b, e, e->resource) && b->transaction)
+            return false;
+    }
+    /* the caller's reach over the new content (after references are final) */
+    for (size_t i = 0; i < b->count; i++) {
+        struct entry *e = &b->entries[i];
+        char why[300];
+        if (pending_decision(b, e) && e->resource && strcmp(e->method, "DELETE") != 0 &&
+            !rest_admit(b->c, e->type, e->id, e->resource, why, sizeof(why)) &&
+            !entry_fail(e, b->c->diag.first_error, "%s", why) && b->transaction)
             return false;
     }
     return true;

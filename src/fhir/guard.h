@@ -17,6 +17,28 @@
 #include "http/server.h"
 #include "store/store.h"
 
+/*
+ * Whose records a caller works on (see fhir/access.h for what each kind
+ * reaches). Strings belong to the request.
+ */
+enum fhir_reach_kind {
+    FHIR_REACH_ALL,      /* every record: platform administrators, province-wide clients */
+    FHIR_REACH_PATIENTS, /* the compartments of patients[]: residents (own, and by consent) */
+    FHIR_REACH_ORG,      /* what org holds, and the records of patients shared with it */
+    FHIR_REACH_REGION,   /* directory data and the indicators of org's region: regulators */
+};
+
+#define FHIR_REACH_MAX_PATIENTS 16 /* a resident's own record plus those granted to them */
+
+struct fhir_reach {
+    enum fhir_reach_kind kind;
+    const char *org;    /* ORG, REGION: "Organization/id" ("Organization/-": none) */
+    const char *person; /* ORG: the caller's "Practitioner/id", or NULL */
+    const char *patients[FHIR_REACH_MAX_PATIENTS]; /* PATIENTS: "Patient/id"; [0] the caller */
+    size_t npatients;                              /* how many */
+    bool break_glass; /* reads and searches reach every record (an audited emergency) */
+};
+
 struct fhir_guard {
     void *self; /* the implementation's state */
     /*
@@ -27,10 +49,11 @@ struct fhir_guard {
     enum err (*allow)(void *self, const struct http_request *req, char interaction,
                       const char *type, char *why, size_t size);
     /*
-     * The patient the caller is confined to ("Patient/id"), or NULL when
-     * the caller is not confined to one patient's compartment.
+     * Whose records the caller works on. For residents only patients[0],
+     * the caller's own record, is filled: the FHIR layer adds the patients
+     * who granted the caller access (fhir/access.h).
      */
-    const char *(*compartment)(void *self, const struct http_request *req);
+    void (*reach)(void *self, const struct http_request *req, struct fhir_reach *out);
     /* May the caller run server-wide operations ($reindex)? */
     bool (*is_admin)(void *self, const struct http_request *req);
     /*

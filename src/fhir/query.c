@@ -508,35 +508,30 @@ static struct store_clause *new_clause(struct fhir_query *q, size_t preds)
     return cl;
 }
 
-bool fhir_query_confine(struct fhir_query *q, const char *patient_ref)
+void fhir_query_confine(struct fhir_query *q, const struct store_clause *cl)
 {
     assert(q->nclauses <= FHIR_QUERY_MAX_PARAMS);
-    struct store_clause *cl = &q->clauses[q->nclauses];
-    size_t n = 0;
-    for (size_t i = 0; i < fhir_patient_compartment_count; i++)
-        n += !strcmp(fhir_patient_compartment[i].type, q->type);
-    bool is_patient = !strcmp(q->type, "Patient");
-    if (!n && !is_patient)
+    q->clauses[q->nclauses++] = *cl;
+}
+
+bool fhir_query_add_any(struct fhir_query *q, const struct fhir_query_pair *alts, size_t n)
+{
+    struct store_clause *cl = new_clause(q, n * FHIR_QUERY_MAX_VALUES);
+    if (!cl) {
+        fail(q, FHIR_QUERY_INVALID, "more than %d search parameters", FHIR_QUERY_MAX_PARAMS);
         return false;
-    cl->preds = arena_alloc(q->arena, sizeof(*cl->preds) * (n + 1));
-    cl->count = 0;
-    if (is_patient) {
-        struct store_predicate *pr = &cl->preds[cl->count++];
-        memset(pr, 0, sizeof(*pr));
-        pr->kind = STORE_PRED_RESOURCE;
-        pr->op = STORE_OP_EQ;
-        pr->param = "_id";
-        pr->text2 = strchr(patient_ref, '/') + 1;
     }
-    for (size_t i = 0; i < fhir_patient_compartment_count; i++) {
-        if (strcmp(fhir_patient_compartment[i].type, q->type) != 0)
-            continue;
-        struct store_predicate *pr = &cl->preds[cl->count++];
-        memset(pr, 0, sizeof(*pr));
-        pr->kind = STORE_IDX_REFERENCE;
-        pr->op = STORE_OP_EQ;
-        pr->param = arena_printf(q->arena, "%s.%s", q->type, fhir_patient_compartment[i].param);
-        pr->text1 = patient_ref;
+    for (size_t i = 0; i < n; i++) {
+        struct fhir_query *one = arena_alloc(q->arena, sizeof(*one));
+        fhir_query_init(one, q->arena, q->cfg, q->type);
+        one->depth = q->depth;
+        if (fhir_query_add(one, alts[i].name, alts[i].value) != FHIR_QUERY_OK ||
+            one->nclauses != 1) {
+            memcpy(q->why, one->why, sizeof(q->why));
+            return false;
+        }
+        for (size_t k = 0; k < one->clauses[0].count; k++)
+            cl->preds[cl->count++] = one->clauses[0].preds[k];
     }
     q->nclauses++;
     return true;

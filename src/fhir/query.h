@@ -100,14 +100,20 @@ void fhir_query_init(struct fhir_query *q, struct arena *a, const struct config 
 enum fhir_query_result fhir_query_add(struct fhir_query *q, const char *name, const char *value);
 
 /*
- * Confine q to one patient's compartment (patient_ref "Patient/id"): an
- * extra clause, beyond the parameter limit, that only the patient itself
- * (type Patient) or resources whose compartment parameters
- * (CompartmentDefinition-patient) refer to it satisfy. False when type is
- * not in the Patient compartment (nothing of it belongs to a patient).
- * Call it once, after the parameters.
+ * Add cl (its predicates stay the caller's) as one more AND-ed clause,
+ * beyond the parameter limit: the access confinement (fhir/access.h). At
+ * most once per query, after the parameters.
  */
-bool fhir_query_confine(struct fhir_query *q, const char *patient_ref);
+void fhir_query_confine(struct fhir_query *q, const struct store_clause *cl);
+
+struct fhir_query_pair;
+
+/*
+ * One clause that is the OR of several parameters (each name=value parsed
+ * as by fhir_query_add, each giving one clause): "period:missing=true" or
+ * "period=le2024-01-01". False with q->why when one does not parse.
+ */
+bool fhir_query_add_any(struct fhir_query *q, const struct fhir_query_pair *alts, size_t n);
 
 /* True when name is a result parameter (_count, _sort ...) rather than a filter. */
 bool fhir_query_is_result_param(const char *name);

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
+#include "fhir/access.h"
 #include "fhir/capability.h"
 #include "fhir/model.h"
 #include "fhir/query.h"
@@ -30,6 +31,7 @@
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 #include "fhir/search_index.h"
+#include "fhir/write.h"
 
 #define MAX_SEGMENTS 5
 
@@ -107,42 +109,7 @@ void rest_url_encode(struct buf *out, const char *s)
     }
 }
 
-/* ---- access (guard.h) ---- */
-
-/*
- * Types outside the Patient compartment that hold no one's health data: a
- * caller confined to a patient may read them (the hospital, the doctor, the
- * code systems). Any other type outside the compartment is refused to it.
- */
-static const char *const reference_types[] = {
-    "ActivityDefinition",
-    "CapabilityStatement",
-    "CodeSystem",
-    "ConceptMap",
-    "Endpoint",
-    "HealthcareService",
-    "Location",
-    "Measure",
-    "Medication",
-    "NamingSystem",
-    "Organization",
-    "PlanDefinition",
-    "Practitioner",
-    "PractitionerRole",
-    "Questionnaire",
-    "SearchParameter",
-    "StructureDefinition",
-    "Substance",
-    "ValueSet",
-};
-
-static bool is_reference_type(const char *type)
-{
-    for (size_t i = 0; i < sizeof(reference_types) / sizeof(reference_types[0]); i++)
-        if (!strcmp(type, reference_types[i]))
-            return true;
-    return false;
-}
+/* ---- access (guard.h, access.h) ---- */
 
 enum err rest_permits(struct rest_ctx *c, char interaction, const char *type, char *why,
                       size_t size)
@@ -162,10 +129,27 @@ bool rest_allow(struct rest_ctx *c, char interaction, const char *type)
     return !err;
 }
 
-const char *rest_compartment(struct rest_ctx *c)
+const struct fhir_reach *rest_reach(struct rest_ctx *c)
 {
+    if (c->reach)
+        return c->reach;
+    struct fhir_reach *r = arena_alloc(c->req->arena, sizeof(*r));
+    memset(r, 0, sizeof(*r));
+    r->kind = FHIR_REACH_ALL;
     const struct fhir_guard *g = c->app->guard;
-    return g ? g->compartment(g->self, c->req) : NULL;
+    if (g) {
+        g->reach(g->self, c->req, r);
+        if (fhir_access_expand(c->app->store, c->app->cfg, c->req->arena, r, time_now_ms()))
+            r->npatients = 1; /* grants unknown for now: the caller's own record only */
+    }
+    c->reach = r;
+    return r;
+}
+
+const char *rest_own_patient(struct rest_ctx *c)
+{
+    const struct fhir_reach *r = rest_reach(c);
+    return r->kind == FHIR_REACH_PATIENTS && r->npatients == 1 ? r->patients[0] : NULL;
 }
 
 static bool on_any_hit(const struct store_hit *hit, void *arg)
@@ -175,18 +159,15 @@ static bool on_any_hit(const struct store_hit *hit, void *arg)
     return false;
 }
 
-bool rest_in_compartment(struct rest_ctx *c, const char *type, const char *id)
+bool rest_may_read(struct rest_ctx *c, const char *type, const char *id)
 {
-    const char *patient = rest_compartment(c);
-    if (!patient)
-        return true;
-    if (!strcmp(type, "Patient") && !strcmp(patient + sizeof("Patient/") - 1, id))
+    const struct fhir_reach *r = rest_reach(c);
+    if (r->kind == FHIR_REACH_ALL || r->break_glass || fhir_access_is_directory(type))
         return true;
     struct fhir_query q;
     fhir_query_init(&q, c->req->arena, c->app->cfg, type);
-    if (!fhir_query_confine(&q, patient))
-        return is_reference_type(type);
-    if (fhir_query_add(&q, "_id", id) != FHIR_QUERY_OK)
+    if (fhir_query_add(&q, "_id", id) != FHIR_QUERY_OK ||
+        !fhir_access_confine(&q, r, FHIR_ACCESS_READ, time_now_ms()))
         return false;
     struct store_query sq;
     fhir_query_to_store(&q, 1, &sq);
@@ -195,14 +176,59 @@ bool rest_in_compartment(struct rest_ctx *c, const char *type, const char *id)
     return !err && found;
 }
 
+bool rest_confine_quiet(struct rest_ctx *c, struct fhir_query *q, char *why, size_t size)
+{
+    const struct fhir_reach *r = rest_reach(c);
+    if (fhir_access_confine(q, r, FHIR_ACCESS_READ, time_now_ms()))
+        return true;
+    if (r->kind == FHIR_REACH_REGION)
+        snprintf(why, size,
+                 "监管账号查看%s记录需紧急授权（X-Break-Glass）/ a regulator reads %s records only "
+                 "with a break-glass reason (X-Break-Glass)",
+                 q->type, q->type);
+    else
+        snprintf(why, size,
+                 "%s 记录不对本账号开放 / %s resources are not available to your account", q->type,
+                 q->type);
+    return false;
+}
+
 bool rest_confine(struct rest_ctx *c, struct fhir_query *q)
 {
-    const char *patient = rest_compartment(c);
-    if (!patient || fhir_query_confine(q, patient) || is_reference_type(q->type))
+    char why[300];
+    if (rest_confine_quiet(c, q, why, sizeof(why)))
         return true;
-    rest_error(c, ERR_FORBIDDEN, NULL, "%s resources are not available to a patient's account",
-               q->type);
+    rest_error(c, ERR_FORBIDDEN, NULL, "%s", why);
     return false;
+}
+
+bool rest_admit(struct rest_ctx *c, const char *type, const char *id, json_object *resource,
+                char *why, size_t size)
+{
+    enum err err = fhir_access_admit(c->app->store, rest_reach(c), type, id, resource,
+                                     c->req->arena, why, size);
+    if (err)
+        c->diag.first_error = err;
+    return !err;
+}
+
+void rest_write_limit(struct rest_ctx *c, struct fhir_write *w)
+{
+    const struct fhir_reach *r = rest_reach(c);
+    w->may_change = NULL;
+    if (r->kind == FHIR_REACH_ALL)
+        return;
+    struct fhir_query *q = arena_alloc(c->req->arena, sizeof(*q));
+    fhir_query_init(q, c->req->arena, c->app->cfg, w->type);
+    struct store_query *sq = arena_alloc(c->req->arena, sizeof(*sq));
+    if (fhir_query_add(q, "_id", w->id) != FHIR_QUERY_OK ||
+        !fhir_access_confine(q, r, FHIR_ACCESS_WRITE, time_now_ms())) {
+        /* nothing of the type may be changed: a query that matches nothing */
+        fhir_query_init(q, c->req->arena, c->app->cfg, w->type);
+        (void)fhir_query_add(q, "_id", "-");
+    }
+    fhir_query_to_store(q, 1, sq);
+    w->may_change = sq;
 }
 
 bool rest_may_see(struct rest_ctx *c, struct str type, struct str id)
@@ -215,7 +241,7 @@ bool rest_may_see(struct rest_ctx *c, struct str type, struct str id)
     char why[256];
     if (rest_permits(c, 'r', t, why, sizeof(why)))
         return false;
-    return rest_in_compartment(c, t, arena_strndup(a, id.ptr, id.len));
+    return rest_may_read(c, t, arena_strndup(a, id.ptr, id.len));
 }
 
 void rest_touched(struct rest_ctx *c, const char *type, const char *id, const char *patient)
@@ -307,7 +333,7 @@ static void do_read(struct rest_ctx *c, const char *type, const char *id, int64_
 {
     if (!rest_allow(c, 'r', type))
         return;
-    if (!rest_in_compartment(c, type, id)) {
+    if (!rest_may_read(c, type, id)) {
         rest_error(c, ERR_FORBIDDEN, NULL, "'%s/%s' is not in your records", type, id);
         return;
     }
@@ -398,10 +424,10 @@ static const char *base_url(struct rest_ctx *c)
     return arena_printf(c->req->arena, "http://%s/fhir", ok ? host : "localhost");
 }
 
-/* $everything: a caller confined to one patient gets only that patient's. */
+/* $everything: only of a patient the caller reaches (and then only what it reaches). */
 static bool everything_allowed(struct rest_ctx *c, const char *id)
 {
-    if (rest_in_compartment(c, "Patient", id)) {
+    if (rest_may_read(c, "Patient", id)) {
         rest_touched(c, "Patient", id, arena_printf(c->req->arena, "Patient/%s", id));
         return true;
     }
@@ -409,14 +435,16 @@ static bool everything_allowed(struct rest_ctx *c, const char *id)
     return false;
 }
 
-/* Type and system history list every patient's changes: not for a confined caller. */
+/* Type and system history list everyone's changes: only for callers who reach everything. */
 static bool history_allowed(struct rest_ctx *c, const char *type)
 {
     if (!rest_allow(c, 's', type ? type : "*"))
         return false;
-    if (rest_compartment(c)) {
+    const struct fhir_reach *r = rest_reach(c);
+    if (r->kind != FHIR_REACH_ALL && !r->break_glass && !(type && fhir_access_is_directory(type))) {
         rest_error(c, ERR_FORBIDDEN, NULL,
-                   "history of a whole type or server is not available to a patient's account");
+                   "整类或全库的历史仅对平台级账号开放 / the history of a whole type or server is "
+                   "available only to accounts that reach every record");
         return false;
     }
     rest_touched(c, type ? type : "*", NULL, NULL);
@@ -465,7 +493,7 @@ static void route_instance(struct rest_ctx *c, const char *type, char **segs, si
     }
     if (!rest_allow(c, 'r', type))
         return;
-    if (!rest_in_compartment(c, type, id)) {
+    if (!rest_may_read(c, type, id)) {
         rest_error(c, ERR_FORBIDDEN, NULL, "'%s/%s' is not in your records", type, id);
         return;
     }
@@ -598,7 +626,8 @@ void rest_get_internal(struct rest_ctx *c, const char *url, struct http_response
     req->params = NULL;
     req->param_count = qmark ? parse_params(a, qmark, &req->params) : 0;
     struct rest_ctx *sub = arena_alloc(a, sizeof(*sub));
-    *sub = (struct rest_ctx){.app = c->app, .req = req, .res = res, .base = c->base};
+    *sub = (struct rest_ctx){
+        .app = c->app, .req = req, .res = res, .base = c->base, .reach = c->reach};
     diag_init(&sub->diag, a);
     res->status = 200;
     char *segs[MAX_SEGMENTS];

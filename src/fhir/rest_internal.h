@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "core/diag.h"
 #include "fhir/guard.h"
 #include "fhir/rest.h"
@@ -27,6 +29,7 @@ struct rest_ctx {
     struct http_response *res; /* the response being built */
     struct diag diag;          /* problems found */
     const char *base;          /* FHIR base URL, no trailing slash */
+    struct fhir_reach *reach;  /* whose records the caller reaches; rest_reach() fills it */
 };
 
 /* Answer with an OperationOutcome holding one error. */
@@ -53,20 +56,30 @@ bool rest_allow(struct rest_ctx *c, char interaction, const char *type);
 /* rest.c: the same decision, quietly: ERR_OK, or the error with its reason in why. */
 enum err rest_permits(struct rest_ctx *c, char interaction, const char *type, char *why,
                       size_t size);
-/* rest.c: the patient the caller is confined to ("Patient/id"), or NULL. */
-const char *rest_compartment(struct rest_ctx *c);
+/* rest.c: whose records the caller reaches (guard.h), with grants expanded; cached. */
+const struct fhir_reach *rest_reach(struct rest_ctx *c);
+/* rest.c: a resident's own record ("Patient/id") when that is all they reach, or NULL. */
+const char *rest_own_patient(struct rest_ctx *c);
+/* rest.c: may the caller read type/id (its current version)? */
+bool rest_may_read(struct rest_ctx *c, const char *type, const char *id);
 /*
- * rest.c: may a caller confined to a patient see type/id (its current
- * version)? True for callers not confined, and for types outside the
- * Patient compartment that hold no patient data (reference data).
- */
-bool rest_in_compartment(struct rest_ctx *c, const char *type, const char *id);
-/*
- * rest.c: confine a search to the caller's patient (fhir_query_confine);
- * false, with a 403 written, when the type is closed to a confined caller.
+ * rest.c: confine a search to what the caller reaches (fhir_access_confine);
+ * false, with a 403 written, when nothing of the type is reachable.
  */
 struct fhir_query;
 bool rest_confine(struct rest_ctx *c, struct fhir_query *q);
+/* rest.c: the same, quietly: false with the reason in why. */
+bool rest_confine_quiet(struct rest_ctx *c, struct fhir_query *q, char *why, size_t size);
+/*
+ * rest.c: fit the new content of a write to the caller (fhir_access_admit:
+ * the custodian tag, the patient); false with the reason in why and the
+ * error in c->diag.first_error.
+ */
+bool rest_admit(struct rest_ctx *c, const char *type, const char *id, json_object *resource,
+                char *why, size_t size);
+/* rest.c: what w may change, checked in its unit (w->may_change). */
+struct fhir_write;
+void rest_write_limit(struct rest_ctx *c, struct fhir_write *w);
 /* rest.c: may the caller read this resource (an _include, an $everything entry)? Quiet. */
 bool rest_may_see(struct rest_ctx *c, struct str type, struct str id);
 /* rest.c: tell the guard what the request touched (for the audit trail). */

@@ -164,6 +164,11 @@ static void respond_write_error(struct rest_ctx *c, enum err err, const char *ty
         rest_error(c, err, NULL, "resource '%s/%s' not found", type, id);
     else if (err == ERR_GONE)
         rest_error(c, err, NULL, "resource '%s/%s' was deleted", type, id);
+    else if (err == ERR_FORBIDDEN)
+        rest_error(c, err, NULL,
+                   "'%s/%s' 不属于本账号可修改的记录 / '%s/%s' is not among the records you may "
+                   "change",
+                   type, id, type, id);
     else
         rest_error(c, err, NULL, "cannot write '%s/%s': %s", type, id, err_message(err));
 }
@@ -209,8 +214,31 @@ static void note_writes(struct pending *p)
     }
 }
 
+static void pending_release(struct pending *p);
+
+/* The caller's reach over the writes: new content admitted, existing content limited. */
+static bool admit_writes(struct pending *p)
+{
+    struct fhir_write *w = p->writes ? p->writes : &p->w;
+    size_t n = p->writes ? p->nwrites : 1;
+    for (size_t i = 0; i < n; i++) {
+        char why[300];
+        if (w[i].resource &&
+            !rest_admit(p->c, w[i].type, w[i].id, w[i].resource, why, sizeof(why))) {
+            rest_error(p->c, p->c->diag.first_error, NULL, "%s", why);
+            return false;
+        }
+        rest_write_limit(p->c, &w[i]);
+    }
+    return true;
+}
+
 static void submit(struct pending *p, finish_fn *finish)
 {
+    if (!admit_writes(p)) {
+        pending_release(p);
+        return;
+    }
     p->finish = finish;
     p->job = (struct fhir_write_job){.writes = p->writes ? p->writes : &p->w,
                                      .count = p->writes ? p->nwrites : 1,
@@ -292,9 +320,12 @@ static bool take_condition(struct pending *p, const char *qs)
         snprintf(p->cond->q.why, sizeof(p->cond->q.why), "no search criteria given");
         ok = false;
     }
-    if (!ok)
+    if (!ok) {
         rest_error(c, ERR_INVALID, NULL, "conditional criteria: %s", p->cond->q.why);
-    return ok;
+        return false;
+    }
+    /* the criteria see only what the caller reaches */
+    return rest_confine(c, &p->cond->q);
 }
 
 /* If-None-Exist matched one resource: answer it, unchanged (http.html#ccreate). */

@@ -385,7 +385,7 @@ void rest_search(struct rest_ctx *c, const char *type, bool form)
     if (ok)
         ok = rest_confine(c, &s->q);
     if (ok) {
-        rest_touched(c, type, NULL, rest_compartment(c));
+        rest_touched(c, type, NULL, rest_own_patient(c));
         run(s);
     }
     buf_release(&s->used);

@@ -22,12 +22,27 @@ static void free_bodies(struct fhir_write *writes, size_t count)
     }
 }
 
+static bool on_any(const struct store_hit *hit, void *arg)
+{
+    (void)hit;
+    *(bool *)arg = true;
+    return false;
+}
+
 static enum err apply_one(struct store_tx *tx, struct fhir_write *w)
 {
     struct store_current cur;
     enum err err = store_tx_current(tx, w->type, w->id, &cur);
     if (err)
         return err;
+    if (w->may_change && cur.version != 0 && !cur.deleted) {
+        bool ours = false;
+        err = store_tx_search(tx, w->may_change, on_any, &ours, NULL);
+        if (err)
+            return err;
+        if (!ours)
+            return ERR_FORBIDDEN;
+    }
     if (w->if_match >= 0 && cur.version != w->if_match)
         return ERR_VERSION_CONFLICT;
     w->created = cur.version == 0 || cur.deleted;

@@ -42,6 +42,12 @@ struct fhir_write {
     const char *id;            /* logical id (valid) */
     json_object *resource;     /* validated resource; NULL for delete */
     int64_t if_match;          /* required current version, or -1 */
+    /*
+     * When set: a live current version may be changed only if it matches
+     * this query (the caller's write reach, fhir/access.h), else the unit
+     * fails with ERR_FORBIDDEN. Checked inside the unit.
+     */
+    const struct store_query *may_change;
     /* results, valid after fhir_write_run returned ERR_OK: */
     int64_t version;               /* version written (or current, for a no-op) */
     int64_t last_updated;          /* its lastUpdated, ms */

@@ -11,6 +11,8 @@ import { startServer, http, cli, addUser, login, tempDir } from './helpers.mjs';
 let srv, origin;
 const pw = { doc: 'doctor-password', res: 'resident-password', res2: 'resident2-password', lab: 'lab-password' };
 const bearer = (t) => ({ Authorization: `Bearer ${t}` });
+// the records of this suite are held by Organization/h1 (fhir/access.h)
+const meta = { tag: [{ system: 'https://fhir.yujian.org.cn/CodeSystem/custodian', code: 'Organization/h1' }] };
 const form = (o) => ({ body: new URLSearchParams(o).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: '' } });
 
 before(async () => {
@@ -22,11 +24,11 @@ before(async () => {
   srv = await startServer({ dir, args: ['--max-failed-logins', '3', '--lockout', '2', '--access-log', '1'] });
   origin = srv.base.replace(/\/fhir$/, '');
   for (const p of ['p1', 'p2']) {
-    assert.equal((await http('PUT', `${srv.base}/Patient/${p}`, { body: { resourceType: 'Patient', id: p, name: [{ text: p === 'p1' ? '张三丰' : '李四' }], identifier: [{ system: 'urn:oid:2.16.156.10011.1.1', value: p === 'p1' ? '410102199001011234' : '410102199001015678' }] } })).status, 201);
-    assert.equal((await http('PUT', `${srv.base}/Observation/o-${p}`, { body: { resourceType: 'Observation', id: `o-${p}`, status: 'final', code: { text: 'glucose' }, subject: { reference: `Patient/${p}` }, performer: [{ reference: 'Organization/h1' }] } })).status, 201);
+    assert.equal((await http('PUT', `${srv.base}/Patient/${p}`, { body: { resourceType: 'Patient', id: p, meta, name: [{ text: p === 'p1' ? '张三丰' : '李四' }], identifier: [{ system: 'urn:oid:2.16.156.10011.1.1', value: p === 'p1' ? '410102199001011234' : '410102199001015678' }] } })).status, 201);
+    assert.equal((await http('PUT', `${srv.base}/Observation/o-${p}`, { body: { resourceType: 'Observation', id: `o-${p}`, meta, status: 'final', code: { text: 'glucose' }, subject: { reference: `Patient/${p}` }, performer: [{ reference: 'Organization/h1' }] } })).status, 201);
   }
   assert.equal((await http('PUT', `${srv.base}/Organization/h1`, { body: { resourceType: 'Organization', id: 'h1', name: 'h1' } })).status, 201);
-  assert.equal((await http('PUT', `${srv.base}/Group/g1`, { body: { resourceType: 'Group', id: 'g1', type: 'person', actual: true, member: [{ entity: { reference: 'Patient/p2' } }] } })).status, 201);
+  assert.equal((await http('PUT', `${srv.base}/Group/g1`, { body: { resourceType: 'Group', id: 'g1', meta, type: 'person', actual: true, member: [{ entity: { reference: 'Patient/p2' } }] } })).status, 201);
 });
 after(async () => { await srv.stop(); srv.cleanup(); });
 
@@ -79,7 +81,7 @@ test('refresh tokens rotate; revoked access tokens stop working at once', async 
 });
 
 test('disabling an account or changing its password invalidates its tokens', async () => {
-  addUser(srv.dir, 'temp', 'nurse', 'temp-password');
+  addUser(srv.dir, 'temp', 'nurse', 'temp-password', ['--org', 'Organization/h1']);
   const t = await login(origin, 'temp', 'temp-password');
   assert.equal((await http('GET', `${srv.base}/Patient/p1`, { headers: bearer(t.access_token) })).status, 200);
   assert.equal(cli(['user', 'disable', 'temp', '--data', srv.dir]).status, 0);
@@ -145,7 +147,7 @@ test('includes, $everything and transactions never give what a direct request wo
 test('a resident sees only their own records, by every route', async () => {
   const t = await login(origin, 'res', pw.res);
   assert.equal(t.patient, 'p1', 'SMART launch context');
-  assert.equal(t.scope, 'patient/*.rs');
+  assert.equal(t.scope, 'patient/*.rs patient/Consent.cruds');
   const h = bearer(t.access_token);
   const obs = await http('GET', `${srv.base}/Observation`, { headers: h });
   assert.equal(obs.status, 200);

@@ -10,6 +10,7 @@
 
 #include "core/arena.h"
 #include "core/config.h"
+#include "fhir/access.h"
 #include "fhir/query.h"
 
 struct fixture {
@@ -288,6 +289,120 @@ static void conditions_are_strict(void **state)
     assert_false(fhir_query_parse_condition(q, ""));
 }
 
+/* access.c: the clause each reach adds, and which types are closed to it. */
+static void access_clauses(void **state)
+{
+    struct fixture *f = *state;
+    struct fhir_reach org = {.kind = FHIR_REACH_ORG, .org = "Organization/h1"};
+    struct fhir_query *q = query(state, "Observation");
+    assert_int_equal(fhir_query_add(q, "code", "x"), FHIR_QUERY_OK);
+    assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_READ, 0));
+    assert_int_equal(q->nclauses, 2);
+    const struct store_clause *cl = &q->clauses[1];
+    /* held by h1, or the subject/performer is a shared patient (a chain) */
+    assert_string_equal(cl->preds[0].param, "Observation._tag");
+    assert_string_equal(cl->preds[0].text2, "Organization/h1");
+    assert_true(cl->count >= 3);
+    for (size_t i = 1; i < cl->count; i++) {
+        assert_int_equal(cl->preds[i].kind, STORE_IDX_REFERENCE);
+        assert_non_null(cl->preds[i].sub);
+        assert_string_equal(cl->preds[i].sub->type, "Patient");
+    }
+    /* writes: only what h1 holds */
+    q = query(state, "Observation");
+    assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_WRITE, 0));
+    assert_int_equal(q->clauses[0].count, 1);
+    /* directory data is open to reads, not to writes */
+    q = query(state, "Organization");
+    assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_READ, 0));
+    assert_int_equal(q->nclauses, 0);
+    q = query(state, "Organization");
+    assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_WRITE, 0));
+    assert_int_equal(q->nclauses, 1);
+    /* an exact identifier finds a Patient; a bare value does not */
+    q = query(state, "Patient");
+    assert_int_equal(fhir_query_add(q, "identifier", "urn:id|410102"), FHIR_QUERY_OK);
+    assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_READ, 0));
+    assert_int_equal(q->nclauses, 1);
+    q = query(state, "Patient");
+    assert_int_equal(fhir_query_add(q, "identifier", "410102"), FHIR_QUERY_OK);
+    assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_READ, 0));
+    assert_int_equal(q->nclauses, 2);
+    /* residents: their compartments; other types closed; break-glass opens reads */
+    struct fhir_reach res = {
+        .kind = FHIR_REACH_PATIENTS, .patients = {"Patient/a", "Patient/b"}, .npatients = 2};
+    q = query(state, "Device");
+    assert_false(fhir_access_confine(q, &res, FHIR_ACCESS_READ, 0));
+    q = query(state, "Observation");
+    assert_true(fhir_access_confine(q, &res, FHIR_ACCESS_READ, 0));
+    for (size_t i = 0; i < q->clauses[0].count; i++)
+        assert_true(!strcmp(q->clauses[0].preds[i].text1, "Patient/a") ||
+                    !strcmp(q->clauses[0].preds[i].text1, "Patient/b"));
+    struct fhir_reach reg = {.kind = FHIR_REACH_REGION, .org = "Organization/hc-410100"};
+    q = query(state, "Observation");
+    assert_false(fhir_access_confine(q, &reg, FHIR_ACCESS_READ, 0));
+    q = query(state, "MeasureReport");
+    assert_true(fhir_access_confine(q, &reg, FHIR_ACCESS_READ, 0));
+    assert_int_equal(q->clauses[0].count, 4); /* the org itself and three levels beneath */
+    reg.break_glass = true;
+    q = query(state, "Observation");
+    assert_true(fhir_access_confine(q, &reg, FHIR_ACCESS_READ, 0));
+    assert_int_equal(q->nclauses, 0);
+    assert_false(fhir_access_confine(query(state, "Observation"), &reg, FHIR_ACCESS_WRITE, 0));
+    (void)f;
+}
+
+static json_object *parse(const char *text)
+{
+    json_object *o = json_tokener_parse(text);
+    assert_non_null(o);
+    return o;
+}
+
+/* access.c: new content stamped with the custodian, or refused. */
+static void access_admission(void **state)
+{
+    struct fixture *f = *state;
+    char why[300];
+    struct fhir_reach org = {.kind = FHIR_REACH_ORG, .org = "Organization/h1"};
+    json_object *obs = parse(
+        "{\"resourceType\":\"Observation\",\"meta\":{\"tag\":[{\"system\":\"" FHIR_CUSTODIAN_SYSTEM
+        "\",\"code\":\"Organization/h2\"},{\"code\":\"keep\"}]},\"status\":\"final\","
+        "\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/b\"}}");
+    assert_int_equal(
+        fhir_access_admit(NULL, &org, "Observation", "o1", obs, &f->arena, why, sizeof(why)),
+        ERR_OK);
+    assert_string_equal(fhir_access_custodian(obs), "Organization/h1");
+    json_object *meta = json_object_object_get(obs, "meta");
+    assert_int_equal(json_object_array_length(json_object_object_get(meta, "tag")), 2);
+    struct fhir_reach none = {.kind = FHIR_REACH_ORG, .org = "Organization/-"};
+    assert_int_equal(
+        fhir_access_admit(NULL, &none, "Observation", "o1", obs, &f->arena, why, sizeof(why)),
+        ERR_FORBIDDEN);
+    struct fhir_reach res = {
+        .kind = FHIR_REACH_PATIENTS, .patients = {"Patient/a"}, .npatients = 1};
+    assert_int_equal(
+        fhir_access_admit(NULL, &res, "Observation", "o1", obs, &f->arena, why, sizeof(why)),
+        ERR_FORBIDDEN);
+    res.patients[1] = "Patient/b";
+    res.npatients = 2;
+    assert_int_equal(
+        fhir_access_admit(NULL, &res, "Observation", "o1", obs, &f->arena, why, sizeof(why)),
+        ERR_OK);
+    json_object_put(obs);
+    json_object *deny = parse(
+        "{\"resourceType\":\"Consent\",\"category\":[{\"coding\":[{\"system\":\"" FHIR_GRANT_SYSTEM
+        "\",\"code\":\"" FHIR_GRANT_CODE "\"}]}],\"patient\":{\"reference\":\"Patient/a\"},"
+        "\"provision\":{\"type\":\"deny\"}}");
+    assert_int_equal(
+        fhir_access_admit(NULL, &res, "Consent", "c1", deny, &f->arena, why, sizeof(why)),
+        ERR_UNPROCESSABLE);
+    json_object_object_del(deny, "category"); /* an ordinary Consent: a record like any other */
+    assert_int_equal(
+        fhir_access_admit(NULL, &res, "Consent", "c1", deny, &f->arena, why, sizeof(why)), ERR_OK);
+    json_object_put(deny);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +419,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(result_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(conditions_are_strict, setup, teardown),
+        cmocka_unit_test_setup_teardown(access_clauses, setup, teardown),
+        cmocka_unit_test_setup_teardown(access_admission, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
