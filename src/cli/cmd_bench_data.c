@@ -10,6 +10,7 @@
 #include "cli/importer.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
+#include "fhir/access.h"
 #include "fhir/json.h"
 
 #define BENCH_MAX_COUNT 100000000L
@@ -18,7 +19,9 @@ static json_object *bench_observation(long n, char *text, size_t size)
 {
     long patient = n / 10 + 1;
     snprintf(text, size,
-             "{\"resourceType\":\"Observation\",\"id\":\"obs-%ld\",\"status\":\"final\","
+             "{\"resourceType\":\"Observation\",\"id\":\"obs-%ld\",\"meta\":{\"tag\":[{"
+             "\"system\":\"" FHIR_CUSTODIAN_SYSTEM "\",\"code\":\"Organization/org-zzu1\"}]},"
+             "\"status\":\"final\","
              "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
              "observation-category\",\"code\":\"laboratory\",\"display\":\"Laboratory\"}]}],"
              "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"2345-7\","

@@ -12,9 +12,8 @@
 #include "fhir/json.h"
 
 /* meta holding a custodian tag: what the organisation holds (fhir/access.h) */
-#define HELD_BY                                                                                    \
-    "\"meta\":{\"tag\":[{\"system\":\"" FHIR_CUSTODIAN_SYSTEM "\",\"code\":\"Organization/"        \
-                                                              "%s\"}]},"
+#define CUSTODIAN_TAG "{\"system\":\"" FHIR_CUSTODIAN_SYSTEM "\",\"code\":\"Organization/%s\"}"
+#define HELD_BY       "\"meta\":{\"tag\":[" CUSTODIAN_TAG "]},"
 
 struct city {
     const char *code; /* GB/T 2260 */

@@ -463,11 +463,26 @@ static int probe_rank(const struct store_clause *cl)
     }
 }
 
+/* A clause "_id = x": at most one row, found by the (type, id) index; nothing drives better. */
+static bool names_one_id(const struct store_query *q)
+{
+    for (size_t i = 0; i < q->count; i++) {
+        const struct store_clause *cl = &q->clauses[i];
+        const struct store_predicate *p = &cl->preds[0];
+        if (cl->count == 1 && p->kind == STORE_PRED_RESOURCE && !strcmp(p->param, "_id") &&
+            p->op == STORE_OP_EQ && !p->negate)
+            return true;
+    }
+    return false;
+}
+
 static enum err choose_driver(sqlite3 *db, const struct store_query *q, long *out_driver,
                               int64_t *out_size)
 {
     *out_driver = -1;
     *out_size = INT64_MAX;
+    if (names_one_id(q))
+        return ERR_OK;
     for (int rank = 0; rank <= 3 && *out_size > GOOD_DRIVER; rank++) {
         for (size_t i = 0; i<q->count && * out_size> GOOD_DRIVER; i++) {
             const struct store_clause *cl = &q->clauses[i];
