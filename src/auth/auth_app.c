@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "auth/auth_internal.h"
+#include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "fhir/resource.h"
 
@@ -24,6 +25,8 @@ struct auth_app *auth_app_new(const struct config *cfg, struct store *store, str
     auth_policy_from_config(&app->policy, cfg);
     auth_guard_init(app);
     fhir_app_set_guard(fhir, &app->guard);
+    app->per_address = rate_limiter_new(cfg->limit_address_rps, cfg->limit_address_burst);
+    app->per_user = rate_limiter_new(cfg->limit_user_rps, cfg->limit_user_burst);
     return app;
 }
 
@@ -33,6 +36,8 @@ void auth_app_free(struct auth_app *app)
         return;
     fhir_app_set_guard(app->fhir, NULL);
     audit_log_free(app->audit);
+    rate_limiter_free(app->per_address);
+    rate_limiter_free(app->per_user);
     free(app);
 }
 
@@ -131,6 +136,24 @@ static bool take_break_glass(struct auth_request *ar, const struct http_request 
     return true;
 }
 
+/*
+ * One more request of key (an address, an account) within l's rate? False
+ * with a 429 and Retry-After written when not. Throttled requests are not
+ * audited one by one (a flood would flood the trail); they are counted in
+ * the access log.
+ */
+static bool within_rate(struct rate_limiter *l, const char *key, struct http_request *req,
+                        struct http_response *res, const char *zh, const char *en)
+{
+    int retry = 0;
+    if (rate_limiter_take(l, key, time_now_ms(), &retry))
+        return true;
+    auth_error(res, ERR_TOO_MANY,
+               arena_printf(req->arena, "%s / %s; retry in %d s", zh, en, retry));
+    http_response_header(res, "Retry-After", arena_printf(req->arena, "%d", retry));
+    return false;
+}
+
 void auth_app_handle(void *appv, struct http_request *req, struct http_response *res)
 {
     struct auth_app *app = appv;
@@ -139,6 +162,9 @@ void auth_app_handle(void *appv, struct http_request *req, struct http_response 
     ar->app = app;
     req->auth = ar;
     const char *path = req->path;
+    if (!within_rate(app->per_address, req->peer ? req->peer : "", req, res, "本地址请求过于频繁",
+                     "too many requests from this address"))
+        return;
     if (starts_with(path, "/auth/") || !strcmp(path, "/.well-known/smart-configuration") ||
         !strcmp(path, "/fhir/.well-known/smart-configuration")) {
         auth_endpoint(app, req, res);
@@ -153,7 +179,14 @@ void auth_app_handle(void *appv, struct http_request *req, struct http_response 
     auth_classify(ar, req);
     if (!strcmp(ar->subtype, "search-type"))
         ar->ev.query = query_text(req);
-    if (!auth_gate_authenticate(app, ar, req, res) || !take_break_glass(ar, req, res))
+    if (!auth_gate_authenticate(app, ar, req, res))
+        return;
+    if (!within_rate(app->per_user, ar->who.user, req, res, "本账号请求过于频繁",
+                     "too many requests from this account")) {
+        ar->audit = false;
+        return;
+    }
+    if (!take_break_glass(ar, req, res))
         return;
     auth_event_finish(ar, req, 0);
     if (starts_with(path, "/fhir/AuditEvent") &&

@@ -10,14 +10,17 @@
 #include "auth/auth_app.h"
 #include "fhir/guard.h"
 #include "fhir/rest.h"
+#include "http/ratelimit.h"
 
 struct auth_app {
-    const struct config *cfg;  /* borrowed, read-only */
-    struct store *store;       /* borrowed */
-    struct fhir_app *fhir;     /* borrowed: the API behind the gate */
-    struct audit_log *audit;   /* owned */
-    struct auth_policy policy; /* lock-out and lifetimes */
-    struct fhir_guard guard;   /* what the FHIR layer consults */
+    const struct config *cfg;         /* borrowed, read-only */
+    struct store *store;              /* borrowed */
+    struct fhir_app *fhir;            /* borrowed: the API behind the gate */
+    struct audit_log *audit;          /* owned */
+    struct auth_policy policy;        /* lock-out and lifetimes */
+    struct fhir_guard guard;          /* what the FHIR layer consults */
+    struct rate_limiter *per_address; /* requests by client address; NULL = no limit */
+    struct rate_limiter *per_user;    /* requests by account; NULL = no limit */
 };
 
 /* Per request, in its arena; req->auth points here. */

@@ -12,34 +12,40 @@
 #include "core/err.h"
 
 struct config {
-    const char *data_dir;       /* directory of the database file */
-    const char *host;           /* listen address */
-    int port;                   /* listen port; 0 = any free port */
-    int threads;                /* HTTP worker threads */
-    int max_connections;        /* accepted at once */
-    int timeout_s;              /* idle connection timeout */
-    const char *base_url;       /* "" = derive from Host */
-    int max_body_bytes;         /* request body cap */
-    int max_url_bytes;          /* request URL cap */
-    int max_json_depth;         /* JSON nesting cap */
-    int default_count;          /* default page size */
-    int max_count;              /* page size cap */
-    int max_bundle_entries;     /* entries in one batch/transaction Bundle */
-    int max_includes;           /* included resources per search page */
-    int max_conditional_delete; /* resources one conditional delete may remove */
-    int busy_timeout_ms;        /* SQLite busy timeout for readers */
-    int cache_mb;               /* writer page cache, MiB */
-    int reader_cache_mb;        /* page cache per reader, MiB */
-    int mmap_mb;                /* memory-mapped I/O size, MiB */
-    int max_batch;              /* group-commit batch cap */
-    const char *log_level;      /* error|warn|info|debug */
-    int access_log;             /* 1 = one line per request */
-    int auth_access_ttl_s;      /* access token lifetime, s */
-    int auth_refresh_ttl_s;     /* refresh token lifetime, s */
-    int auth_max_failed_logins; /* failed logins in a row before a lock-out */
-    int auth_lockout_s;         /* lock-out duration, s */
-    char *owned_strings;        /* private: arena of string values */
-    size_t owned_len;           /* private */
+    const char *data_dir;            /* directory of the database file */
+    const char *host;                /* listen address */
+    int port;                        /* listen port; 0 = any free port */
+    int threads;                     /* HTTP worker threads */
+    int max_connections;             /* accepted at once */
+    int timeout_s;                   /* idle connection timeout */
+    int max_connections_per_address; /* concurrent connections per client address; 0 = any */
+    int request_timeout_s;           /* longest time to receive one request body */
+    const char *base_url;            /* "" = derive from Host */
+    int max_body_bytes;              /* request body cap */
+    int max_url_bytes;               /* request URL cap */
+    int max_json_depth;              /* JSON nesting cap */
+    int default_count;               /* default page size */
+    int max_count;                   /* page size cap */
+    int max_bundle_entries;          /* entries in one batch/transaction Bundle */
+    int max_includes;                /* included resources per search page */
+    int max_conditional_delete;      /* resources one conditional delete may remove */
+    int busy_timeout_ms;             /* SQLite busy timeout for readers */
+    int cache_mb;                    /* writer page cache, MiB */
+    int reader_cache_mb;             /* page cache per reader, MiB */
+    int mmap_mb;                     /* memory-mapped I/O size, MiB */
+    int max_batch;                   /* group-commit batch cap */
+    const char *log_level;           /* error|warn|info|debug */
+    int access_log;                  /* 1 = one line per request */
+    int auth_access_ttl_s;           /* access token lifetime, s */
+    int auth_refresh_ttl_s;          /* refresh token lifetime, s */
+    int auth_max_failed_logins;      /* failed logins in a row before a lock-out */
+    int auth_lockout_s;              /* lock-out duration, s */
+    int limit_address_rps;           /* requests/s per client address; 0 = no limit */
+    int limit_address_burst;         /* at once */
+    int limit_user_rps;              /* requests/s per account; 0 = no limit */
+    int limit_user_burst;            /* at once */
+    char *owned_strings;             /* private: arena of string values */
+    size_t owned_len;                /* private */
 };
 
 /* Fill every field with its built-in default. */

@@ -6,6 +6,7 @@
  */
 #include "fhir/capability.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/timeutil.h"
@@ -34,6 +35,30 @@ static void search_params(struct buf *out, const struct fhir_search_param *first
     }
 }
 
+/* rest.security: bearer tokens from the server's own endpoints (SMART App Launch). */
+static void security(struct buf *out, const char *base_url)
+{
+    size_t n = strlen(base_url);
+    if (n >= 5 && !strcmp(base_url + n - 5, "/fhir"))
+        n -= 5; /* the endpoints are beside /fhir, not under it */
+    buf_append_str(out, "\"security\":{\"extension\":[{\"url\":\"http://"
+                        "fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris\","
+                        "\"extension\":[");
+    static const char *const uris[] = {"token", "revoke"};
+    for (size_t i = 0; i < 2; i++) {
+        char uri[1024];
+        snprintf(uri, sizeof(uri), "%.*s/auth/%s", (int)n, base_url, uris[i]);
+        buf_printf(out, "%s{\"url\":\"%s\",\"valueUri\":", i ? "," : "", uris[i]);
+        buf_append_json_string(out, uri, strlen(uri));
+        buf_append_str(out, "}");
+    }
+    buf_append_str(out, "]}],\"service\":[{\"coding\":[{\"system\":\"http://"
+                        "terminology.hl7.org/CodeSystem/restful-security-service\",\"code\":"
+                        "\"SMART-on-FHIR\"}]}],\"description\":\"OAuth2 bearer tokens with "
+                        "SMART App Launch v2 scopes (password and refresh grants); see "
+                        "/.well-known/smart-configuration\"}");
+}
+
 void fhir_capability_write(struct buf *out, const char *base_url)
 {
     char now[32];
@@ -48,7 +73,9 @@ void fhir_capability_write(struct buf *out, const char *base_url)
     buf_append_json_string(out, base_url, strlen(base_url));
     buf_append_str(out, "},\"fhirVersion\":\"4.0.1\",\"format\":[\"json\"],"
                         "\"patchFormat\":[\"application/json-patch+json\"],"
-                        "\"rest\":[{\"mode\":\"server\",\"resource\":[");
+                        "\"rest\":[{\"mode\":\"server\",");
+    security(out, base_url);
+    buf_append_str(out, ",\"resource\":[");
     for (size_t i = 0; i < fhir_resource_type_count; i++) {
         const char *name = fhir_types[fhir_resource_types[i]].name;
         buf_printf(out,

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,6 +127,34 @@ static void simple_error_body(struct http_response *res, int status, const char 
                code, msg);
 }
 
+static bool has_header(const struct http_response *res, const char *name)
+{
+    for (size_t i = 0; i < res->header_count; i++)
+        if (!strcasecmp(res->headers[i].name, name))
+            return true;
+    return false;
+}
+
+/*
+ * On every response, unless the application set its own: no MIME sniffing,
+ * no framing, no referrer, a content policy that allows nothing (a page
+ * sets the one it needs), and no caching (answers hold health records).
+ */
+static void add_security_headers(struct MHD_Response *r, const struct http_response *res)
+{
+    static const char *const defaults[][2] = {
+        {"X-Content-Type-Options", "nosniff"},
+        {"X-Frame-Options", "DENY"},
+        {"Referrer-Policy", "no-referrer"},
+        {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+        {"Cache-Control", "no-store"},
+        {"Cross-Origin-Resource-Policy", "same-origin"},
+    };
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        if (!has_header(res, defaults[i][0]))
+            MHD_add_response_header(r, defaults[i][0], defaults[i][1]);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct request_ctx *ctx,
                                      struct http_response *res)
 {
@@ -141,7 +170,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct request
     for (size_t i = 0; i < res->header_count; i++)
         MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
     MHD_add_response_header(r, "X-Request-Id", ctx->id);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    add_security_headers(r, res);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -305,6 +334,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
+        if (time_now_ms() - ctx->start_ms > (int64_t)s->cfg->request_timeout_s * 1000) {
+            /* a client trickling its body holds a connection: cut it off */
+            log_warn(LOG_HTTP, "req=%s body not received within %d s: connection closed", ctx->id,
+                     s->cfg->request_timeout_s);
+            return MHD_NO;
+        }
         if (!ctx->too_large && buf_append(&ctx->body, upload_data, *upload_data_size) != ERR_OK) {
             ctx->too_large = true;
             buf_release(&ctx->body);
@@ -401,7 +436,8 @@ enum err http_server_start(const struct config *cfg, http_handler_fn *handler,
         (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections_per_address, MHD_OPTION_END);
     if (!s->daemon) {
         log_error(LOG_HTTP, "cannot listen host=%s port=%d", cfg->host, cfg->port);
         free(s);

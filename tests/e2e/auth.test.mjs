@@ -41,7 +41,11 @@ test('the API refuses requests without a valid bearer token; the CapabilityState
   const bad = await http('GET', `${srv.base}/Patient/p1`, { headers: { Authorization: 'Bearer not-a-token' } });
   assert.equal(bad.status, 401);
   assert.match(bad.headers.get('www-authenticate'), /invalid_token/);
-  assert.equal((await http('GET', `${srv.base}/metadata`, { headers: { Authorization: '' } })).status, 200);
+  const meta = await http('GET', `${srv.base}/metadata`, { headers: { Authorization: '' } });
+  assert.equal(meta.status, 200);
+  const sec = meta.json.rest[0].security;
+  assert.equal(sec.service[0].coding[0].code, 'SMART-on-FHIR');
+  assert.match(sec.extension[0].extension.find((e) => e.url === 'token').valueUri, /\/auth\/token$/);
   const smart = await http('GET', `${srv.base}/.well-known/smart-configuration`, { headers: { Authorization: '' } });
   assert.equal(smart.status, 200);
   assert.match(smart.json.token_endpoint, /\/auth\/token$/);

@@ -55,7 +55,9 @@ export async function login(origin, name, password, scope) {
 // Start `yujian serve`; resolves once it prints its address.
 export async function startServer({ dir = tempDir(), args = [], env = {} } = {}) {
   addUser(dir, ADMIN.user, 'platform-admin', ADMIN.password);
-  const proc = spawn(BIN, ['serve', '--port', '0', '--data', dir, '--access-log', '0', '--access-ttl', '86400', ...args], {
+  const proc = spawn(BIN, ['serve', '--port', '0', '--data', dir, '--access-log', '0', '--access-ttl', '86400',
+    // the suites send bursts from one address; limits.test.mjs sets the limits it tests
+    '--rate-per-address', '0', '--rate-per-user', '0', '--max-connections-per-address', '0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,106 @@
+// limits.test.mjs - hostile clients meet clear limits and the server keeps
+// serving everyone else: requests per address and per account (429 with
+// Retry-After), connections per address, and clients that trickle a body.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { startServer, http, addUser, login, tempDir } from './helpers.mjs';
+
+let srv, origin;
+
+before(async () => {
+  const dir = tempDir();
+  addUser(dir, 'busy', 'doctor', 'busy-password', ['--org', 'Organization/h1']);
+  addUser(dir, 'calm', 'doctor', 'calm-password', ['--org', 'Organization/h1']);
+  srv = await startServer({ dir, args: ['--rate-per-user', '5', '--burst-per-user', '5', '--request-timeout', '2', '--max-connections-per-address', '4'] });
+  origin = srv.base.replace(/\/fhir$/, '');
+});
+after(async () => { await srv.stop(); srv.cleanup(); });
+
+test('an account over its rate gets 429 with Retry-After; other accounts are served', async () => {
+  const busy = { Authorization: `Bearer ${(await login(origin, 'busy', 'busy-password')).access_token}` };
+  const calm = { Authorization: `Bearer ${(await login(origin, 'calm', 'calm-password')).access_token}` };
+  const statuses = [];
+  for (let i = 0; i < 12; i++) statuses.push((await http('GET', `${srv.base}/Organization`, { headers: busy })).status);
+  assert.ok(statuses.slice(0, 5).every((s) => s === 200), statuses.join());
+  assert.ok(statuses.includes(429), statuses.join());
+  const refused = await http('GET', `${srv.base}/Organization`, { headers: busy });
+  assert.equal(refused.status, 429);
+  assert.equal(refused.json.resourceType, 'OperationOutcome');
+  assert.equal(refused.json.issue[0].code, 'throttled');
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+  assert.equal((await http('GET', `${srv.base}/Organization`, { headers: calm })).status, 200, 'another account is served');
+  await new Promise((r) => setTimeout(r, 1300));
+  assert.equal((await http('GET', `${srv.base}/Organization`, { headers: busy })).status, 200, 'the bucket refills');
+});
+
+test('an address over its rate gets 429 before any work is done', async () => {
+  const s2 = await startServer({ args: ['--rate-per-address', '3', '--burst-per-address', '3'] });
+  try {
+    const o = s2.base.replace(/\/fhir$/, '');
+    const statuses = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await fetch(`${o}/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: 'x', password: 'guess-guess' }), headers: { Authorization: '' } });
+      statuses.push(r.status);
+    }
+    assert.ok(statuses.includes(429), `password guessing from one address is slowed: ${statuses.join()}`);
+    assert.equal((await http('GET', `${o}/healthz`, { headers: { Authorization: '' } })).status, 429);
+  } finally {
+    await s2.stop();
+    s2.cleanup();
+  }
+});
+
+// A raw connection: resolves with what the server sent and whether it closed within ms.
+function rawExchange(port, write, ms) {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let data = '';
+    let closed = false;
+    const timer = setTimeout(() => { sock.destroy(); resolve({ data, closed }); }, ms);
+    sock.on('data', (d) => { data += d; });
+    sock.on('error', () => {});
+    sock.on('close', () => { closed = true; clearTimeout(timer); resolve({ data, closed }); });
+    write(sock);
+  });
+}
+
+test('a client trickling its body is cut off; others are served meanwhile', async () => {
+  const started = Date.now();
+  const slow = rawExchange(srv.port, (sock) => {
+    sock.write('POST /fhir/Observation HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nContent-Length: 1000\r\n\r\n{');
+    const t = setInterval(() => { if (!sock.destroyed) sock.write(' '); else clearInterval(t); }, 400);
+    sock.on('close', () => clearInterval(t));
+  }, 8000);
+  assert.equal((await http('GET', `${srv.base}/Organization`)).status, 200, 'served while the slow client trickles');
+  const r = await slow;
+  assert.ok(r.closed, 'the slow client was disconnected');
+  assert.ok(Date.now() - started < 7000, 'within the request timeout, not the test timeout');
+});
+
+test('connections per address are limited; the server keeps serving', async () => {
+  const socks = [];
+  for (let i = 0; i < 4; i++) {
+    const s = connect(srv.port, '127.0.0.1');
+    s.on('error', () => {});
+    socks.push(s);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const extra = await rawExchange(srv.port, (sock) => sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'), 2000);
+  assert.ok(!extra.data.includes('200 OK'), 'a fifth connection from the address is not served');
+  for (const s of socks) s.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal((await http('GET', `${srv.base}/Organization`)).status, 200, 'served again once they close');
+});
+
+test('every response carries the security headers; a page keeps its own content policy', async () => {
+  const api = await http('GET', `${srv.base}/Organization`);
+  assert.equal(api.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(api.headers.get('x-frame-options'), 'DENY');
+  assert.equal(api.headers.get('referrer-policy'), 'no-referrer');
+  assert.equal(api.headers.get('cache-control'), 'no-store', 'health records are not cached');
+  assert.match(api.headers.get('content-security-policy'), /default-src 'none'/);
+  const page = await http('GET', `${origin}/`);
+  assert.equal(page.headers.get('content-security-policy'), "default-src 'self'");
+  assert.equal(page.headers.get('x-frame-options'), 'DENY');
+});
