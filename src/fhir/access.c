@@ -123,39 +123,77 @@ static struct store_predicate has_pred(struct arena *a, const struct fhir_query 
     return p;
 }
 
+/* The relations that share a patient with r's organisation (access.h), one query each. */
+#define RELATIONS 4
+
 /*
- * The patients shared with r's organisation (or its person), as a Patient
- * query: one clause, the OR of the relations of access.h.
+ * The queries of the relations, each narrowed to patient when not NULL;
+ * *params[i] is the parameter by which query i names its patient. False
+ * only on a bug (the parameters are R4's).
  */
-static struct store_query *shared_patients(struct arena *a, const struct config *cfg,
-                                           const struct fhir_reach *r, int64_t now_ms)
+static bool relations(struct arena *a, const struct config *cfg, const struct fhir_reach *r,
+                      int64_t now_ms, const char *patient, struct fhir_query **q)
 {
     const char *actors = r->person ? arena_printf(a, "%s,%s", r->org, r->person) : r->org;
     const char *held = custodian_token(a, r->org);
-    struct fhir_query *consent = scratch(a, cfg, "Consent");
-    struct fhir_query *encounter = scratch(a, cfg, "Encounter");
-    struct fhir_query *episode = scratch(a, cfg, "EpisodeOfCare");
-    struct fhir_query *request = scratch(a, cfg, "ServiceRequest");
-    bool ok = fhir_query_add(consent, "actor", actors) == FHIR_QUERY_OK &&
-              fhir_query_add(consent, "category", FHIR_GRANT_SYSTEM "|" FHIR_GRANT_CODE) ==
-                  FHIR_QUERY_OK &&
-              add_active(consent, "active", true, now_ms) &&
-              fhir_query_add(encounter, "_tag", held) == FHIR_QUERY_OK &&
-              add_active(encounter, "planned,arrived,triaged,in-progress,onleave", false, 0) &&
-              fhir_query_add(episode, "_tag", held) == FHIR_QUERY_OK &&
-              add_active(episode, "active", false, 0) &&
-              fhir_query_add(request, "performer", actors) == FHIR_QUERY_OK &&
-              add_active(request, "active", false, 0);
-    if (!ok)
-        return NULL; /* cannot happen: the parameters above are R4's */
+    q[0] = scratch(a, cfg, "Consent");
+    q[1] = scratch(a, cfg, "Encounter");
+    q[2] = scratch(a, cfg, "EpisodeOfCare");
+    q[3] = scratch(a, cfg, "ServiceRequest");
+    bool ok = true;
+    for (int i = 0; patient && i < RELATIONS; i++)
+        ok = ok && fhir_query_add(q[i], "patient", patient) == FHIR_QUERY_OK;
+    return ok && fhir_query_add(q[0], "actor", actors) == FHIR_QUERY_OK &&
+           fhir_query_add(q[0], "category", FHIR_GRANT_SYSTEM "|" FHIR_GRANT_CODE) ==
+               FHIR_QUERY_OK &&
+           add_active(q[0], "active", true, now_ms) &&
+           fhir_query_add(q[1], "_tag", held) == FHIR_QUERY_OK &&
+           add_active(q[1], "planned,arrived,triaged,in-progress,onleave", false, 0) &&
+           fhir_query_add(q[2], "_tag", held) == FHIR_QUERY_OK &&
+           add_active(q[2], "active", false, 0) &&
+           fhir_query_add(q[3], "performer", actors) == FHIR_QUERY_OK &&
+           add_active(q[3], "active", false, 0);
+}
+
+/* The patients shared with r's organisation, as a Patient query: one clause, the OR of the
+ * relations. */
+static struct store_query *shared_patients(struct arena *a, const struct config *cfg,
+                                           const struct fhir_reach *r, int64_t now_ms)
+{
+    struct fhir_query *rel[RELATIONS];
+    if (!relations(a, cfg, r, now_ms, NULL, rel))
+        return NULL;
     struct fhir_query *patients = scratch(a, cfg, "Patient");
-    struct store_clause *cl = clause_new(a, 4);
-    cl->preds[cl->count++] = has_pred(a, consent, "patient");
-    cl->preds[cl->count++] = has_pred(a, encounter, "patient");
-    cl->preds[cl->count++] = has_pred(a, episode, "patient");
-    cl->preds[cl->count++] = has_pred(a, request, "patient");
+    struct store_clause *cl = clause_new(a, RELATIONS);
+    for (int i = 0; i < RELATIONS; i++)
+        cl->preds[cl->count++] = has_pred(a, rel[i], "patient");
     fhir_query_confine(patients, cl);
     return to_store(a, patients);
+}
+
+static bool on_hit(const struct store_hit *hit, void *arg)
+{
+    (void)hit;
+    *(bool *)arg = true;
+    return false;
+}
+
+enum err fhir_access_shared(struct store *s, const struct config *cfg, struct arena *a,
+                            const struct fhir_reach *r, const char *patient, int64_t now_ms,
+                            bool *out)
+{
+    *out = false;
+    struct fhir_query *rel[RELATIONS];
+    if (r->kind != FHIR_REACH_ORG || !relations(a, cfg, r, now_ms, patient, rel))
+        return ERR_OK;
+    for (int i = 0; i < RELATIONS && !*out; i++) {
+        struct store_query sq;
+        fhir_query_to_store(rel[i], 1, &sq);
+        enum err err = store_search(s, &sq, on_hit, out, NULL);
+        if (err)
+            return err;
+    }
+    return ERR_OK;
 }
 
 static size_t compartment_params(const char *type)

@@ -66,6 +66,15 @@ bool fhir_access_is_directory(const char *type);
 enum err fhir_access_expand(struct store *s, const struct config *cfg, struct arena *a,
                             struct fhir_reach *r, int64_t now_ms);
 
+/*
+ * ORG: is patient ("Patient/id") shared with r's organisation now (one of
+ * the relations above)? A few indexed lookups: the cheap way to decide for
+ * one record, where fhir_access_confine's clause serves a search.
+ */
+enum err fhir_access_shared(struct store *s, const struct config *cfg, struct arena *a,
+                            const struct fhir_reach *r, const char *patient, int64_t now_ms,
+                            bool *out);
+
 enum fhir_access_mode {
     FHIR_ACCESS_READ,  /* read, search, include, history */
     FHIR_ACCESS_WRITE, /* change an existing resource */

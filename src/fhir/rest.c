@@ -31,6 +31,7 @@
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 #include "fhir/search_index.h"
+#include "fhir/search_params.h"
 #include "fhir/write.h"
 
 #define MAX_SEGMENTS 5
@@ -175,15 +176,70 @@ static bool reaches(struct rest_ctx *c, const struct fhir_reach *r, const char *
     return !err && found;
 }
 
+#define SHARE_CACHE 32 /* patients decided per request */
+
+struct rest_shares {
+    const char *patient[SHARE_CACHE]; /* "Patient/id" */
+    bool shared[SHARE_CACHE];         /* the decision */
+    size_t count;                     /* how many */
+};
+
+/* ORG: is patient shared with the caller's organisation? Decided once per request. */
+static bool shared_with_caller(struct rest_ctx *c, const struct fhir_reach *r, const char *patient)
+{
+    if (!c->shares) {
+        c->shares = arena_alloc(c->req->arena, sizeof(*c->shares));
+        memset(c->shares, 0, sizeof(*c->shares));
+    }
+    struct rest_shares *cache = c->shares;
+    for (size_t i = 0; i < cache->count; i++)
+        if (!strcmp(cache->patient[i], patient))
+            return cache->shared[i];
+    bool yes = false;
+    if (fhir_access_shared(c->app->store, c->app->cfg, c->req->arena, r, patient, time_now_ms(),
+                           &yes))
+        return false; /* undecided is no */
+    if (cache->count < SHARE_CACHE) {
+        cache->patient[cache->count] = patient;
+        cache->shared[cache->count++] = yes;
+    }
+    return yes;
+}
+
+/* ORG: is the current version of type/id in the compartment of a patient shared with the caller? */
+static bool in_shared_record(struct rest_ctx *c, const struct fhir_reach *r, const char *type,
+                             const char *id)
+{
+    bool compartment = !strcmp(type, "Patient");
+    for (size_t i = 0; i < fhir_patient_compartment_count && !compartment; i++)
+        compartment = !strcmp(fhir_patient_compartment[i].type, type);
+    if (!compartment)
+        return false;
+    struct buf body;
+    buf_init(&body, 64u << 20);
+    struct store_row row;
+    json_object *res = NULL;
+    if (!store_read(c->app->store, type, id, 0, &body, &row) && !row.deleted)
+        res = json_tokener_parse(body.ptr);
+    buf_release(&body);
+    const char *patients[8];
+    size_t n = res ? fhir_compartment_patients(res, type, id, c->req->arena, patients, 8) : 0;
+    json_object_put(res);
+    for (size_t i = 0; i < n; i++)
+        if (shared_with_caller(c, r, patients[i]))
+            return true;
+    return false;
+}
+
 bool rest_may_read(struct rest_ctx *c, const char *type, const char *id)
 {
     const struct fhir_reach *r = rest_reach(c);
     if (r->kind == FHIR_REACH_ALL || r->break_glass || fhir_access_is_directory(type))
         return true;
-    /* most reads by staff are of what their organisation holds: the cheap test first */
-    if (r->kind == FHIR_REACH_ORG && reaches(c, r, type, id, FHIR_ACCESS_WRITE))
-        return true;
-    return reaches(c, r, type, id, FHIR_ACCESS_READ);
+    if (r->kind != FHIR_REACH_ORG)
+        return reaches(c, r, type, id, FHIR_ACCESS_READ);
+    /* held by the caller's organisation (the common case), or in a shared record */
+    return reaches(c, r, type, id, FHIR_ACCESS_WRITE) || in_shared_record(c, r, type, id);
 }
 
 bool rest_confine_quiet(struct rest_ctx *c, struct fhir_query *q, char *why, size_t size)
@@ -636,8 +692,12 @@ void rest_get_internal(struct rest_ctx *c, const char *url, struct http_response
     req->params = NULL;
     req->param_count = qmark ? parse_params(a, qmark, &req->params) : 0;
     struct rest_ctx *sub = arena_alloc(a, sizeof(*sub));
-    *sub = (struct rest_ctx){
-        .app = c->app, .req = req, .res = res, .base = c->base, .reach = c->reach};
+    *sub = (struct rest_ctx){.app = c->app,
+                             .req = req,
+                             .res = res,
+                             .base = c->base,
+                             .reach = c->reach,
+                             .shares = c->shares};
     diag_init(&sub->diag, a);
     res->status = 200;
     char *segs[MAX_SEGMENTS];

@@ -24,12 +24,13 @@ struct fhir_app {
 };
 
 struct rest_ctx {
-    struct fhir_app *app;      /* the application */
-    struct http_request *req;  /* the request */
-    struct http_response *res; /* the response being built */
-    struct diag diag;          /* problems found */
-    const char *base;          /* FHIR base URL, no trailing slash */
-    struct fhir_reach *reach;  /* whose records the caller reaches; rest_reach() fills it */
+    struct fhir_app *app;       /* the application */
+    struct http_request *req;   /* the request */
+    struct http_response *res;  /* the response being built */
+    struct diag diag;           /* problems found */
+    const char *base;           /* FHIR base URL, no trailing slash */
+    struct fhir_reach *reach;   /* whose records the caller reaches; rest_reach() fills it */
+    struct rest_shares *shares; /* patients known shared (or not) with the caller; rest.c */
 };
 
 /* Answer with an OperationOutcome holding one error. */

@@ -612,16 +612,19 @@ void fhir_index_release(struct fhir_index *ix)
     ix->count = ix->size = 0;
 }
 
-const char *fhir_compartment_patient(json_object *resource, const char *type, const char *id,
-                                     struct arena *a)
+size_t fhir_compartment_patients(json_object *resource, const char *type, const char *id,
+                                 struct arena *a, const char **out, size_t max)
 {
-    if (!strcmp(type, "Patient"))
-        return arena_printf(a, "Patient/%s", id);
+    if (!strcmp(type, "Patient")) {
+        if (max)
+            out[0] = arena_printf(a, "Patient/%s", id);
+        return max ? 1 : 0;
+    }
     fhir_search_init();
-    const char *found = NULL;
+    size_t n = 0;
     struct fhirpath_result r;
     fhirpath_result_init(&r);
-    for (size_t i = 0; i < fhir_patient_compartment_count && !found; i++) {
+    for (size_t i = 0; i < fhir_patient_compartment_count && n < max; i++) {
         const struct fhir_compartment_link *l = &fhir_patient_compartment[i];
         const struct fhir_search_param *p =
             strcmp(l->type, type) ? NULL : fhir_search_param_find(type, str_from(l->param));
@@ -629,16 +632,26 @@ const char *fhir_compartment_patient(json_object *resource, const char *type, co
         if (!fp)
             continue;
         fhirpath_eval(fp, resource, &r);
-        for (size_t k = 0; k < r.count && !found; k++) {
+        for (size_t k = 0; k < r.count && n < max; k++) {
             json_object *ref = NULL;
-            if (r.items[k].value && json_object_is_type(r.items[k].value, json_type_object) &&
-                json_object_object_get_ex(r.items[k].value, "reference", &ref)) {
-                const char *t = json_object_get_string(ref);
-                if (t && !strncmp(t, "Patient/", 8))
-                    found = arena_strndup(a, t, strlen(t));
-            }
+            if (!r.items[k].value || !json_object_is_type(r.items[k].value, json_type_object) ||
+                !json_object_object_get_ex(r.items[k].value, "reference", &ref))
+                continue;
+            const char *t = json_object_get_string(ref);
+            bool seen = !t || strncmp(t, "Patient/", 8) != 0;
+            for (size_t j = 0; j < n && !seen; j++)
+                seen = !strcmp(out[j], t);
+            if (!seen)
+                out[n++] = arena_strndup(a, t, strlen(t));
         }
     }
     fhirpath_result_release(&r);
-    return found;
+    return n;
+}
+
+const char *fhir_compartment_patient(json_object *resource, const char *type, const char *id,
+                                     struct arena *a)
+{
+    const char *one = NULL;
+    return fhir_compartment_patients(resource, type, id, a, &one, 1) ? one : NULL;
 }

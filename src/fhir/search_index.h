@@ -46,6 +46,10 @@ void fhir_index_release(struct fhir_index *ix);
 const char *fhir_compartment_patient(json_object *resource, const char *type, const char *id,
                                      struct arena *a);
 
+/* Every such patient (distinct, at most max) into out; how many. */
+size_t fhir_compartment_patients(json_object *resource, const char *type, const char *id,
+                                 struct arena *a, const char **out, size_t max);
+
 /* The first row of type's own parameters and how many; *out_count 0 if none. */
 const struct fhir_search_param *fhir_search_params_of(const char *type, size_t *out_count);
 
