@@ -20,6 +20,7 @@ struct config {
     int timeout_s;                   /* idle connection timeout */
     int max_connections_per_address; /* concurrent connections per client address; 0 = any */
     int request_timeout_s;           /* longest time to receive one request body */
+    const char *trusted_proxies;     /* reverse proxies trusted for X-Forwarded-For, or "" */
     const char *base_url;            /* "" = derive from Host */
     int max_body_bytes;              /* request body cap */
     int max_url_bytes;               /* request URL cap */

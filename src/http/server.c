@@ -249,6 +249,64 @@ static void peer_address(struct MHD_Connection *conn, char *out, size_t size)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
 }
 
+/* Is addr one of the comma-separated addresses of list? */
+static bool listed(const char *list, const char *addr)
+{
+    size_t n = strlen(addr);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", ");
+        if (len == n && n && !strncmp(p, addr, n))
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+/*
+ * Behind a trusted reverse proxy (server.trusted_proxies), the client is
+ * the address the proxies appended last to X-Forwarded-For: the rightmost
+ * entry that is not itself a trusted proxy. Entries that are not IP
+ * addresses are ignored (the header is otherwise the client's to write).
+ */
+static void forwarded_client(struct MHD_Connection *conn, const char *proxies, char *peer,
+                             size_t size)
+{
+    if (!proxies || !*proxies || !listed(proxies, peer))
+        return;
+    const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (!xff || strlen(xff) > 2048)
+        return;
+    char copy[2049];
+    snprintf(copy, sizeof(copy), "%s", xff);
+    for (char *end = copy + strlen(copy);;) {
+        char *comma = end;
+        while (comma > copy && comma[-1] != ',')
+            comma--;
+        char entry[64];
+        size_t len = (size_t)(end - comma);
+        while (len && *comma == ' ')
+            comma++, len--;
+        while (len && comma[len - 1] == ' ')
+            len--;
+        unsigned char bin[16];
+        bool ip = len && len < sizeof(entry);
+        if (ip) {
+            memcpy(entry, comma, len);
+            entry[len] = '\0';
+            ip = inet_pton(AF_INET, entry, bin) == 1 || inet_pton(AF_INET6, entry, bin) == 1;
+        }
+        if (ip && !listed(proxies, entry)) {
+            snprintf(peer, size, "%s", entry);
+            return;
+        }
+        if (!ip || comma == copy)
+            return; /* not an address, or all trusted: keep the proxy's */
+        end = comma - 1;
+    }
+}
+
 /* The response is complete: log it and hand it to libmicrohttpd. */
 static enum MHD_Result finish(struct http_server *s, struct MHD_Connection *conn,
                               struct request_ctx *ctx, const char *url, const char *method)
@@ -305,6 +363,7 @@ static enum MHD_Result run_app(struct http_server *s, struct MHD_Connection *con
         req->ctx = ctx;
         req->body = str_make(ctx->body.ptr, ctx->body.len);
         peer_address(conn, ctx->peer, sizeof(ctx->peer));
+        forwarded_client(conn, s->cfg->trusted_proxies, ctx->peer, sizeof(ctx->peer));
         req->peer = ctx->peer;
         struct param_collect pc = {req, 0};
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pc);

@@ -111,3 +111,28 @@ test('every response carries the security headers; a page keeps its own content 
   assert.equal(page.headers.get('content-security-policy'), "default-src 'self'");
   assert.equal(page.headers.get('x-frame-options'), 'DENY');
 });
+
+test('behind a trusted proxy the client is the address it forwarded; others cannot claim one', async () => {
+  const s2 = await startServer({ args: ['--rate-per-address', '3', '--burst-per-address', '3', '--trusted-proxies', '127.0.0.1'] });
+  const s3 = await startServer({ args: ['--rate-per-address', '3', '--burst-per-address', '3'] });
+  try {
+    const get = (srv, xff) => http('GET', `${srv.base.replace(/\/fhir$/, '')}/healthz`, { headers: { Authorization: '', 'X-Forwarded-For': xff } });
+    const first = [];
+    for (let i = 0; i < 6; i++) first.push((await get(s2, '198.51.100.7')).status);
+    assert.ok(first.includes(429), `one forwarded client is limited: ${first.join()}`);
+    assert.equal((await get(s2, '198.51.100.8')).status, 200, 'another forwarded client is not');
+    assert.equal((await get(s2, 'forged, 198.51.100.9')).status, 200, 'the rightmost address is the one the proxy saw');
+    // the audit trail records the forwarded client
+    await http('GET', `${s2.base}/Patient?_id=x`, { headers: { 'X-Forwarded-For': '203.0.113.5' } });
+    await new Promise((r) => setTimeout(r, 300));
+    const trail = (await http('GET', `${s2.base}/AuditEvent?_count=1000`, { headers: { 'X-Forwarded-For': '203.0.113.6' } })).json.entry.map((e) => e.resource);
+    assert.ok(trail.some((e) => e.agent[0].network?.address === '203.0.113.5'), 'audited with the client address');
+    // a server that trusts no proxy ignores the header: one address, one bucket
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await get(s3, `198.51.100.${i}`)).status);
+    assert.ok(statuses.includes(429), `X-Forwarded-For is not trusted by default: ${statuses.join()}`);
+  } finally {
+    await s2.stop(); s2.cleanup();
+    await s3.stop(); s3.cleanup();
+  }
+});
