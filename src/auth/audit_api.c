@@ -127,14 +127,7 @@ void auth_audit_api(struct auth_app *app, struct http_request *req, struct http_
         buf_printf(out, "_count=%lld&_cursor=%lld\"}]", count, (long long)pg.last_seq);
     }
     buf_append_str(out, "}");
-    if (!pg.count) {
-        /* FHIR JSON has no empty arrays */
-        char *e = strstr(out->ptr, ",\"entry\":[]");
-        if (e) {
-            memmove(e, e + 11, strlen(e + 11) + 1);
-            out->len -= 11;
-        }
-    }
+    fhir_bundle_drop_empty_entry(out);
     res->status = 200;
     res->content_type = "application/fhir+json; charset=utf-8";
 }

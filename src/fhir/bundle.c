@@ -712,7 +712,7 @@ static void respond(struct bundle *b)
     }
     buf_append_str(out, "]}");
     if (!b->count)
-        rest_bundle_drop_empty_entry(out);
+        fhir_bundle_drop_empty_entry(out);
     c->res->status = 200;
     rest_json_type(c);
 }

@@ -16,6 +16,7 @@
 #include "core/strmap.h"
 #include "core/timeutil.h"
 #include "fhir/model.h"
+#include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 #include "fhir/search_index.h"
 #include "fhir/search_params.h"
@@ -188,7 +189,7 @@ void rest_everything(struct rest_ctx *c, const char *id)
                    ev.nrefs ? "," : "", ev.cap);
     buf_printf(ev.out, "],\"total\":%zu}", ev.nrefs);
     if (!ev.nrefs && !ev.truncated)
-        rest_bundle_drop_empty_entry(ev.out);
+        fhir_bundle_drop_empty_entry(ev.out);
     c->res->status = 200;
     rest_json_type(c);
 }

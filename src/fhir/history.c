@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 
 struct history_page {
@@ -135,7 +136,7 @@ void rest_history(struct rest_ctx *c, const char *type, const char *id)
     }
     buf_append_str(out, "]}");
     if (page.seen == 0)
-        rest_bundle_drop_empty_entry(out);
+        fhir_bundle_drop_empty_entry(out);
     c->res->status = 200;
     rest_json_type(c);
 }

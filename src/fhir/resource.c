@@ -179,3 +179,14 @@ bool fhir_etag_version(const char *etag, int64_t *out)
     *out = v;
     return true;
 }
+
+void fhir_bundle_drop_empty_entry(struct buf *out)
+{
+    static const char empty[] = ",\"entry\":[]";
+    char *e = out->ptr ? strstr(out->ptr, empty) : NULL;
+    if (!e)
+        return;
+    size_t cut = sizeof(empty) - 1;
+    memmove(e, e + cut, strlen(e + cut) + 1);
+    out->len -= cut;
+}

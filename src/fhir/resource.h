@@ -53,4 +53,7 @@ void fhir_outcome_from_diag(struct buf *out, const struct diag *d);
 void fhir_outcome_single(struct buf *out, const char *severity, enum err code, const char *location,
                          const char *message);
 
+/* Remove an empty "entry":[] from a finished Bundle (FHIR JSON allows no empty arrays). */
+void fhir_bundle_drop_empty_entry(struct buf *out);
+
 #endif

@@ -86,17 +86,6 @@ void rest_bundle_open(struct buf *out, const char *type)
                id, now, type);
 }
 
-void rest_bundle_drop_empty_entry(struct buf *out)
-{
-    static const char empty[] = ",\"entry\":[]";
-    char *e = out->ptr ? strstr(out->ptr, empty) : NULL;
-    if (!e)
-        return;
-    size_t cut = sizeof(empty) - 1;
-    memmove(e, e + cut, strlen(e + cut) + 1);
-    out->len -= cut;
-}
-
 void rest_url_encode(struct buf *out, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";

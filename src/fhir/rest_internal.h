@@ -44,8 +44,6 @@ void rest_json_type(struct rest_ctx *c);
 void rest_version_headers(struct rest_ctx *c, int64_t version, int64_t last_updated);
 /* Start a Bundle: {"resourceType":"Bundle","id":..,"meta":{"lastUpdated":..},"type":"<type>" */
 void rest_bundle_open(struct buf *out, const char *type);
-/* Remove an empty "entry":[] from a finished Bundle (FHIR JSON allows no empty arrays). */
-void rest_bundle_drop_empty_entry(struct buf *out);
 /* Append s to out percent-encoded for a URL query value. */
 void rest_url_encode(struct buf *out, const char *s);
 

@@ -22,6 +22,7 @@
 
 #include "core/strmap.h"
 #include "fhir/query.h"
+#include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 #include "fhir/search_index.h"
 #include "fhir/search_params.h"
@@ -325,7 +326,7 @@ static void finish_bundle(struct search *s, struct buf *out, struct page *pg, in
         buf_printf(out, ",\"total\":%lld", (long long)total);
     buf_append_str(out, "}");
     if (!pg->entries)
-        rest_bundle_drop_empty_entry(out);
+        fhir_bundle_drop_empty_entry(out);
 }
 
 static void run(struct search *s)
