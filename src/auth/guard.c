@@ -79,7 +79,7 @@ static void reach(void *self, const struct http_request *req, struct fhir_reach 
             !strncmp(who->subject, "Patient/", 8) ? who->subject : "Patient/-";
     } else if (who->role->reach == 'r') {
         out->kind = FHIR_REACH_REGION;
-    } else if (who->role->reach == 'o' || org) {
+    } else if (who->role->reach == 'o' || (org && !who->role->admin)) {
         out->kind = FHIR_REACH_ORG;
     } else {
         out->kind = FHIR_REACH_ALL;

@@ -291,44 +291,49 @@ static struct store_clause *region_clause(struct arena *a, const struct config *
     return cl;
 }
 
-/* An ORG caller looking a patient up by an exact identifier (system|value). */
+/*
+ * An ORG caller looking a patient up by exact identifiers (system|value)
+ * and nothing else: any other criterion (a _has, a chain, a name) would
+ * make the lookup an oracle about records the caller does not reach.
+ */
 static bool is_identifier_lookup(const struct fhir_query *q)
 {
-    if (strcmp(q->type, "Patient") != 0)
+    if (strcmp(q->type, "Patient") != 0 || q->nclauses == 0)
         return false;
     for (size_t i = 0; i < q->nclauses; i++) {
         const struct store_clause *cl = &q->clauses[i];
-        bool exact = cl->count > 0;
-        for (size_t k = 0; k < cl->count && exact; k++) {
+        for (size_t k = 0; k < cl->count; k++) {
             const struct store_predicate *p = &cl->preds[k];
-            exact = p->kind == STORE_IDX_TOKEN && !strcmp(p->param, "Patient.identifier") &&
-                    p->op == STORE_OP_EQ && !p->negate && p->text1 && *p->text1 && p->text2 &&
-                    *p->text2;
+            if (p->kind != STORE_IDX_TOKEN || strcmp(p->param, "Patient.identifier") != 0 ||
+                p->op != STORE_OP_EQ || p->negate || !p->text1 || !*p->text1 || !p->text2 ||
+                !*p->text2)
+                return false;
         }
-        if (exact)
-            return true;
     }
-    return false;
+    return true;
 }
 
 bool fhir_access_confine(struct fhir_query *q, const struct fhir_reach *r,
                          enum fhir_access_mode mode, int64_t now_ms)
 {
     bool write = mode == FHIR_ACCESS_WRITE;
+    bool nested = mode == FHIR_ACCESS_NESTED;
     if (r->kind == FHIR_REACH_ALL || (!write && r->break_glass))
         return true;
     bool directory = fhir_access_is_directory(q->type);
     if (directory && !write)
         return true;
+    if (nested && r->kind == FHIR_REACH_REGION)
+        return false;
     struct store_clause *cl = NULL;
     switch (r->kind) {
     case FHIR_REACH_PATIENTS:
         cl = directory ? NULL : patients_clause(q->arena, q->cfg, q->type, r);
         break;
     case FHIR_REACH_ORG:
-        if (!write && is_identifier_lookup(q))
+        if (mode == FHIR_ACCESS_READ && is_identifier_lookup(q))
             return true;
-        cl = org_clause(q->arena, q->cfg, q->type, r, write, now_ms);
+        cl = org_clause(q->arena, q->cfg, q->type, r, write || nested, now_ms);
         break;
     case FHIR_REACH_REGION:
         cl =
@@ -482,8 +487,8 @@ static bool is_denying_grant(json_object *consent)
 }
 
 enum err fhir_access_admit(struct store *s, const struct fhir_reach *r, const char *type,
-                           const char *id, json_object *resource, struct arena *a, char *why,
-                           size_t size)
+                           const char *id, json_object *resource, bool replaces, struct arena *a,
+                           char *why, size_t size)
 {
     if (!strcmp(type, "Consent") && is_denying_grant(resource)) {
         snprintf(why, size,
@@ -493,7 +498,8 @@ enum err fhir_access_admit(struct store *s, const struct fhir_reach *r, const ch
     }
     switch (r->kind) {
     case FHIR_REACH_ALL:
-        keep_custodian(s, type, id, resource, a);
+        if (replaces)
+            keep_custodian(s, type, id, resource, a);
         return ERR_OK;
     case FHIR_REACH_ORG:
         if (!strcmp(r->org, "Organization/-")) {

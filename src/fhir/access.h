@@ -27,6 +27,11 @@
  * begun and not ended (or none); it is withdrawn by its status. Other
  * Consents are records like any other and grant nothing.
  *
+ * Criteria nested in a search (chains, _has) look at less: ORG callers see
+ * there only what their organisation holds, REGION callers only directory
+ * data. (The sharing clauses nested once more would pass SQLite's parser
+ * depth; narrower criteria leak nothing, they only find less.)
+ *
  * A break-glass read reaches everything. Writes reach less: ORG callers
  * change only what their organisation holds, PATIENTS callers only the
  * compartments above, REGION callers nothing.
@@ -76,8 +81,9 @@ enum err fhir_access_shared(struct store *s, const struct config *cfg, struct ar
                             bool *out);
 
 enum fhir_access_mode {
-    FHIR_ACCESS_READ,  /* read, search, include, history */
-    FHIR_ACCESS_WRITE, /* change an existing resource */
+    FHIR_ACCESS_READ,   /* read, search, include, history */
+    FHIR_ACCESS_WRITE,  /* change an existing resource */
+    FHIR_ACCESS_NESTED, /* the criteria of a chain or _has inside a search */
 };
 
 /*
@@ -91,14 +97,14 @@ bool fhir_access_confine(struct fhir_query *q, const struct fhir_reach *r,
 /*
  * Make the new content of a write fit r: stamp the custodian (ORG), check
  * the record is the caller's or granted to them (PATIENTS), keep the
- * current custodian when an update by a writer without an organisation
- * omits it (ALL, read from s). A grant (Consent) whose provision is a deny
+ * current custodian when an update (replaces) by a writer without an
+ * organisation omits it (ALL, read from s). A grant (Consent) whose provision is a deny
  * is refused: grants are withdrawn by status.
  * ERR_OK, or ERR_FORBIDDEN / ERR_UNPROCESSABLE with why.
  */
 enum err fhir_access_admit(struct store *s, const struct fhir_reach *r, const char *type,
-                           const char *id, json_object *resource, struct arena *a, char *why,
-                           size_t size);
+                           const char *id, json_object *resource, bool replaces, struct arena *a,
+                           char *why, size_t size);
 
 /* The custodian tag of resource ("Organization/id"), or NULL. */
 const char *fhir_access_custodian(json_object *resource);

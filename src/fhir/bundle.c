@@ -301,6 +301,7 @@ static struct fhir_condition *criteria(struct bundle *b, struct entry *e, const 
     struct rest_ctx *c = b->c;
     struct fhir_condition *cond = arena_alloc(c->req->arena, sizeof(*cond));
     fhir_condition_init(cond, c->req->arena, c->app->cfg, type);
+    rest_confine_nested(c, &cond->q);
     if (!fhir_condition_parse(cond, qs)) {
         entry_fail(e, ERR_INVALID, "criteria '%.80s': %s", qs, cond->q.why);
         return NULL;
@@ -862,9 +863,11 @@ static bool decide_all(struct bundle *b)
     for (size_t i = 0; i < b->count; i++) {
         struct entry *e = &b->entries[i];
         char why[300];
-        if (pending_decision(b, e) && e->resource && strcmp(e->method, "DELETE") != 0 &&
-            !rest_admit(b->c, e->type, e->id, e->resource, why, sizeof(why)) &&
-            !entry_fail(e, b->c->diag.first_error, "%s", why) && b->transaction)
+        enum err err = pending_decision(b, e) && e->resource && strcmp(e->method, "DELETE") != 0
+                           ? rest_admit(b->c, e->type, e->id, e->resource,
+                                        strcmp(e->method, "POST") != 0, why, sizeof(why))
+                           : ERR_OK;
+        if (err && !entry_fail(e, err, "%s", why) && b->transaction)
             return false;
     }
     return true;

@@ -537,8 +537,14 @@ bool fhir_query_add_any(struct fhir_query *q, const struct fhir_query_pair *alts
     return true;
 }
 
-static struct store_query *as_store_query(const struct fhir_query *sub)
+/* A finished nested query, confined first when the caller asked for it (fhir_query.confine). */
+static struct store_query *as_store_query(struct fhir_query *sub)
 {
+    if (sub->confine && !sub->confine(sub->confine_ctx, sub)) {
+        /* nothing of the type is reachable: the nested query matches nothing */
+        fhir_query_init(sub, sub->arena, sub->cfg, sub->type);
+        (void)fhir_query_add(sub, "_id", "-");
+    }
     struct store_query *sq = arena_alloc(sub->arena, sizeof(*sq));
     fhir_query_to_store(sub, 0, sq);
     return sq;
@@ -556,6 +562,8 @@ static result sub_query(struct fhir_query *q, const char *type, const char *name
     sub->depth = q->depth + 1;
     sub->codes = q->codes;
     sub->codes_ctx = q->codes_ctx;
+    sub->confine = q->confine;
+    sub->confine_ctx = q->confine_ctx;
     if (fhir_query_is_result_param(name))
         return fail(q, FHIR_QUERY_INVALID, "'%.40s' cannot be chained", name);
     result r = fhir_query_add(sub, name, value);

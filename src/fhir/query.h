@@ -68,13 +68,22 @@ typedef enum fhir_query_result fhir_codes_fn(void *ctx, struct fhir_query *q, co
 
 #define FHIR_QUERY_MAX_CODES 500 /* codes one :in :above :below :not-in may expand to */
 
+/*
+ * Confine a nested query (a chain's target, a _has source) to what the
+ * caller reaches, as the outer query is (fhir/access.h); false when no
+ * record of its type is reachable.
+ */
+typedef bool fhir_confine_fn(void *ctx, struct fhir_query *q);
+
 struct fhir_query {
-    struct arena *arena;                                    /* everything parsed lives here */
-    fhir_codes_fn *codes;                                   /* terminology; NULL = none */
-    void *codes_ctx;                                        /* its argument */
-    const struct config *cfg;                               /* limits */
-    const char *type;                                       /* resource type searched */
-    int depth;                                              /* 0, or the nesting of a chain */
+    struct arena *arena;      /* everything parsed lives here */
+    fhir_confine_fn *confine; /* applied to each nested query; NULL = none (copied to nested) */
+    void *confine_ctx;        /* its argument */
+    fhir_codes_fn *codes;     /* terminology; NULL = none */
+    void *codes_ctx;          /* its argument */
+    const struct config *cfg; /* limits */
+    const char *type;         /* resource type searched */
+    int depth;                /* 0, or the nesting of a chain */
     struct store_clause clauses[FHIR_QUERY_MAX_PARAMS + 1]; /* AND-ed; +1: fhir_query_confine */
     size_t nclauses;                                        /* used */
     struct store_sort sort[FHIR_QUERY_MAX_SORT];            /* _sort keys, in order */

@@ -231,6 +231,18 @@ bool rest_may_read(struct rest_ctx *c, const char *type, const char *id)
     return reaches(c, r, type, id, FHIR_ACCESS_WRITE) || in_shared_record(c, r, type, id);
 }
 
+static bool confine_nested(void *ctx, struct fhir_query *q)
+{
+    struct rest_ctx *c = ctx;
+    return fhir_access_confine(q, rest_reach(c), FHIR_ACCESS_NESTED, time_now_ms());
+}
+
+void rest_confine_nested(struct rest_ctx *c, struct fhir_query *q)
+{
+    q->confine = confine_nested;
+    q->confine_ctx = c;
+}
+
 bool rest_confine_quiet(struct rest_ctx *c, struct fhir_query *q, char *why, size_t size)
 {
     const struct fhir_reach *r = rest_reach(c);
@@ -257,14 +269,11 @@ bool rest_confine(struct rest_ctx *c, struct fhir_query *q)
     return false;
 }
 
-bool rest_admit(struct rest_ctx *c, const char *type, const char *id, json_object *resource,
-                char *why, size_t size)
+enum err rest_admit(struct rest_ctx *c, const char *type, const char *id, json_object *resource,
+                    bool replaces, char *why, size_t size)
 {
-    enum err err = fhir_access_admit(c->app->store, rest_reach(c), type, id, resource,
-                                     c->req->arena, why, size);
-    if (err)
-        c->diag.first_error = err;
-    return !err;
+    return fhir_access_admit(c->app->store, rest_reach(c), type, id, resource, replaces,
+                             c->req->arena, why, size);
 }
 
 void rest_write_limit(struct rest_ctx *c, struct fhir_write *w)

@@ -70,12 +70,17 @@ bool rest_confine(struct rest_ctx *c, struct fhir_query *q);
 /* rest.c: the same, quietly: false with the reason in why. */
 bool rest_confine_quiet(struct rest_ctx *c, struct fhir_query *q, char *why, size_t size);
 /*
- * rest.c: fit the new content of a write to the caller (fhir_access_admit:
- * the custodian tag, the patient); false with the reason in why and the
- * error in c->diag.first_error.
+ * rest.c: confine the nested queries of q (chains, _has) as they are made:
+ * call before adding the caller's parameters.
  */
-bool rest_admit(struct rest_ctx *c, const char *type, const char *id, json_object *resource,
-                char *why, size_t size);
+void rest_confine_nested(struct rest_ctx *c, struct fhir_query *q);
+/*
+ * rest.c: fit the new content of a write to the caller (fhir_access_admit:
+ * the custodian tag, the patient); replaces: the write may replace an
+ * existing version. ERR_OK, or the error with its reason in why.
+ */
+enum err rest_admit(struct rest_ctx *c, const char *type, const char *id, json_object *resource,
+                    bool replaces, char *why, size_t size);
 /* rest.c: what w may change, checked in its unit (w->may_change). */
 struct fhir_write;
 void rest_write_limit(struct rest_ctx *c, struct fhir_write *w);

@@ -223,9 +223,11 @@ static bool admit_writes(struct pending *p)
     size_t n = p->writes ? p->nwrites : 1;
     for (size_t i = 0; i < n; i++) {
         char why[300];
-        if (w[i].resource &&
-            !rest_admit(p->c, w[i].type, w[i].id, w[i].resource, why, sizeof(why))) {
-            rest_error(p->c, p->c->diag.first_error, NULL, "%s", why);
+        enum err err = w[i].resource ? rest_admit(p->c, w[i].type, w[i].id, w[i].resource,
+                                                  w[i].kind != FHIR_WRITE_CREATE, why, sizeof(why))
+                                     : ERR_OK;
+        if (err) {
+            rest_error(p->c, err, NULL, "%s", why);
             return false;
         }
         rest_write_limit(p->c, &w[i]);
@@ -311,6 +313,7 @@ static bool take_condition(struct pending *p, const char *qs)
     struct rest_ctx *c = p->c;
     p->cond = arena_alloc(c->req->arena, sizeof(*p->cond));
     fhir_condition_init(p->cond, c->req->arena, c->app->cfg, p->type);
+    rest_confine_nested(c, &p->cond->q);
     bool ok = true;
     if (qs)
         ok = fhir_condition_parse(p->cond, qs);

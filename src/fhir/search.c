@@ -372,6 +372,7 @@ void rest_search(struct rest_ctx *c, const char *type, bool form)
     memset(s, 0, sizeof(*s));
     s->c = c;
     fhir_query_init(&s->q, c->req->arena, c->app->cfg, type);
+    rest_confine_nested(c, &s->q);
     s->q.codes = fhir_terminology_codes;
     s->q.codes_ctx = c->app->store;
     buf_init(&s->used, 64 * 1024);

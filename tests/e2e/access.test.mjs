@@ -33,7 +33,7 @@ const users = [
   ['hisA', 'system', ['--org', 'Organization/h1']],
 ];
 
-const ids = (bundle) => (bundle.entry || []).map((e) => `${e.resource.resourceType}/${e.resource.id}`).sort();
+const ids = (bundle) => (bundle.entry || []).filter((e) => e.search?.mode !== 'outcome').map((e) => `${e.resource.resourceType}/${e.resource.id}`).sort();
 const day = 86400000;
 const iso = (ms) => new Date(ms).toISOString();
 
@@ -107,6 +107,24 @@ test('another hospital reaches nothing of the patient by any route, but finds th
   assert.equal(tx.json.entry[0].response.status.slice(0, 3), '403');
   // docB's conditional delete reached only docB's own copy
   assert.equal((await http('GET', `${srv.base}/Observation/${obs}`)).status, 200);
+});
+
+test('criteria about records out of reach are no oracle: _has, chains and a lookup with extras', async () => {
+  // q was registered by h2; h1's lab tested q; there is no relationship between h2 and h1's record
+  assert.equal((await http('PUT', `${srv.base}/Patient/q`, { headers: as('admB'), body: { resourceType: 'Patient', id: 'q', identifier: [{ system: ID_SYSTEM, value: '410102199202021111' }] } })).status, 201);
+  assert.equal((await http('POST', `${srv.base}/Observation`, { headers: as('labA'), body: { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '75622-1' }] }, subject: { reference: 'Patient/q' } } })).status, 201);
+  const h = as('docB');
+  const mine = await http('GET', `${srv.base}/Patient?_id=q`, { headers: h });
+  assert.deepEqual(ids(mine.json), ['Patient/q'], 'h2 holds q');
+  for (const q of ['Patient?_has:Observation:subject:code=75622-1', 'Patient?_id=q&_has:Observation:patient:code=http://loinc.org|75622-1',
+    `Patient?identifier=${ID_SYSTEM}|410102199001011234&_has:Observation:subject:code=2345-7`,
+    `Patient?identifier=${ID_SYSTEM}|410102199001011234&name=王芳`]) {
+    const r = await http('GET', `${srv.base}/${q}`, { headers: h });
+    assert.equal(r.status, 200, q);
+    assert.deepEqual(ids(r.json), [], `${q} reveals what h2 does not reach`);
+  }
+  const chained = await http('GET', `${srv.base}/Encounter?subject:Patient._has:Observation:subject:code=75622-1`, { headers: h });
+  assert.deepEqual(ids(chained.json), []);
 });
 
 test('a care relationship shares the record while it lasts; the sharer\'s records stay read-only', async () => {

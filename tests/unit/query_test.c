@@ -312,6 +312,16 @@ static void access_clauses(void **state)
     q = query(state, "Observation");
     assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_WRITE, 0));
     assert_int_equal(q->clauses[0].count, 1);
+    /* nested criteria (chains, _has): only what h1 holds */
+    q = query(state, "Observation");
+    assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_NESTED, 0));
+    assert_int_equal(q->clauses[0].count, 1);
+    /* an identifier lookup with anything else is not a lookup */
+    q = query(state, "Patient");
+    assert_int_equal(fhir_query_add(q, "identifier", "urn:id|410102"), FHIR_QUERY_OK);
+    assert_int_equal(fhir_query_add(q, "name", "x"), FHIR_QUERY_OK);
+    assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_READ, 0));
+    assert_int_equal(q->nclauses, 3);
     /* directory data is open to reads, not to writes */
     q = query(state, "Organization");
     assert_true(fhir_access_confine(q, &org, FHIR_ACCESS_READ, 0));
@@ -370,24 +380,24 @@ static void access_admission(void **state)
         "\",\"code\":\"Organization/h2\"},{\"code\":\"keep\"}]},\"status\":\"final\","
         "\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/b\"}}");
     assert_int_equal(
-        fhir_access_admit(NULL, &org, "Observation", "o1", obs, &f->arena, why, sizeof(why)),
+        fhir_access_admit(NULL, &org, "Observation", "o1", obs, false, &f->arena, why, sizeof(why)),
         ERR_OK);
     assert_string_equal(fhir_access_custodian(obs), "Organization/h1");
     json_object *meta = json_object_object_get(obs, "meta");
     assert_int_equal(json_object_array_length(json_object_object_get(meta, "tag")), 2);
     struct fhir_reach none = {.kind = FHIR_REACH_ORG, .org = "Organization/-"};
-    assert_int_equal(
-        fhir_access_admit(NULL, &none, "Observation", "o1", obs, &f->arena, why, sizeof(why)),
-        ERR_FORBIDDEN);
+    assert_int_equal(fhir_access_admit(NULL, &none, "Observation", "o1", obs, false, &f->arena, why,
+                                       sizeof(why)),
+                     ERR_FORBIDDEN);
     struct fhir_reach res = {
         .kind = FHIR_REACH_PATIENTS, .patients = {"Patient/a"}, .npatients = 1};
     assert_int_equal(
-        fhir_access_admit(NULL, &res, "Observation", "o1", obs, &f->arena, why, sizeof(why)),
+        fhir_access_admit(NULL, &res, "Observation", "o1", obs, false, &f->arena, why, sizeof(why)),
         ERR_FORBIDDEN);
     res.patients[1] = "Patient/b";
     res.npatients = 2;
     assert_int_equal(
-        fhir_access_admit(NULL, &res, "Observation", "o1", obs, &f->arena, why, sizeof(why)),
+        fhir_access_admit(NULL, &res, "Observation", "o1", obs, false, &f->arena, why, sizeof(why)),
         ERR_OK);
     json_object_put(obs);
     json_object *deny = parse(
@@ -395,11 +405,12 @@ static void access_admission(void **state)
         "\",\"code\":\"" FHIR_GRANT_CODE "\"}]}],\"patient\":{\"reference\":\"Patient/a\"},"
         "\"provision\":{\"type\":\"deny\"}}");
     assert_int_equal(
-        fhir_access_admit(NULL, &res, "Consent", "c1", deny, &f->arena, why, sizeof(why)),
+        fhir_access_admit(NULL, &res, "Consent", "c1", deny, false, &f->arena, why, sizeof(why)),
         ERR_UNPROCESSABLE);
     json_object_object_del(deny, "category"); /* an ordinary Consent: a record like any other */
     assert_int_equal(
-        fhir_access_admit(NULL, &res, "Consent", "c1", deny, &f->arena, why, sizeof(why)), ERR_OK);
+        fhir_access_admit(NULL, &res, "Consent", "c1", deny, false, &f->arena, why, sizeof(why)),
+        ERR_OK);
     json_object_put(deny);
 }
 
