@@ -392,6 +392,10 @@ static bool decide_patch(struct bundle *b, struct entry *e)
     diag_init(&d, b->c->req->arena);
     json_object_put(e->resource); /* a previous attempt's result */
     e->resource = NULL;
+    /* the patch reads the resource: a failed "test" would tell an outsider its content */
+    if (!rest_may_read(b->c, e->type, e->id))
+        return entry_fail(e, ERR_FORBIDDEN, "'%s/%s' is not among the records you may change",
+                          e->type, e->id);
     enum err err = fhir_patch_current(b->c->app->store, e->type, e->id, e->client_if_match,
                                       e->patch, &d, &e->resource, &e->if_match);
     if (err)

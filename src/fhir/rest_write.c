@@ -612,6 +612,13 @@ void rest_patch(struct rest_ctx *c, const char *type, const char *id)
     json_object *patch = NULL;
     if (!check_body_type(c, true) || !parse_if_match(c, &if_match) || !parse_body(c, &patch))
         return;
+    /* the patch reads the resource: a failed "test" would tell an outsider its content */
+    if (!rest_may_read(c, type, id)) {
+        json_object_put(patch);
+        rest_error(c, ERR_FORBIDDEN, NULL, "'%s/%s' is not among the records you may change", type,
+                   id);
+        return;
+    }
     struct pending *p = pending_new(c, type, id);
     p->patch = patch;
     p->client_if_match = if_match;

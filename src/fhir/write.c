@@ -43,6 +43,7 @@ static enum err apply_one(struct store_tx *tx, struct fhir_write *w)
         if (!ours)
             return ERR_FORBIDDEN;
     }
+    /* after the reach: a version conflict would tell an outsider the version */
     if (w->if_match >= 0 && cur.version != w->if_match)
         return ERR_VERSION_CONFLICT;
     w->created = cur.version == 0 || cur.deleted;

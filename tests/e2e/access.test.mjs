@@ -145,6 +145,11 @@ test('a care relationship shares the record while it lasts; the sharer\'s record
   assert.equal(patch.status, 403);
   const del = await http('DELETE', `${srv.base}/Observation/${obs}`, { headers: as('labB') });
   assert.equal(del.status, 403);
+  // an outsider's patch "test" or If-Match must not tell values or versions
+  const probe = await http('PATCH', `${srv.base}/Observation/${obs}`, { headers: { ...as('docC'), 'Content-Type': 'application/json-patch+json' }, body: [{ op: 'test', path: '/status', value: 'no-such-status' }] });
+  assert.equal(probe.status, 403, probe.body);
+  const stale = await http('PUT', `${srv.base}/Observation/${obs}`, { headers: { ...as('docC'), 'If-Match': 'W/"999"' }, body: { ...cur, status: 'cancelled' } });
+  assert.equal(stale.status, 403, 'not 412: the version is not revealed');
   const txn = await http('POST', srv.base, { headers: h, body: { resourceType: 'Bundle', type: 'transaction', entry: [
     { resource: { resourceType: 'Observation', status: 'final', code: { text: 'z' }, subject: { reference: `Patient/${patient}` } }, request: { method: 'POST', url: 'Observation' } },
     { resource: { ...cur, status: 'cancelled' }, request: { method: 'PUT', url: `Observation/${obs}` } },
