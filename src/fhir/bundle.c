@@ -984,8 +984,7 @@ static bool read_bundle(struct bundle *b)
 {
     struct rest_ctx *c = b->c;
     json_object *root = NULL;
-    if (fhir_json_parse(c->req->body.ptr, c->req->body.len, c->app->cfg->max_json_depth, &c->diag,
-                        &root)) {
+    if (rest_parse_json(c, &root)) {
         rest_diag_error(c);
         return false;
     }

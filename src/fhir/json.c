@@ -55,3 +55,48 @@ const char *fhir_json_text(json_object *obj, size_t *out_len)
     return json_object_to_json_string_length(
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, out_len);
 }
+
+enum err fhir_json_check_sizes(json_object *v, size_t max_string, size_t max_items, struct diag *d)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_string: {
+        size_t n = (size_t)json_object_get_string_len(v);
+        if (n > max_string) {
+            diag_add(
+                d, ERR_TOO_LARGE, NULL,
+                "a string of %zu bytes is longer than the limit of %zu (fhir.max_string_bytes)", n,
+                max_string);
+            return ERR_TOO_LARGE;
+        }
+        return ERR_OK;
+    }
+    case json_type_array: {
+        size_t n = json_object_array_length(v);
+        if (n > max_items) {
+            diag_add(d, ERR_TOO_LARGE, NULL,
+                     "an array of %zu items is longer than the limit of %zu (fhir.max_array_items)",
+                     n, max_items);
+            return ERR_TOO_LARGE;
+        }
+        for (size_t i = 0; i < n; i++) {
+            enum err err =
+                fhir_json_check_sizes(json_object_array_get_idx(v, i), max_string, max_items, d);
+            if (err)
+                return err;
+        }
+        return ERR_OK;
+    }
+    case json_type_object: {
+        json_object_object_foreach(v, key, val)
+        {
+            (void)key; /* keys are bounded by the body; values are what grows */
+            enum err err = fhir_json_check_sizes(val, max_string, max_items, d);
+            if (err)
+                return err;
+        }
+        return ERR_OK;
+    }
+    default:
+        return ERR_OK;
+    }
+}

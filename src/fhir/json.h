@@ -20,6 +20,13 @@
 enum err fhir_json_parse(const char *data, size_t len, int max_depth, struct diag *d,
                          json_object **out);
 
+/*
+ * Is every string of v at most max_string bytes and every array at most
+ * max_items long (recursively; v's depth is already bounded)? ERR_OK, or
+ * ERR_TOO_LARGE with an issue added to d.
+ */
+enum err fhir_json_check_sizes(json_object *v, size_t max_string, size_t max_items, struct diag *d);
+
 /* Compact serialisation; borrowed, valid until obj is put or changed. */
 const char *fhir_json_text(json_object *obj, size_t *out_len);
 

@@ -25,6 +25,7 @@
 #include "core/xalloc.h"
 #include "fhir/access.h"
 #include "fhir/capability.h"
+#include "fhir/json.h"
 #include "fhir/model.h"
 #include "fhir/query.h"
 #include "fhir/reindex.h"
@@ -97,6 +98,21 @@ void rest_url_encode(struct buf *out, const char *s)
             buf_append(out, enc, 3);
         }
     }
+}
+
+enum err rest_parse_json(struct rest_ctx *c, json_object **out)
+{
+    const struct config *cfg = c->app->cfg;
+    enum err err = fhir_json_parse(c->req->body.ptr, c->req->body.len, cfg->max_json_depth,
+                                   &c->diag, out);
+    if (!err)
+        err = fhir_json_check_sizes(*out, (size_t)cfg->max_string_bytes,
+                                    (size_t)cfg->max_array_items, &c->diag);
+    if (err && *out) {
+        json_object_put(*out);
+        *out = NULL;
+    }
+    return err;
 }
 
 /* ---- access (guard.h, access.h) ---- */

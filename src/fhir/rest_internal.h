@@ -100,6 +100,12 @@ void rest_patch(struct rest_ctx *c, const char *type, const char *id);
 void rest_update_conditional(struct rest_ctx *c, const char *type);
 void rest_delete_conditional(struct rest_ctx *c, const char *type);
 
+/*
+ * rest.c: the request body as JSON, within the limits (depth, string and
+ * array sizes); on error the issue is in c->diag and *out is NULL.
+ */
+enum err rest_parse_json(struct rest_ctx *c, json_object **out);
+
 /* rest.c: the media type of a header value without parameters, lower-cased. */
 void rest_media_type(const char *header, char *out, size_t size);
 /* rest.c: application/fhir+json, application/json or application/json+fhir. */

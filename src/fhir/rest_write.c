@@ -96,8 +96,7 @@ static bool parse_if_match(struct rest_ctx *c, int64_t *out)
 
 static bool parse_body(struct rest_ctx *c, json_object **out)
 {
-    if (fhir_json_parse(c->req->body.ptr, c->req->body.len, c->app->cfg->max_json_depth, &c->diag,
-                        out)) {
+    if (rest_parse_json(c, out)) {
         rest_diag_error(c);
         return false;
     }

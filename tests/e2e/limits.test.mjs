@@ -136,3 +136,26 @@ test('behind a trusted proxy the client is the address it forwarded; others cann
     await s3.stop(); s3.cleanup();
   }
 });
+
+test('long strings, long arrays and huge headers get a clear answer; the server keeps serving', async () => {
+  const s2 = await startServer({ args: ['--max-string', '2048', '--max-array', '100'] });
+  try {
+    const long = await http('POST', `${s2.base}/Patient`, { body: { resourceType: 'Patient', name: [{ text: 'x'.repeat(3000) }] } });
+    assert.equal(long.status, 413);
+    assert.match(long.json.issue[0].diagnostics, /fhir\.max_string_bytes/);
+    const many = await http('POST', `${s2.base}/Patient`, { body: { resourceType: 'Patient', identifier: Array.from({ length: 150 }, (_, i) => ({ value: String(i) })) } });
+    assert.equal(many.status, 413);
+    assert.match(many.json.issue[0].diagnostics, /fhir\.max_array_items/);
+    const inBundle = await http('POST', s2.base, { body: { resourceType: 'Bundle', type: 'batch', entry: [{ resource: { resourceType: 'Patient', name: [{ text: 'y'.repeat(3000) }] }, request: { method: 'POST', url: 'Patient' } }] } });
+    assert.equal(inBundle.status, 413, 'a bundle is held to the same limits');
+    assert.equal((await http('GET', `${s2.base}/Patient?_summary=count`)).json.total, 0, 'nothing was written');
+    assert.equal((await http('POST', `${s2.base}/Patient`, { body: { resourceType: 'Patient', name: [{ text: 'z'.repeat(2000) }] } })).status, 201);
+  } finally {
+    await s2.stop();
+    s2.cleanup();
+  }
+  // request headers beyond the connection's memory are refused, and only that request
+  const huge = await rawExchange(srv.port, (sock) => sock.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100000)}\r\n\r\n`), 3000);
+  assert.match(huge.data, /^HTTP\/1\.1 431/, `answered: ${huge.data.slice(0, 40)}`);
+  assert.equal((await http('GET', `${srv.base}/Organization`)).status, 200);
+});
