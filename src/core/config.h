@@ -25,8 +25,8 @@ struct config {
     int max_body_bytes;              /* request body cap */
     int max_url_bytes;               /* request URL cap */
     int max_json_depth;              /* JSON nesting cap */
-    int max_string_bytes;       /* longest JSON string in a request */
-    int max_array_items;        /* longest JSON array in a request */
+    int max_string_bytes;            /* longest JSON string in a request */
+    int max_array_items;             /* longest JSON array in a request */
     int default_count;               /* default page size */
     int max_count;                   /* page size cap */
     int max_bundle_entries;          /* entries in one batch/transaction Bundle */

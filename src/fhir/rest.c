@@ -103,8 +103,8 @@ void rest_url_encode(struct buf *out, const char *s)
 enum err rest_parse_json(struct rest_ctx *c, json_object **out)
 {
     const struct config *cfg = c->app->cfg;
-    enum err err = fhir_json_parse(c->req->body.ptr, c->req->body.len, cfg->max_json_depth,
-                                   &c->diag, out);
+    enum err err =
+        fhir_json_parse(c->req->body.ptr, c->req->body.len, cfg->max_json_depth, &c->diag, out);
     if (!err)
         err = fhir_json_check_sizes(*out, (size_t)cfg->max_string_bytes,
                                     (size_t)cfg->max_array_items, &c->diag);
