@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/timeutil.h"
 #include "fhir/search_index.h"
 #include "fhir/search_params.h"
@@ -291,6 +292,18 @@ static struct store_clause *region_clause(struct arena *a, const struct config *
     return cl;
 }
 
+/* REGION counts: records held by an organisation of the region. */
+static struct store_clause *region_holdings(struct arena *a, const struct config *cfg,
+                                            const char *type, const struct fhir_reach *r)
+{
+    if (!r->nregion)
+        return NULL;
+    struct store_clause *cl = clause_new(a, r->nregion);
+    for (size_t i = 0; i < r->nregion; i++)
+        add_parsed(cl, r->nregion, a, cfg, type, "_tag", custodian_token(a, r->region[i]));
+    return cl;
+}
+
 /*
  * An ORG caller looking a patient up by exact identifiers (system|value)
  * and nothing else: any other criterion (a _has, a chain, a name) would
@@ -336,8 +349,12 @@ bool fhir_access_confine(struct fhir_query *q, const struct fhir_reach *r,
         cl = org_clause(q->arena, q->cfg, q->type, r, write || nested, now_ms);
         break;
     case FHIR_REACH_REGION:
-        cl =
-            !write && !strcmp(q->type, "MeasureReport") ? region_clause(q->arena, q->cfg, r) : NULL;
+        if (write)
+            break;
+        if (!strcmp(q->type, "MeasureReport"))
+            cl = region_clause(q->arena, q->cfg, r);
+        else if (mode == FHIR_ACCESS_READ && q->summary == FHIR_SUMMARY_COUNT)
+            cl = region_holdings(q->arena, q->cfg, q->type, r);
         break;
     default:
         break;
@@ -373,9 +390,59 @@ static bool on_grant(const struct store_hit *hit, void *arg)
     return g->r->npatients < FHIR_REACH_MAX_PATIENTS;
 }
 
+struct children {
+    struct fhir_reach *r;
+    struct arena *a;
+};
+
+static bool on_child(const struct store_hit *hit, void *arg)
+{
+    struct children *ch = arg;
+    struct fhir_reach *r = ch->r;
+    if (r->nregion == FHIR_REGION_MAX_ORGS)
+        return false;
+    r->region[r->nregion++] =
+        arena_printf(ch->a, "Organization/%.*s", (int)hit->id.len, hit->id.ptr);
+    return true;
+}
+
+/* REGION: the organisation and its descendants, level by level (Organization?partof=...). */
+static enum err expand_region(struct store *s, const struct config *cfg, struct arena *a,
+                              struct fhir_reach *r)
+{
+    r->region = arena_alloc(a, sizeof(*r->region) * FHIR_REGION_MAX_ORGS);
+    r->region[0] = r->org;
+    r->nregion = 1;
+    size_t from = 0;
+    for (int level = 0; level < 3 && from < r->nregion; level++) {
+        size_t to = r->nregion;
+        for (size_t i = from; i < to; i += FHIR_QUERY_MAX_VALUES) {
+            struct buf parents;
+            buf_init(&parents, 1u << 20);
+            for (size_t k = i; k < to && k < i + FHIR_QUERY_MAX_VALUES; k++)
+                buf_printf(&parents, "%s%s", k > i ? "," : "", r->region[k]);
+            struct fhir_query *q = scratch(a, cfg, "Organization");
+            enum fhir_query_result qr = fhir_query_add(q, "partof", parents.ptr);
+            buf_release(&parents);
+            if (qr != FHIR_QUERY_OK)
+                return ERR_INTERNAL;
+            struct store_query sq;
+            fhir_query_to_store(q, FHIR_REGION_MAX_ORGS, &sq);
+            struct children ch = {r, a};
+            enum err err = store_search(s, &sq, on_child, &ch, NULL);
+            if (err)
+                return err;
+        }
+        from = to;
+    }
+    return ERR_OK;
+}
+
 enum err fhir_access_expand(struct store *s, const struct config *cfg, struct arena *a,
                             struct fhir_reach *r, int64_t now_ms)
 {
+    if (r->kind == FHIR_REACH_REGION)
+        return expand_region(s, cfg, a, r);
     if (r->kind != FHIR_REACH_PATIENTS || r->npatients != 1 || !strcmp(r->patients[0], "Patient/-"))
         return ERR_OK;
     struct fhir_query *q = scratch(a, cfg, "Consent");

@@ -18,9 +18,11 @@
  *             ServiceRequest (a referral, a transport) whose performer is
  *             the organisation. A Patient is also found by an exact
  *             identifier (system|value), as a master patient index does.
- *   REGION    directory data, and MeasureReports whose reporter is the
+ *   REGION    directory data; MeasureReports whose reporter is the
  *             regulator's organisation or lies beneath it in the tree
- *             (Organization.partOf, up to three levels).
+ *             (Organization.partOf, up to three levels); and counts
+ *             (_summary=count) of any type over the records held by the
+ *             organisations of that region: aggregates, never records.
  *
  * A grant is a Consent with category FHIR_GRANT_SYSTEM|FHIR_GRANT_CODE,
  * status active, provision.type permit, and a provision.period that has
@@ -64,9 +66,13 @@
 /* Directory and reference types: no one's health data; every caller may read them. */
 bool fhir_access_is_directory(const char *type);
 
+#define FHIR_REGION_MAX_ORGS 4096 /* organisations one region may hold */
+
 /*
  * PATIENTS: add to r the patients who granted r->patients[0] access by an
- * active Consent, up to FHIR_REACH_MAX_PATIENTS in all. Other kinds: no-op.
+ * active Consent, up to FHIR_REACH_MAX_PATIENTS in all. REGION: list in
+ * r->region the regulator's organisation and those beneath it (three
+ * levels). Other kinds: no-op.
  */
 enum err fhir_access_expand(struct store *s, const struct config *cfg, struct arena *a,
                             struct fhir_reach *r, int64_t now_ms);

@@ -37,6 +37,9 @@ struct fhir_reach {
     const char *patients[FHIR_REACH_MAX_PATIENTS]; /* PATIENTS: "Patient/id"; [0] the caller */
     size_t npatients;                              /* how many */
     bool break_glass; /* reads and searches reach every record (an audited emergency) */
+    /* REGION, filled by the FHIR layer: org and the organisations beneath it */
+    const char **region;
+    size_t nregion;
 };
 
 struct fhir_guard {

@@ -231,6 +231,17 @@ test('regulators see their region\'s indicators; records only by an audited brea
   assert.deepEqual(await mr('regHN'), ['MeasureReport/mr-h1', 'MeasureReport/mr-h3', 'MeasureReport/mr-zz']);
   assert.equal((await http('GET', `${srv.base}/MeasureReport/mr-h3`, { headers: as('regZZ') })).status, 403);
   assert.equal((await http('GET', `${srv.base}/Organization/h3`, { headers: as('regZZ') })).status, 200, 'the directory is open');
+  // aggregates: counts over what the region's institutions hold, never the records
+  const held = async (orgs) => (await http('GET', `${srv.base}/Observation?_summary=count&_tag=${orgs.map((o) => `${CUSTODIAN}|Organization/${o}`).join(',')}`)).json.total;
+  const count = async (who, q = '') => (await http('GET', `${srv.base}/Observation?_summary=count${q}`, { headers: as(who) })).json.total;
+  const zz = await held(['h1', 'h2']);
+  assert.ok(zz >= 3);
+  assert.equal(await count('regZZ'), zz, 'Zhengzhou counts h1 and h2');
+  assert.equal(await count('regZK'), await held(['h3']), 'Zhoukou counts h3 only');
+  assert.equal(await count('regHN'), await held(['h1', 'h2', 'h3']), 'the province counts all three');
+  assert.equal(await count('regZZ', '&code=2345-7'), await (async () => (await http('GET', `${srv.base}/Observation?_summary=count&code=2345-7&_tag=${CUSTODIAN}|Organization/h1,${CUSTODIAN}|Organization/h2`)).json.total)());
+  const noRows = await http('GET', `${srv.base}/Observation?_summary=count&_include=Observation:subject`, { headers: as('regZZ') });
+  assert.deepEqual(noRows.json.entry || [], [], 'a count carries no records');
   const refused = await http('GET', `${srv.base}/Observation?subject=Patient/${patient}`, { headers: as('regZZ') });
   assert.equal(refused.status, 403);
   assert.match(refused.json.issue[0].diagnostics, /X-Break-Glass/);
