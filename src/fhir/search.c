@@ -42,16 +42,21 @@ struct search {
 
 /* ---- parameters ---- */
 
+/* A warning for the Bundle's OperationOutcome entry. */
+static void note_warning(struct search *s, const char *code, const char *msg)
+{
+    if (s->nignored++)
+        buf_append_str(&s->ignored, ",");
+    buf_printf(&s->ignored, "{\"severity\":\"warning\",\"code\":\"%s\",\"diagnostics\":", code);
+    buf_append_json_string(&s->ignored, msg, strlen(msg));
+    buf_append_str(&s->ignored, "}");
+}
+
 static void note_ignored(struct search *s, const char *name)
 {
     char msg[400];
     snprintf(msg, sizeof(msg), "parameter '%.64s' was not applied: %s", name, s->q.why);
-    if (s->nignored++)
-        buf_append_str(&s->ignored, ",");
-    buf_append_str(&s->ignored, "{\"severity\":\"warning\",\"code\":\"not-supported\","
-                                "\"diagnostics\":");
-    buf_append_json_string(&s->ignored, msg, strlen(msg));
-    buf_append_str(&s->ignored, "}");
+    note_warning(s, "not-supported", msg);
 }
 
 static void note_used(struct search *s, const char *name, const char *value)
@@ -117,6 +122,7 @@ struct page {
     struct strmap set;      /* refs, for de-duplication */
     const char *mode;       /* "match" or "include" */
     int include_budget;     /* includes still allowed */
+    bool include_capped;    /* the budget ran out: there may be more */
 };
 
 static void write_entry(struct page *pg, const struct store_hit *hit)
@@ -194,6 +200,7 @@ static bool on_include(const struct store_hit *hit, void *arg)
         return true; /* already in the Bundle */
     pg->include_budget--;
     write_entry(pg, hit);
+    pg->include_capped = pg->include_budget <= 0;
     return true;
 }
 
@@ -357,6 +364,14 @@ static void run(struct search *s)
         write_held(&pg);
     if (!err && s->q.nincludes)
         err = run_includes(&pg);
+    if (!err && pg.include_capped) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "_include/_revinclude stopped at %d resources (fhir.max_includes); ask for fewer "
+                 "matches per page (_count) to get the rest",
+                 c->app->cfg->max_includes);
+        note_warning(s, "too-costly", msg);
+    }
     if (err) {
         rest_error(c, err, NULL, "search failed: %s", err_message(err));
         return;

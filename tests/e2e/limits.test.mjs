@@ -148,6 +148,9 @@ test('long strings, long arrays and huge headers get a clear answer; the server 
     assert.match(many.json.issue[0].diagnostics, /fhir\.max_array_items/);
     const inBundle = await http('POST', s2.base, { body: { resourceType: 'Bundle', type: 'batch', entry: [{ resource: { resourceType: 'Patient', name: [{ text: 'y'.repeat(3000) }] }, request: { method: 'POST', url: 'Patient' } }] } });
     assert.equal(inBundle.status, 413, 'a bundle is held to the same limits');
+    const deep = await http('POST', `${s2.base}/Patient`, { body: `{"resourceType":"Patient","extension":${'['.repeat(100)}${']'.repeat(100)}}` });
+    assert.equal(deep.status, 413);
+    assert.match(deep.json.issue[0].diagnostics, /nesting deeper than 64/);
     assert.equal((await http('GET', `${s2.base}/Patient?_summary=count`)).json.total, 0, 'nothing was written');
     assert.equal((await http('POST', `${s2.base}/Patient`, { body: { resourceType: 'Patient', name: [{ text: 'z'.repeat(2000) }] } })).status, 201);
   } finally {
@@ -158,4 +161,24 @@ test('long strings, long arrays and huge headers get a clear answer; the server 
   const huge = await rawExchange(srv.port, (sock) => sock.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100000)}\r\n\r\n`), 3000);
   assert.match(huge.data, /^HTTP\/1\.1 431/, `answered: ${huge.data.slice(0, 40)}`);
   assert.equal((await http('GET', `${srv.base}/Organization`)).status, 200);
+});
+
+test('includes stop at the limit with a warning; _count is capped at the maximum', async () => {
+  const s2 = await startServer({ args: ['--max-includes', '2', '--max-count', '3'] });
+  try {
+    assert.equal((await http('PUT', `${s2.base}/Patient/inc`, { body: { resourceType: 'Patient', id: 'inc' } })).status, 201);
+    for (let i = 0; i < 5; i++) await http('POST', `${s2.base}/Observation`, { body: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/inc' } } });
+    const r = await http('GET', `${s2.base}/Patient?_id=inc&_revinclude=Observation:subject`);
+    assert.equal(r.status, 200);
+    const modes = r.json.entry.map((e) => e.search.mode);
+    assert.deepEqual(modes.filter((m) => m === 'include').length, 2, 'two includes, no more');
+    const outcome = r.json.entry.find((e) => e.search.mode === 'outcome');
+    assert.match(outcome.resource.issue[0].diagnostics, /fhir\.max_includes/);
+    const page = await http('GET', `${s2.base}/Observation?_count=1000`);
+    assert.equal(page.json.entry.length, 3, '_count is capped at fhir.max_count');
+    assert.ok(page.json.link.some((l) => l.relation === 'next'));
+  } finally {
+    await s2.stop();
+    s2.cleanup();
+  }
 });
