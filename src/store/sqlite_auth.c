@@ -43,35 +43,23 @@ static void user_from_stmt(sqlite3_stmt *st, struct arena *a, struct store_user 
     u->must_change = sqlite3_column_int(st, 9) != 0;
 }
 
-struct user_query {
-    const char *name;       /* one account, or NULL for all */
-    struct arena *arena;    /* for one account */
-    struct store_user *out; /* for one account */
-    store_user_fn *fn;      /* for all */
-    void *ctx;              /* its argument */
-    bool found;             /* one account: it exists */
+struct user_list {
+    store_user_fn *fn; /* called per account */
+    void *ctx;         /* its argument */
 };
 
-static enum err run_user_query(sqlite3 *db, void *arg)
+static enum err run_user_list(sqlite3 *db, void *arg)
 {
-    struct user_query *q = arg;
+    struct user_list *q = arg;
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT %s FROM auth_user %s ORDER BY name", user_columns,
-             q->name ? "WHERE name = ?1" : "");
+    snprintf(sql, sizeof(sql), "SELECT %s FROM auth_user ORDER BY name", user_columns);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return sqlite_sql_err(db, "prepare user");
-    if (q->name)
-        sqlite3_bind_text(st, 1, q->name, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_user u;
-        user_from_stmt(st, q->name ? q->arena : NULL, &u);
-        if (q->name) {
-            *q->out = u;
-            q->found = true;
-            break;
-        }
+        user_from_stmt(st, NULL, &u);
         if (!q->fn(&u, q->ctx))
             break;
     }
@@ -80,18 +68,32 @@ static enum err run_user_query(sqlite3 *db, void *arg)
     return err;
 }
 
+/* One account: a statement prepared once per reader connection (every request asks). */
 enum err sqlite_user_get(struct store *base, const char *name, struct arena *a,
                          struct store_user *out)
 {
-    struct user_query q = {name, a, out, NULL, NULL, false};
-    enum err err = sqlite_read_snapshot((struct sqlite_store *)base, run_user_query, &q);
-    return err ? err : q.found ? ERR_OK : ERR_NOT_FOUND;
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct reader *r;
+    enum err err = sqlite_reader_get(s, &r);
+    if (err)
+        return err;
+    sqlite3_stmt *st = r->stmts[RS_USER];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        user_from_stmt(st, a, out);
+    else
+        err = rc == SQLITE_DONE ? ERR_NOT_FOUND : sqlite_sql_err(r->db, "user get");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite_reader_put(s, r);
+    return err;
 }
 
 enum err sqlite_user_list(struct store *base, store_user_fn *fn, void *ctx)
 {
-    struct user_query q = {NULL, NULL, NULL, fn, ctx, false};
-    return sqlite_read_snapshot((struct sqlite_store *)base, run_user_query, &q);
+    struct user_list q = {fn, ctx};
+    return sqlite_read_snapshot((struct sqlite_store *)base, run_user_list, &q);
 }
 
 /* Writer thread: prepare, bind through fill, step, finalize. */

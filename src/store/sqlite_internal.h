@@ -19,6 +19,7 @@ enum read_stmt {
     RS_COUNT_TYPE,
     RS_COUNT_ALL,
     RS_TOKEN,
+    RS_USER,
     RS__COUNT,
 };
 
