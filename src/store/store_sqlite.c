@@ -59,6 +59,11 @@ enum err sqlite_sql_err(sqlite3 *db, const char *what)
         return ERR_UNAVAILABLE;
     if (code == SQLITE_FULL || code == SQLITE_TOOBIG)
         return ERR_TOO_LARGE;
+    /* a query SQLite will not parse or plan: too costly for this server, not a fault */
+    const char *msg = sqlite3_errmsg(db);
+    if (code == SQLITE_ERROR && (strstr(msg, "parser stack overflow") || strstr(msg, "too large") ||
+                                 strstr(msg, "too many")))
+        return ERR_TOO_LARGE;
     return ERR_IO;
 }
 

@@ -318,6 +318,31 @@ static void schema_2_index_migrates(void **state)
     assert_int_equal(total, 1);
 }
 
+/* A query nested deeper than SQLite parses is refused as too costly (413), not a storage fault. */
+static void too_deep_a_query_is_too_costly(void **state)
+{
+    struct tmpstore *f = *state;
+    enum { LEVELS = 14 };
+    struct store_predicate preds[LEVELS];
+    struct store_clause clauses[LEVELS];
+    struct store_query queries[LEVELS];
+    for (int i = LEVELS - 1; i >= 0; i--) {
+        preds[i] = (struct store_predicate){.kind = STORE_IDX_REFERENCE,
+                                            .param = "Organization.partof",
+                                            .op = STORE_OP_EQ,
+                                            .text1 = "Organization/x"};
+        if (i + 1 < LEVELS) {
+            preds[i].text1 = NULL;
+            preds[i].sub = &queries[i + 1];
+        }
+        clauses[i] = (struct store_clause){&preds[i], 1};
+        queries[i] = (struct store_query){
+            .type = "Organization", .clauses = &clauses[i], .count = 1, .limit = 10};
+    }
+    int64_t total = -1;
+    assert_int_equal(store_search(f->store, &queries[0], NULL, NULL, &total), ERR_TOO_LARGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +356,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(history_is_newest_first_and_pages_by_cursor, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(data_survives_reopen, tmpstore_open, tmpstore_close),
+        cmocka_unit_test_setup_teardown(too_deep_a_query_is_too_costly, tmpstore_open,
+                                        tmpstore_close),
         cmocka_unit_test_setup_teardown(schema_2_index_migrates, tmpstore_open, tmpstore_close),
         cmocka_unit_test_setup_teardown(async_write_reports_once_and_is_durable, tmpstore_open,
                                         tmpstore_close),
