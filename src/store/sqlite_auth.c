@@ -7,19 +7,15 @@
  *   audit(seq PK, time, user, patient, json, prev_hash, hash)
  *        append-only: triggers refuse UPDATE and DELETE
  *
- * Token lookups run on every request, so their statement is prepared once
- * per reader; the audit statements once on the writer. The rest is rare
- * and prepared per call.
+ * Token and account lookups run on every request, so their statements are
+ * prepared once per reader (read_one); the audit statements once on the
+ * writer. The rest is rare and prepared per call.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "store/sqlite_internal.h"
-
-static const char *const user_columns =
-    "name, password_hash, role, org, subject, disabled, failed_logins, locked_until, created, "
-    "must_change";
 
 static const char *text_col(sqlite3_stmt *st, int col, struct arena *a)
 {
@@ -29,8 +25,10 @@ static const char *text_col(sqlite3_stmt *st, int col, struct arena *a)
     return arena_strndup(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, col) : 0);
 }
 
-static void user_from_stmt(sqlite3_stmt *st, struct arena *a, struct store_user *u)
+/* One row of SQLITE_USER_COLUMNS into u (strings in a, or borrowed when a is NULL). */
+static void user_from_stmt(sqlite3_stmt *st, struct arena *a, void *out)
 {
+    struct store_user *u = out;
     u->name = text_col(st, 0, a);
     u->password_hash = text_col(st, 1, a);
     u->role = text_col(st, 2, a);
@@ -52,7 +50,7 @@ static enum err run_user_list(sqlite3 *db, void *arg)
 {
     struct user_list *q = arg;
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT %s FROM auth_user ORDER BY name", user_columns);
+    snprintf(sql, sizeof(sql), "SELECT %s FROM auth_user ORDER BY name", SQLITE_USER_COLUMNS);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return sqlite_sql_err(db, "prepare user");
@@ -68,26 +66,37 @@ static enum err run_user_list(sqlite3 *db, void *arg)
     return err;
 }
 
-/* One account: a statement prepared once per reader connection (every request asks). */
-enum err sqlite_user_get(struct store *base, const char *name, struct arena *a,
-                         struct store_user *out)
+typedef void row_fn(sqlite3_stmt *st, struct arena *a, void *out);
+
+/*
+ * The row of reader statement which for key (its one parameter), read
+ * into out by fn: ERR_OK, ERR_NOT_FOUND, or a store error. These run on
+ * every request, so their statements are prepared once per reader.
+ */
+static enum err read_one(struct sqlite_store *s, enum read_stmt which, const char *key,
+                         struct arena *a, row_fn *fn, void *out, const char *what)
 {
-    struct sqlite_store *s = (struct sqlite_store *)base;
     struct reader *r;
     enum err err = sqlite_reader_get(s, &r);
     if (err)
         return err;
-    sqlite3_stmt *st = r->stmts[RS_USER];
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = r->stmts[which];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        user_from_stmt(st, a, out);
+        fn(st, a, out);
     else
-        err = rc == SQLITE_DONE ? ERR_NOT_FOUND : sqlite_sql_err(r->db, "user get");
+        err = rc == SQLITE_DONE ? ERR_NOT_FOUND : sqlite_sql_err(r->db, what);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     sqlite_reader_put(s, r);
     return err;
+}
+
+enum err sqlite_user_get(struct store *base, const char *name, struct arena *a,
+                         struct store_user *out)
+{
+    return read_one((struct sqlite_store *)base, RS_USER, name, a, user_from_stmt, out, "user get");
 }
 
 enum err sqlite_user_list(struct store *base, store_user_fn *fn, void *ctx)
@@ -135,31 +144,24 @@ enum err sqlite_tx_user_put(struct store_tx *txbase, const struct store_user *u)
                       "user put", fill_user, u);
 }
 
+static void token_from_stmt(sqlite3_stmt *st, struct arena *a, void *arg)
+{
+    struct store_token *out = arg;
+    out->kind = sqlite3_column_int(st, 0);
+    out->user = text_col(st, 1, a);
+    out->scope = text_col(st, 2, a);
+    out->issued_ms = sqlite3_column_int64(st, 3);
+    out->expires_ms = sqlite3_column_int64(st, 4);
+    out->revoked = sqlite3_column_int(st, 5) != 0;
+}
+
 enum err sqlite_token_get(struct store *base, const char *hash, struct arena *a,
                           struct store_token *out)
 {
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    struct reader *r;
-    enum err err = sqlite_reader_get(s, &r);
-    if (err)
-        return err;
-    sqlite3_stmt *st = r->stmts[RS_TOKEN];
-    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    enum err err =
+        read_one((struct sqlite_store *)base, RS_TOKEN, hash, a, token_from_stmt, out, "token get");
+    if (!err)
         out->hash = arena_strndup(a, hash, strlen(hash));
-        out->kind = sqlite3_column_int(st, 0);
-        out->user = text_col(st, 1, a);
-        out->scope = text_col(st, 2, a);
-        out->issued_ms = sqlite3_column_int64(st, 3);
-        out->expires_ms = sqlite3_column_int64(st, 4);
-        out->revoked = sqlite3_column_int(st, 5) != 0;
-    } else {
-        err = rc == SQLITE_DONE ? ERR_NOT_FOUND : sqlite_sql_err(r->db, "token get");
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    sqlite_reader_put(s, r);
     return err;
 }
 

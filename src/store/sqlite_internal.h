@@ -12,6 +12,11 @@
 
 #include "store/store.h"
 
+/* The columns of auth_user, in the order sqlite_auth.c reads them. */
+#define SQLITE_USER_COLUMNS                                                                        \
+    "name, password_hash, role, org, subject, disabled, failed_logins, locked_until, created, "    \
+    "must_change"
+
 enum read_stmt {
     RS_CURRENT,
     RS_VERSION,

@@ -43,9 +43,7 @@ static const char *const read_sql[RS__COUNT] = {
     [RS_COUNT_ALL] = "SELECT count(*) FROM resource",
     [RS_TOKEN] = "SELECT kind, user, scope, issued, expires, revoked FROM auth_token "
                  "WHERE hash = ?1",
-    /* the columns of user_from_stmt (sqlite_auth.c) */
-    [RS_USER] = "SELECT name, password_hash, role, org, subject, disabled, failed_logins, "
-                "locked_until, created, must_change FROM auth_user WHERE name = ?1",
+    [RS_USER] = "SELECT " SQLITE_USER_COLUMNS " FROM auth_user WHERE name = ?1",
 };
 
 static const struct store_ops sqlite_ops;
