@@ -111,6 +111,18 @@ static bool add_active(struct fhir_query *q, const char *status, bool period, in
     return fhir_query_add_any(q, started, 2) && fhir_query_add_any(q, running, 2);
 }
 
+/* Grants (access.h) naming one of actors ("Type/id", comma-separated), active at now_ms. */
+static struct fhir_query *grants_to(struct arena *a, const struct config *cfg, const char *actors,
+                                    int64_t now_ms)
+{
+    struct fhir_query *q = scratch(a, cfg, "Consent");
+    bool ok =
+        fhir_query_add(q, "actor", actors) == FHIR_QUERY_OK &&
+        fhir_query_add(q, "category", FHIR_GRANT_SYSTEM "|" FHIR_GRANT_CODE) == FHIR_QUERY_OK &&
+        add_active(q, "active", true, now_ms);
+    return ok ? q : NULL; /* NULL only on a bug: the parameters are R4's */
+}
+
 /* A _has predicate: some resource of q's type refers here through its param. */
 static struct store_predicate has_pred(struct arena *a, const struct fhir_query *q,
                                        const char *param)
@@ -128,27 +140,22 @@ static struct store_predicate has_pred(struct arena *a, const struct fhir_query 
 #define RELATIONS 4
 
 /*
- * The queries of the relations, each narrowed to patient when not NULL;
- * *params[i] is the parameter by which query i names its patient. False
- * only on a bug (the parameters are R4's).
+ * The queries of the relations, each narrowed to patient ("Patient/id")
+ * when not NULL. False only on a bug (the parameters are R4's).
  */
 static bool relations(struct arena *a, const struct config *cfg, const struct fhir_reach *r,
                       int64_t now_ms, const char *patient, struct fhir_query **q)
 {
     const char *actors = r->person ? arena_printf(a, "%s,%s", r->org, r->person) : r->org;
     const char *held = custodian_token(a, r->org);
-    q[0] = scratch(a, cfg, "Consent");
+    q[0] = grants_to(a, cfg, actors, now_ms);
     q[1] = scratch(a, cfg, "Encounter");
     q[2] = scratch(a, cfg, "EpisodeOfCare");
     q[3] = scratch(a, cfg, "ServiceRequest");
-    bool ok = true;
-    for (int i = 0; patient && i < RELATIONS; i++)
-        ok = ok && fhir_query_add(q[i], "patient", patient) == FHIR_QUERY_OK;
-    return ok && fhir_query_add(q[0], "actor", actors) == FHIR_QUERY_OK &&
-           fhir_query_add(q[0], "category", FHIR_GRANT_SYSTEM "|" FHIR_GRANT_CODE) ==
-               FHIR_QUERY_OK &&
-           add_active(q[0], "active", true, now_ms) &&
-           fhir_query_add(q[1], "_tag", held) == FHIR_QUERY_OK &&
+    bool ok = q[0] != NULL;
+    for (int i = 0; ok && patient && i < RELATIONS; i++)
+        ok = fhir_query_add(q[i], "patient", patient) == FHIR_QUERY_OK;
+    return ok && fhir_query_add(q[1], "_tag", held) == FHIR_QUERY_OK &&
            add_active(q[1], "planned,arrived,triaged,in-progress,onleave", false, 0) &&
            fhir_query_add(q[2], "_tag", held) == FHIR_QUERY_OK &&
            add_active(q[2], "active", false, 0) &&
@@ -156,7 +163,7 @@ static bool relations(struct arena *a, const struct config *cfg, const struct fh
            add_active(q[3], "active", false, 0);
 }
 
-/* The patients shared with r's organisation, as a Patient query: one clause, the OR of the
+/* The patients shared with r's organisation: a Patient query of one clause, the OR of the
  * relations. */
 static struct store_query *shared_patients(struct arena *a, const struct config *cfg,
                                            const struct fhir_reach *r, int64_t now_ms)
@@ -172,13 +179,6 @@ static struct store_query *shared_patients(struct arena *a, const struct config 
     return to_store(a, patients);
 }
 
-static bool on_hit(const struct store_hit *hit, void *arg)
-{
-    (void)hit;
-    *(bool *)arg = true;
-    return false;
-}
-
 enum err fhir_access_shared(struct store *s, const struct config *cfg, struct arena *a,
                             const struct fhir_reach *r, const char *patient, int64_t now_ms,
                             bool *out)
@@ -190,7 +190,7 @@ enum err fhir_access_shared(struct store *s, const struct config *cfg, struct ar
     for (int i = 0; i < RELATIONS && !*out; i++) {
         struct store_query sq;
         fhir_query_to_store(rel[i], 1, &sq);
-        enum err err = store_search(s, &sq, on_hit, out, NULL);
+        enum err err = store_search(s, &sq, store_hit_found, out, NULL);
         if (err)
             return err;
     }
@@ -203,6 +203,11 @@ static size_t compartment_params(const char *type)
     for (size_t i = 0; i < fhir_patient_compartment_count; i++)
         n += !strcmp(fhir_patient_compartment[i].type, type);
     return n;
+}
+
+bool fhir_access_holds_patient_data(const char *type)
+{
+    return !strcmp(type, "Patient") || compartment_params(type) > 0;
 }
 
 /* PATIENTS: the compartments of r's patients. */
@@ -367,14 +372,15 @@ bool fhir_access_confine(struct fhir_query *q, const struct fhir_reach *r,
 
 /* ---- grants to residents ---- */
 
-struct grants {
+/* What a search adds to a reach as it goes (grants, a region's organisations). */
+struct expansion {
     struct fhir_reach *r;
     struct arena *a;
 };
 
 static bool on_grant(const struct store_hit *hit, void *arg)
 {
-    struct grants *g = arg;
+    struct expansion *g = arg;
     json_object *consent = json_tokener_parse(arena_strndup(g->a, hit->body.ptr, hit->body.len));
     json_object *patient = NULL, *ref = NULL;
     if (consent && json_object_object_get_ex(consent, "patient", &patient) &&
@@ -390,14 +396,9 @@ static bool on_grant(const struct store_hit *hit, void *arg)
     return g->r->npatients < FHIR_REACH_MAX_PATIENTS;
 }
 
-struct children {
-    struct fhir_reach *r;
-    struct arena *a;
-};
-
 static bool on_child(const struct store_hit *hit, void *arg)
 {
-    struct children *ch = arg;
+    struct expansion *ch = arg;
     struct fhir_reach *r = ch->r;
     if (r->nregion == FHIR_REGION_MAX_ORGS)
         return false;
@@ -428,7 +429,7 @@ static enum err expand_region(struct store *s, const struct config *cfg, struct 
                 return ERR_INTERNAL;
             struct store_query sq;
             fhir_query_to_store(q, FHIR_REGION_MAX_ORGS, &sq);
-            struct children ch = {r, a};
+            struct expansion ch = {r, a};
             enum err err = store_search(s, &sq, on_child, &ch, NULL);
             if (err)
                 return err;
@@ -445,14 +446,12 @@ enum err fhir_access_expand(struct store *s, const struct config *cfg, struct ar
         return expand_region(s, cfg, a, r);
     if (r->kind != FHIR_REACH_PATIENTS || r->npatients != 1 || !strcmp(r->patients[0], "Patient/-"))
         return ERR_OK;
-    struct fhir_query *q = scratch(a, cfg, "Consent");
-    if (fhir_query_add(q, "actor", r->patients[0]) != FHIR_QUERY_OK ||
-        fhir_query_add(q, "category", FHIR_GRANT_SYSTEM "|" FHIR_GRANT_CODE) != FHIR_QUERY_OK ||
-        !add_active(q, "active", true, now_ms))
+    struct fhir_query *q = grants_to(a, cfg, r->patients[0], now_ms);
+    if (!q)
         return ERR_INTERNAL;
     struct store_query sq;
     fhir_query_to_store(q, FHIR_REACH_MAX_PATIENTS * 4, &sq);
-    struct grants g = {r, a};
+    struct expansion g = {r, a};
     return store_search(s, &sq, on_grant, &g, NULL);
 }
 

@@ -66,6 +66,9 @@
 /* Directory and reference types: no one's health data; every caller may read them. */
 bool fhir_access_is_directory(const char *type);
 
+/* Patient, or a type in the Patient compartment (CompartmentDefinition-patient). */
+bool fhir_access_holds_patient_data(const char *type);
+
 #define FHIR_REGION_MAX_ORGS 4096 /* organisations one region may hold */
 
 /*

@@ -508,6 +508,12 @@ static struct store_clause *new_clause(struct fhir_query *q, size_t preds)
     return cl;
 }
 
+void fhir_query_match_nothing(struct fhir_query *q)
+{
+    fhir_query_init(q, q->arena, q->cfg, q->type);
+    (void)fhir_query_add(q, "_id", "-"); /* '-' is no valid id */
+}
+
 void fhir_query_confine(struct fhir_query *q, const struct store_clause *cl)
 {
     assert(q->nclauses <= FHIR_QUERY_MAX_PARAMS);
@@ -540,11 +546,8 @@ bool fhir_query_add_any(struct fhir_query *q, const struct fhir_query_pair *alts
 /* A finished nested query, confined first when the caller asked for it (fhir_query.confine). */
 static struct store_query *as_store_query(struct fhir_query *sub)
 {
-    if (sub->confine && !sub->confine(sub->confine_ctx, sub)) {
-        /* nothing of the type is reachable: the nested query matches nothing */
-        fhir_query_init(sub, sub->arena, sub->cfg, sub->type);
-        (void)fhir_query_add(sub, "_id", "-");
-    }
+    if (sub->confine && !sub->confine(sub->confine_ctx, sub))
+        fhir_query_match_nothing(sub); /* nothing of the type is reachable */
     struct store_query *sq = arena_alloc(sub->arena, sizeof(*sq));
     fhir_query_to_store(sub, 0, sq);
     return sq;

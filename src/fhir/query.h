@@ -115,6 +115,9 @@ enum fhir_query_result fhir_query_add(struct fhir_query *q, const char *name, co
  */
 void fhir_query_confine(struct fhir_query *q, const struct store_clause *cl);
 
+/* Reset q (of its type) to match no resource at all. */
+void fhir_query_match_nothing(struct fhir_query *q);
+
 struct fhir_query_pair;
 
 /*

@@ -32,7 +32,6 @@
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 #include "fhir/search_index.h"
-#include "fhir/search_params.h"
 #include "fhir/write.h"
 
 #define MAX_SEGMENTS 5
@@ -145,8 +144,8 @@ const struct fhir_reach *rest_reach(struct rest_ctx *c)
     const struct fhir_guard *g = c->app->guard;
     if (g) {
         g->reach(g->self, c->req, r);
-        if (fhir_access_expand(c->app->store, c->app->cfg, c->req->arena, r, time_now_ms()))
-            r->npatients = 1; /* grants unknown for now: the caller's own record only */
+        /* on failure the reach stays as the expansion left it: narrower, never wider */
+        (void)fhir_access_expand(c->app->store, c->app->cfg, c->req->arena, r, time_now_ms());
     }
     c->reach = r;
     return r;
@@ -156,13 +155,6 @@ const char *rest_own_patient(struct rest_ctx *c)
 {
     const struct fhir_reach *r = rest_reach(c);
     return r->kind == FHIR_REACH_PATIENTS && r->npatients == 1 ? r->patients[0] : NULL;
-}
-
-static bool on_any_hit(const struct store_hit *hit, void *arg)
-{
-    (void)hit;
-    *(bool *)arg = true;
-    return false;
 }
 
 /* Is type/id among the records q's confinement in mode lets the caller see? */
@@ -177,7 +169,7 @@ static bool reaches(struct rest_ctx *c, const struct fhir_reach *r, const char *
     struct store_query sq;
     fhir_query_to_store(&q, 1, &sq);
     bool found = false;
-    enum err err = store_search(c->app->store, &sq, on_any_hit, &found, NULL);
+    enum err err = store_search(c->app->store, &sq, store_hit_found, &found, NULL);
     return !err && found;
 }
 
@@ -215,10 +207,7 @@ static bool shared_with_caller(struct rest_ctx *c, const struct fhir_reach *r, c
 static bool in_shared_record(struct rest_ctx *c, const struct fhir_reach *r, const char *type,
                              const char *id)
 {
-    bool compartment = !strcmp(type, "Patient");
-    for (size_t i = 0; i < fhir_patient_compartment_count && !compartment; i++)
-        compartment = !strcmp(fhir_patient_compartment[i].type, type);
-    if (!compartment)
+    if (!fhir_access_holds_patient_data(type))
         return false;
     struct buf body;
     buf_init(&body, 64u << 20);
@@ -302,11 +291,8 @@ void rest_write_limit(struct rest_ctx *c, struct fhir_write *w)
     fhir_query_init(q, c->req->arena, c->app->cfg, w->type);
     struct store_query *sq = arena_alloc(c->req->arena, sizeof(*sq));
     if (fhir_query_add(q, "_id", w->id) != FHIR_QUERY_OK ||
-        !fhir_access_confine(q, r, FHIR_ACCESS_WRITE, time_now_ms())) {
-        /* nothing of the type may be changed: a query that matches nothing */
-        fhir_query_init(q, c->req->arena, c->app->cfg, w->type);
-        (void)fhir_query_add(q, "_id", "-");
-    }
+        !fhir_access_confine(q, r, FHIR_ACCESS_WRITE, time_now_ms()))
+        fhir_query_match_nothing(q); /* nothing of the type may be changed */
     fhir_query_to_store(q, 1, sq);
     w->may_change = sq;
 }

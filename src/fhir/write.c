@@ -22,13 +22,6 @@ static void free_bodies(struct fhir_write *writes, size_t count)
     }
 }
 
-static bool on_any(const struct store_hit *hit, void *arg)
-{
-    (void)hit;
-    *(bool *)arg = true;
-    return false;
-}
-
 static enum err apply_one(struct store_tx *tx, struct fhir_write *w)
 {
     struct store_current cur;
@@ -37,7 +30,7 @@ static enum err apply_one(struct store_tx *tx, struct fhir_write *w)
         return err;
     if (w->may_change && cur.version != 0 && !cur.deleted) {
         bool ours = false;
-        err = store_tx_search(tx, w->may_change, on_any, &ours, NULL);
+        err = store_tx_search(tx, w->may_change, store_hit_found, &ours, NULL);
         if (err)
             return err;
         if (!ours)

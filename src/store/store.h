@@ -200,6 +200,14 @@ struct store_hit {
 
 typedef bool store_hit_fn(const struct store_hit *hit, void *ctx);
 
+/* A store_hit_fn for "is there any match?": sets *(bool *)found and stops. */
+static inline bool store_hit_found(const struct store_hit *hit, void *found)
+{
+    (void)hit;
+    *(bool *)found = true;
+    return false;
+}
+
 /* One stored index entry of the resource with key; slices valid during the callback. */
 typedef bool store_entry_fn(int64_t key, const struct store_index_entry *e, void *ctx);
 
