@@ -134,6 +134,12 @@ bool rest_allow(struct rest_ctx *c, char interaction, const char *type)
     return !err;
 }
 
+/* Complete r from the store (access.h); on failure it stays as far as it got: narrower. */
+static void expand(struct rest_ctx *c, struct fhir_reach *r)
+{
+    (void)fhir_access_expand(c->app->store, c->app->cfg, c->req->arena, r, time_now_ms());
+}
+
 const struct fhir_reach *rest_reach(struct rest_ctx *c)
 {
     if (c->reach)
@@ -144,8 +150,9 @@ const struct fhir_reach *rest_reach(struct rest_ctx *c)
     const struct fhir_guard *g = c->app->guard;
     if (g) {
         g->reach(g->self, c->req, r);
-        /* on failure the reach stays as the expansion left it: narrower, never wider */
-        (void)fhir_access_expand(c->app->store, c->app->cfg, c->req->arena, r, time_now_ms());
+        /* a resident's grants count for every request; a region only for counts (below) */
+        if (r->kind == FHIR_REACH_PATIENTS)
+            expand(c, r);
     }
     c->reach = r;
     return r;
@@ -250,7 +257,10 @@ void rest_confine_nested(struct rest_ctx *c, struct fhir_query *q)
 
 bool rest_confine_quiet(struct rest_ctx *c, struct fhir_query *q, char *why, size_t size)
 {
-    const struct fhir_reach *r = rest_reach(c);
+    rest_reach(c);
+    struct fhir_reach *r = c->reach;
+    if (r->kind == FHIR_REACH_REGION && q->summary == FHIR_SUMMARY_COUNT && !r->region)
+        expand(c, r); /* a regulator's count: the organisations of the region */
     if (fhir_access_confine(q, r, FHIR_ACCESS_READ, time_now_ms()))
         return true;
     if (r->kind == FHIR_REACH_REGION)

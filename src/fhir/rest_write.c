@@ -614,8 +614,7 @@ void rest_patch(struct rest_ctx *c, const char *type, const char *id)
     /* the patch reads the resource: a failed "test" would tell an outsider its content */
     if (!rest_may_read(c, type, id)) {
         json_object_put(patch);
-        rest_error(c, ERR_FORBIDDEN, NULL, "'%s/%s' is not among the records you may change", type,
-                   id);
+        respond_write_error(c, ERR_FORBIDDEN, type, id);
         return;
     }
     struct pending *p = pending_new(c, type, id);
