@@ -37,6 +37,7 @@ struct config {
     int reader_cache_mb;             /* page cache per reader, MiB */
     int mmap_mb;                     /* memory-mapped I/O size, MiB */
     int max_batch;                   /* group-commit batch cap */
+    int checkpoint_mb;               /* store.checkpoint_mb */
     const char *log_level;           /* error|warn|info|debug */
     int access_log;                  /* 1 = one line per request */
     int auth_access_ttl_s;           /* access token lifetime, s */

@@ -9,9 +9,25 @@
  * Writes: one writer thread owns the only write connection. Callers enqueue
  * a unit of work and sleep; the writer takes up to max_batch queued units,
  * runs each inside BEGIN IMMEDIATE under its own SAVEPOINT (a failing unit
- * is rolled back alone), then COMMITs once with synchronous=FULL, so the
- * whole batch shares one fsync of the WAL (group commit). Only then are
- * the callers woken: an acknowledged write is on disk.
+ * is rolled back alone), then COMMITs once, and hands the batch to the
+ * syncer thread, which fdatasyncs the WAL (synchronous=NORMAL: SQLite's
+ * commit itself does not) for every batch handed over since its last sync
+ * (group commit), and only then wakes the callers: an acknowledged write is
+ * on disk. The writer goes on with the next batch while the syncer waits
+ * for the disk. A committed batch is visible to readers a moment before it
+ * is on disk (as in PostgreSQL with synchronous_commit = off, though not for
+ * the writing client, who is answered only after the sync). A failed sync
+ * fails the batch and every write after it (fail-stop: the store must be
+ * reopened; recovery keeps what the disk has).
+ *
+ * Checkpoints (copying the WAL into the database file) run on a thread of
+ * their own with its own connection, started when the WAL passes
+ * store.checkpoint_mb; they used to take an eighth of the writer's time
+ * during ingest. A passive checkpoint cannot finish while the writer keeps
+ * appending, and the WAL restarts from its beginning only after one that
+ * did, so at four times that size the writer checkpoints itself,
+ * between two commits, copying what the background one has not: the WAL
+ * stays bounded.
  *
  * Reads: a pool of read-only connections, one per concurrent reader, each
  * with its prepared statements. WAL lets readers proceed while the writer
@@ -25,8 +41,10 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -47,6 +65,9 @@ static const char *const read_sql[RS__COUNT] = {
 };
 
 static const struct store_ops sqlite_ops;
+
+/* How to sync the WAL: fdatasync, or a test's stand-in (sqlite_internal.h). */
+int (*sqlite_fdatasync)(int fd) = fdatasync;
 
 enum err sqlite_sql_err(sqlite3 *db, const char *what)
 {
@@ -336,12 +357,14 @@ static enum err sqlite_tx_put(struct store_tx *txbase, const struct store_row *r
         sqlite3_bind_null(st, 6);
     else
         sqlite3_bind_blob(st, 6, row->body.ptr, (int)row->body.len, SQLITE_STATIC);
+    /* OR IGNORE (no statement journal, see sqlite_index.c): a version already there changes nothing
+     */
     int rc = sqlite3_step(st);
     enum err err = ERR_OK;
-    if (rc == SQLITE_CONSTRAINT)
-        err = ERR_CONFLICT;
-    else if (rc != SQLITE_DONE)
+    if (rc != SQLITE_DONE)
         err = sqlite_sql_err(tx->store->wdb, "insert");
+    else if (sqlite3_changes(tx->store->wdb) == 0)
+        err = ERR_CONFLICT;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (!err)
@@ -376,6 +399,50 @@ static void run_batch(struct sqlite_store *s, struct work_item *batch)
     }
 }
 
+/*
+ * Complete a list of units whose fate is known (committed and synced, or
+ * failed): sync items belong to a waiter, who may free one as soon as it
+ * sees done; async items are ours to complete and free. The list is split
+ * first, touching each item once, then completions are called unlocked.
+ */
+static void complete(struct sqlite_store *s, struct work_item *list)
+{
+    struct work_item *async_items = NULL;
+    pthread_mutex_lock(&s->queue_lock);
+    for (struct work_item *w = list, *next; w; w = next) {
+        next = w->next;
+        if (w->on_done) {
+            w->next = async_items;
+            async_items = w;
+        } else {
+            w->done = true;
+        }
+    }
+    pthread_cond_broadcast(&s->queue_done);
+    pthread_mutex_unlock(&s->queue_lock);
+    for (struct work_item *w = async_items, *next; w; w = next) {
+        next = w->next;
+        w->on_done(w->done_arg, w->result);
+        free(w);
+    }
+}
+
+/* Take up to max_batch units off the queue; the caller holds queue_lock and head is set. */
+static struct work_item *take_batch_locked(struct sqlite_store *s)
+{
+    struct work_item *batch = s->head, *last = s->head;
+    int n = 1;
+    while (last->next && n < s->max_batch) {
+        last = last->next;
+        n++;
+    }
+    s->head = last->next;
+    if (!s->head)
+        s->tail = NULL;
+    last->next = NULL;
+    return batch;
+}
+
 static void *writer_main(void *arg)
 {
     struct sqlite_store *s = arg;
@@ -385,44 +452,98 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&s->queue_nonempty, &s->queue_lock);
         if (!s->head && s->stopping)
             break;
-        /* take up to max_batch units off the queue */
-        struct work_item *batch = s->head, *last = s->head;
-        int n = 1;
-        while (last->next && n < s->max_batch) {
-            last = last->next;
-            n++;
-        }
-        s->head = last->next;
-        if (!s->head)
-            s->tail = NULL;
-        last->next = NULL;
+        struct work_item *batch = take_batch_locked(s);
+        bool failed = s->sync_failed;
         pthread_mutex_unlock(&s->queue_lock);
 
+        if (failed) {
+            for (struct work_item *w = batch; w; w = w->next)
+                w->result = ERR_IO;
+            complete(s, batch);
+            pthread_mutex_lock(&s->queue_lock);
+            continue;
+        }
         run_batch(s, batch);
 
-        /*
-         * Sync items belong to a waiter, who may free one as soon as it sees
-         * done; async items are ours to complete and free. Split the batch
-         * first, touching each item once, then call completions unlocked.
-         */
-        struct work_item *async_items = NULL;
+        /* to the syncer, in commit order (failed units too: their answer may rest on this batch) */
         pthread_mutex_lock(&s->queue_lock);
-        for (struct work_item *w = batch, *next; w; w = next) {
-            next = w->next;
-            if (w->on_done) {
-                w->next = async_items;
-                async_items = w;
-            } else {
-                w->done = true;
-            }
+        struct work_item *last = batch;
+        while (last->next)
+            last = last->next;
+        if (s->sync_tail)
+            s->sync_tail->next = batch;
+        else
+            s->sync_head = batch;
+        s->sync_tail = last;
+        pthread_cond_signal(&s->sync_nonempty);
+    }
+    s->writer_stopped = true;
+    pthread_cond_signal(&s->sync_nonempty);
+    pthread_mutex_unlock(&s->queue_lock);
+    return NULL;
+}
+
+/*
+ * fdatasync the WAL. The syncer has its own descriptor of it (fsync acts on
+ * the file, whichever descriptor wrote), opened at the first sync, when the
+ * first commit has created the file, with the directory synced once so
+ * that the file's name is on disk too. The descriptor is closed only after
+ * SQLite has closed the database (closing any descriptor of a file drops
+ * the process's POSIX locks on it; SQLite locks the database and the -shm
+ * file, not the WAL, but the order costs nothing).
+ */
+static enum err sync_wal(struct sqlite_store *s)
+{
+    if (s->wal_fd < 0) {
+        size_t n = strlen(s->path) + sizeof("-wal");
+        char *wal = xmalloc(n);
+        snprintf(wal, n, "%s-wal", s->path);
+        s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+        free(wal);
+        if (s->wal_fd < 0) {
+            log_error(LOG_STORE, "cannot open the WAL to sync it errno=%d", errno);
+            return ERR_IO;
         }
-        pthread_cond_broadcast(&s->queue_done);
+        int dir = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        bool ok = dir >= 0 && fsync(dir) == 0;
+        if (dir >= 0)
+            close(dir);
+        if (!ok) {
+            log_error(LOG_STORE, "cannot sync the data directory errno=%d", errno);
+            return ERR_IO;
+        }
+    }
+    if (sqlite_fdatasync(s->wal_fd) != 0) {
+        log_error(LOG_STORE, "fdatasync of the WAL failed errno=%d: no further writes", errno);
+        return ERR_IO;
+    }
+    return ERR_OK;
+}
+
+static void *syncer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    pthread_mutex_lock(&s->queue_lock);
+    for (;;) {
+        while (!s->sync_head && !s->writer_stopped)
+            pthread_cond_wait(&s->sync_nonempty, &s->queue_lock);
+        if (!s->sync_head)
+            break;
+        struct work_item *list = s->sync_head;
+        s->sync_head = s->sync_tail = NULL;
+        bool failed = s->sync_failed;
         pthread_mutex_unlock(&s->queue_lock);
-        for (struct work_item *w = async_items, *next; w; w = next) {
-            next = w->next;
-            w->on_done(w->done_arg, w->result);
-            free(w);
+
+        enum err err = failed ? ERR_IO : sync_wal(s);
+        if (err) {
+            pthread_mutex_lock(&s->queue_lock);
+            s->sync_failed = true;
+            pthread_mutex_unlock(&s->queue_lock);
+            for (struct work_item *w = list; w; w = w->next)
+                if (!w->result)
+                    w->result = err;
         }
+        complete(s, list);
         pthread_mutex_lock(&s->queue_lock);
     }
     pthread_mutex_unlock(&s->queue_lock);
@@ -473,6 +594,83 @@ static enum err sqlite_write(struct store *base, store_work_fn *work, void *ctx)
     return item.result;
 }
 
+/* ---- checkpoints ---- */
+
+/* After each commit, on the writer thread (sqlite3_wal_hook). */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct sqlite_store *s = arg;
+    if (frames >= 4 * s->ckpt_frames) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (frames >= s->ckpt_frames) {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_wanted = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->ckpt_lock);
+    }
+    return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    pthread_mutex_lock(&s->ckpt_lock);
+    for (;;) {
+        while (!s->ckpt_wanted && !s->ckpt_stopping)
+            pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
+        if (s->ckpt_stopping)
+            break;
+        s->ckpt_wanted = false;
+        pthread_mutex_unlock(&s->ckpt_lock);
+        int log_frames = 0, copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(s->cdb, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                           &copied);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            sqlite_sql_err(s->cdb, "checkpoint");
+        pthread_mutex_lock(&s->ckpt_lock);
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    return NULL;
+}
+
+/* The checkpointer's connection and thread (after the writer has set up WAL mode). */
+static enum err start_checkpointer(struct sqlite_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int page = 4096;
+    if (sqlite3_prepare_v2(s->wdb, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        page = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    s->ckpt_frames = (int)(((int64_t)s->checkpoint_mb << 20) / (page > 0 ? page : 4096));
+    if (sqlite3_open_v2(s->path, &s->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        return sqlite_sql_err(s->cdb, "open checkpointer");
+    sqlite3_busy_timeout(s->cdb, s->busy_timeout_ms);
+    /* NORMAL: a checkpoint syncs the WAL before copying and the database after */
+    if (exec(s->cdb, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;"))
+        return ERR_IO;
+    if (pthread_create(&s->checkpointer, NULL, checkpointer_main, s) != 0)
+        return ERR_INTERNAL;
+    s->ckpt_started = true;
+    sqlite3_wal_hook(s->wdb, on_wal_commit, s);
+    return ERR_OK;
+}
+
+static void stop_checkpointer(struct sqlite_store *s)
+{
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_stopping = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        pthread_join(s->checkpointer, NULL);
+        s->ckpt_started = false;
+    }
+    sqlite3_close(s->cdb);
+    s->cdb = NULL;
+}
+
 /* ---- open / close ---- */
 
 static void sqlite_close(struct store *base)
@@ -483,6 +681,8 @@ static void sqlite_close(struct store *base)
     pthread_cond_signal(&s->queue_nonempty);
     pthread_mutex_unlock(&s->queue_lock);
     pthread_join(s->writer, NULL);
+    pthread_join(s->syncer, NULL);
+    stop_checkpointer(s);
     for (size_t i = 0; i < s->reader_count; i++) {
         struct reader *r = s->all_readers[i];
         for (int k = 0; k < RS__COUNT; k++)
@@ -496,12 +696,18 @@ static void sqlite_close(struct store *base)
     sqlite_index_finalize(s);
     sqlite_audit_finalize(s);
     sqlite3_close(s->wdb);
+    if (s->wal_fd >= 0)
+        close(s->wal_fd);
     pthread_mutex_destroy(&s->queue_lock);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->queue_nonempty);
     pthread_cond_destroy(&s->queue_done);
+    pthread_cond_destroy(&s->sync_nonempty);
+    pthread_mutex_destroy(&s->ckpt_lock);
+    pthread_cond_destroy(&s->ckpt_cond);
     log_info(LOG_STORE, "store closed");
     free(s->path);
+    free(s->dir);
     free(s);
 }
 
@@ -512,7 +718,10 @@ static enum err open_writer(struct sqlite_store *s)
     if (rc != SQLITE_OK)
         return sqlite_sql_err(s->wdb, "open writer");
     sqlite3_busy_timeout(s->wdb, s->busy_timeout_ms);
-    /* synchronous=FULL: in WAL mode every COMMIT fsyncs the WAL, so a commit is durable. */
+    /*
+     * synchronous=FULL while migrating (each COMMIT fsyncs the WAL), then
+     * NORMAL: the syncer thread makes commits durable (see the top of this file).
+     */
     enum err err = exec(s->wdb, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                                 "PRAGMA foreign_keys = ON;");
     if (!err)
@@ -526,12 +735,15 @@ static enum err open_writer(struct sqlite_store *s)
     sqlite3_file_control(s->wdb, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk_bytes);
     if (!err)
         err = migrate(s->wdb);
+    if (!err)
+        err = exec(s->wdb, "PRAGMA synchronous = NORMAL;");
     if (err)
         return err;
     if (sqlite3_prepare_v3(s->wdb, read_sql[RS_CURRENT], -1, SQLITE_PREPARE_PERSISTENT,
                            &s->w_current, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(s->wdb,
-                           "INSERT INTO resource (type, id, version, last_updated, deleted, body) "
+                           "INSERT OR IGNORE INTO resource (type, id, version, last_updated, "
+                           "deleted, body) "
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                            -1, SQLITE_PREPARE_PERSISTENT, &s->w_insert, NULL) != SQLITE_OK)
         return sqlite_sql_err(s->wdb, "prepare writer");
@@ -562,8 +774,11 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
     size_t n = strlen(cfg->data_dir) + sizeof("/yujian.db");
     s->path = xmalloc(n);
     snprintf(s->path, n, "%s/yujian.db", cfg->data_dir);
+    s->dir = xstrdup(cfg->data_dir);
+    s->wal_fd = -1;
     s->busy_timeout_ms = cfg->busy_timeout_ms;
     s->max_batch = cfg->max_batch;
+    s->checkpoint_mb = cfg->checkpoint_mb;
     /*
      * The page cache keeps the index B-trees' upper levels in memory; mmap
      * saves read syscalls. temp_store=MEMORY keeps the per-unit savepoint
@@ -575,23 +790,37 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
     snprintf(s->tuning, sizeof(s->tuning), "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld;",
              cfg->reader_cache_mb * 1024, (long long)cfg->mmap_mb << 20);
     snprintf(s->tuning_writer, sizeof(s->tuning_writer),
-             "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld; PRAGMA temp_store = MEMORY; "
-             "PRAGMA wal_autocheckpoint = 16384;",
+             "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld; PRAGMA temp_store = MEMORY;",
              cfg->cache_mb * 1024, (long long)cfg->mmap_mb << 20);
     pthread_mutex_init(&s->queue_lock, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->queue_nonempty, NULL);
     pthread_cond_init(&s->queue_done, NULL);
+    pthread_cond_init(&s->sync_nonempty, NULL);
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
     enum err err = open_writer(s);
-    if (!err && pthread_create(&s->writer, NULL, writer_main, s) != 0)
+    if (!err)
+        err = start_checkpointer(s);
+    if (!err && pthread_create(&s->syncer, NULL, syncer_main, s) != 0)
         err = ERR_INTERNAL;
+    if (!err && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        pthread_mutex_lock(&s->queue_lock);
+        s->writer_stopped = true;
+        pthread_cond_signal(&s->sync_nonempty);
+        pthread_mutex_unlock(&s->queue_lock);
+        pthread_join(s->syncer, NULL);
+        err = ERR_INTERNAL;
+    }
     if (err) {
+        stop_checkpointer(s);
         sqlite3_finalize(s->w_current);
         sqlite3_finalize(s->w_insert);
         sqlite_index_finalize(s);
         sqlite_audit_finalize(s);
         sqlite3_close(s->wdb);
         free(s->path);
+        free(s->dir);
         free(s);
         return err;
     }

@@ -1,21 +1,26 @@
 /*
  * store_test.c - the store contract on the SQLite back end: versions,
  * isolation of a failing unit inside a group commit, concurrent writers,
- * history order and paging, persistence across reopen.
+ * history order and paging, persistence across reopen, acknowledgement only
+ * after the WAL sync, fail-stop on a failed sync, background checkpoints.
  */
 #include "test.h"
 
 #include "tmpstore.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "store/schema.h"
+#include "store/sqlite_internal.h"
 #include "store/store.h"
 
 struct put_ctx {
@@ -343,6 +348,139 @@ static void too_deep_a_query_is_too_costly(void **state)
     assert_int_equal(store_search(f->store, &queries[0], NULL, NULL, &total), ERR_TOO_LARGE);
 }
 
+/* ---- durability: the syncer and the checkpointer ---- */
+
+static atomic_int syncs;       /* WAL syncs seen by the stand-in */
+static atomic_bool fail_syncs; /* make the stand-in fail */
+
+static int counting_fdatasync(int fd)
+{
+    if (atomic_load(&fail_syncs)) {
+        errno = EIO;
+        return -1;
+    }
+    int rc = fdatasync(fd);
+    atomic_fetch_add(&syncs, 1);
+    return rc;
+}
+
+/* A write is answered only after the WAL holding it was synced (the syncer thread). */
+static void acknowledged_only_after_the_wal_is_synced(void **state)
+{
+    struct tmpstore *f = *state;
+    sqlite_fdatasync = counting_fdatasync;
+    for (int i = 0; i < 5; i++) {
+        int before = atomic_load(&syncs);
+        char id[16];
+        snprintf(id, sizeof(id), "s%d", i);
+        assert_int_equal(put(f->store, id, "{\"s\":1}", false), ERR_OK);
+        assert_true(atomic_load(&syncs) > before);
+    }
+    struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ERR_INTERNAL};
+    struct put_ctx ok = {"Patient", "s-async", "{\"a\":1}", false, false, 0};
+    int before = atomic_load(&syncs);
+    store_write_async(f->store, put_next, &ok, async_done, &r);
+    assert_int_equal(async_wait(&r, 1), ERR_OK);
+    assert_true(atomic_load(&syncs) > before);
+    sqlite_fdatasync = fdatasync;
+}
+
+/* A failed sync fails its write and every write after it, until the store is reopened. */
+static void a_failed_sync_stops_all_writes(void **state)
+{
+    struct tmpstore *f = *state;
+    assert_int_equal(put(f->store, "before", "{}", false), ERR_OK);
+    sqlite_fdatasync = counting_fdatasync;
+    atomic_store(&fail_syncs, true);
+    assert_int_equal(put(f->store, "during", "{}", false), ERR_IO);
+    atomic_store(&fail_syncs, false);
+    assert_int_equal(put(f->store, "after", "{}", false), ERR_IO);
+    sqlite_fdatasync = fdatasync;
+    store_close(f->store);
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    assert_int_equal(put(f->store, "reopened", "{}", false), ERR_OK);
+    struct buf b;
+    buf_init(&b, 1024);
+    struct store_row row;
+    assert_int_equal(store_read(f->store, "Patient", "before", 0, &b, &row), ERR_OK);
+    assert_int_equal(store_read(f->store, "Patient", "after", 0, &b, &row), ERR_NOT_FOUND);
+    buf_release(&b);
+}
+
+/* The database's size in pages as of the last checkpoint (its header, offset 28, big-endian). */
+static long db_header_pages(const char *dir)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/yujian.db", dir);
+    unsigned char h[4] = {0};
+    FILE *fp = fopen(path, "rb");
+    if (!fp || fseek(fp, 28, SEEK_SET) != 0 || fread(h, 1, 4, fp) != 4) {
+        if (fp)
+            fclose(fp);
+        return -1;
+    }
+    fclose(fp);
+    return (long)h[0] << 24 | (long)h[1] << 16 | (long)h[2] << 8 | (long)h[3];
+}
+
+static long wal_bytes(const char *dir)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/yujian.db-wal", dir);
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Write n resources of 16 KiB each, one commit each, ids from first. */
+static void put_big(struct store *s, int first, int n)
+{
+    static char body[16 * 1024 + 16];
+    memset(body, 'x', sizeof(body) - 1);
+    memcpy(body, "{\"x\":\"", 6);
+    memcpy(body + sizeof(body) - 3, "\"}", 3);
+    for (int i = first; i < first + n; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "big%d", i);
+        assert_int_equal(put(s, id, body, false), ERR_OK);
+    }
+}
+
+/*
+ * With a 1 MiB threshold: a background checkpoint copies the WAL into the
+ * database while the writer is idle below its own bound (4 MiB), and 8 MiB
+ * written leave a WAL far smaller than that (the writer's checkpoints let it
+ * restart from the beginning).
+ */
+static void wal_is_checkpointed_and_stays_bounded(void **state)
+{
+    struct tmpstore *f = *state;
+    struct buf err;
+    buf_init(&err, 256);
+    assert_int_equal(config_set(&f->cfg, "store.checkpoint_mb", "1", &err), ERR_OK);
+    buf_release(&err);
+    store_close(f->store);
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    long pages = db_header_pages(f->dir);
+    assert_true(pages > 0);
+    put_big(f->store, 0, 128); /* 2 MiB and more: past the threshold, below the writer's bound */
+    long now = pages;
+    for (int i = 0; i < 200 && now <= pages; i++) {
+        usleep(50 * 1000);
+        now = db_header_pages(f->dir);
+    }
+    assert_true(now > pages);
+    put_big(f->store, 128, 384); /* 8 MiB in all */
+    long wal = wal_bytes(f->dir);
+    assert_true(wal > 0);
+    assert_true(wal < 6L << 20);
+    struct buf b;
+    buf_init(&b, 64 * 1024);
+    struct store_row row;
+    assert_int_equal(store_read(f->store, "Patient", "big0", 0, &b, &row), ERR_OK);
+    assert_int_equal(store_read(f->store, "Patient", "big511", 0, &b, &row), ERR_OK);
+    buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +498,12 @@ int main(void)
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(schema_2_index_migrates, tmpstore_open, tmpstore_close),
         cmocka_unit_test_setup_teardown(async_write_reports_once_and_is_durable, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(acknowledged_only_after_the_wal_is_synced, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(a_failed_sync_stops_all_writes, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(wal_is_checkpointed_and_stays_bounded, tmpstore_open,
                                         tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
