@@ -87,6 +87,9 @@ struct sqlite_store {
     pthread_mutex_t ckpt_lock;                         /* guards ckpt_wanted, ckpt_stopping */
     pthread_cond_t ckpt_cond;                          /* signalled when either is set */
     bool ckpt_wanted;                                  /* the WAL passed its threshold */
+    bool ckpt_running;                                 /* a background pass is under way */
+    long ckpt_passes;                                  /* background passes finished */
+    long ckpt_passes_at_signal;                        /* ckpt_passes when last woken (writer) */
     bool ckpt_stopping;                                /* close requested */
     pthread_mutex_t pool_lock;                         /* guards free_readers, all_readers */
     struct reader *free_readers;                       /* idle read connections */

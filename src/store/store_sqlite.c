@@ -25,9 +25,10 @@
  * store.checkpoint_mb; they used to take an eighth of the writer's time
  * during ingest. A passive checkpoint cannot finish while the writer keeps
  * appending, and the WAL restarts from its beginning only after one that
- * did, so at four times that size the writer checkpoints itself,
- * between two commits, copying what the background one has not: the WAL
- * stays bounded.
+ * did, so once a background pass is over the writer copies the rest
+ * itself between two commits (what was committed during the pass), and
+ * the next write restarts the WAL: it stays near that size (and at four
+ * times it the writer checkpoints whatever the other thread is doing).
  *
  * Reads: a pool of read-only connections, one per concurrent reader, each
  * with its prepared statements. WAL lets readers proceed while the writer
@@ -597,17 +598,29 @@ static enum err sqlite_write(struct store *base, store_work_fn *work, void *ctx)
 /* ---- checkpoints ---- */
 
 /* After each commit, on the writer thread (sqlite3_wal_hook). */
+/*
+ * After each commit, on the writer thread (sqlite3_wal_hook). Past the
+ * threshold: wake the checkpointer; once it has finished a pass since, copy
+ * the little it could not (what was committed during its pass) here,
+ * between two commits, so that the next write restarts the WAL. Past four
+ * times the threshold, checkpoint here whatever the checkpointer is doing.
+ */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct sqlite_store *s = arg;
-    if (frames >= 4 * s->ckpt_frames) {
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    } else if (frames >= s->ckpt_frames) {
-        pthread_mutex_lock(&s->ckpt_lock);
+    if (frames < s->ckpt_frames)
+        return SQLITE_OK;
+    pthread_mutex_lock(&s->ckpt_lock);
+    bool busy = s->ckpt_wanted || s->ckpt_running;
+    bool passed = !busy && s->ckpt_passes != s->ckpt_passes_at_signal;
+    if (!busy && !passed) {
         s->ckpt_wanted = true;
+        s->ckpt_passes_at_signal = s->ckpt_passes;
         pthread_cond_signal(&s->ckpt_cond);
-        pthread_mutex_unlock(&s->ckpt_lock);
     }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    if (passed || frames >= 4 * s->ckpt_frames)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
 }
 
@@ -621,6 +634,7 @@ static void *checkpointer_main(void *arg)
         if (s->ckpt_stopping)
             break;
         s->ckpt_wanted = false;
+        s->ckpt_running = true;
         pthread_mutex_unlock(&s->ckpt_lock);
         int log_frames = 0, copied = 0;
         int rc = sqlite3_wal_checkpoint_v2(s->cdb, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
@@ -628,6 +642,8 @@ static void *checkpointer_main(void *arg)
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             sqlite_sql_err(s->cdb, "checkpoint");
         pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_running = false;
+        s->ckpt_passes++;
     }
     pthread_mutex_unlock(&s->ckpt_lock);
     return NULL;

@@ -448,8 +448,9 @@ static void put_big(struct store *s, int first, int n)
 /*
  * With a 1 MiB threshold: a background checkpoint copies the WAL into the
  * database while the writer is idle below its own bound (4 MiB), and 8 MiB
- * written leave a WAL far smaller than that (the writer's checkpoints let it
- * restart from the beginning).
+ * written in 512 commits leave a WAL under 3 MiB: after each background
+ * pass the writer copies the rest and the WAL restarts from its beginning
+ * (measured 1.2 MiB; 4.3 MiB when the writer waited for its own bound).
  */
 static void wal_is_checkpointed_and_stays_bounded(void **state)
 {
@@ -472,7 +473,7 @@ static void wal_is_checkpointed_and_stays_bounded(void **state)
     put_big(f->store, 128, 384); /* 8 MiB in all */
     long wal = wal_bytes(f->dir);
     assert_true(wal > 0);
-    assert_true(wal < 6L << 20);
+    assert_true(wal < 3L << 20);
     struct buf b;
     buf_init(&b, 64 * 1024);
     struct store_row row;
