@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "store/store.h"
 
@@ -25,13 +26,31 @@ enum read_stmt {
     RS_COUNT_ALL,
     RS_TOKEN,
     RS_USER,
+    RS_BEGIN,
+    RS_COMMIT,
     RS__COUNT,
 };
 
+/*
+ * A reader's cache of search statements, by SQL text: a search's SQL depends
+ * only on the query's shape (values are bound), so the same shapes come
+ * back; preparing them anew took an eighth of a search's time.
+ */
+enum { STMT_CACHE_SIZE = 32 };
+struct cached_stmt {
+    uint64_t hash;    /* of sql */
+    char *sql;        /* NULL: free slot */
+    sqlite3_stmt *st; /* prepared on the reader's connection */
+    uint64_t used;    /* tick of the last use (least recently used goes first) */
+    bool in_use;      /* handed out and not yet given back */
+};
+
 struct reader {
-    struct reader *next;            /* free-list link (under pool_lock) */
-    sqlite3 *db;                    /* read-only connection */
-    sqlite3_stmt *stmts[RS__COUNT]; /* prepared once */
+    struct reader *next;                       /* free-list link (under pool_lock) */
+    sqlite3 *db;                               /* read-only connection */
+    sqlite3_stmt *stmts[RS__COUNT];            /* prepared once */
+    struct cached_stmt cache[STMT_CACHE_SIZE]; /* search statements */
+    uint64_t tick;                             /* use counter of cache */
 };
 
 struct work_item {
@@ -108,6 +127,13 @@ void sqlite_reader_put(struct sqlite_store *s, struct reader *r);
 /* fn on a pooled read connection inside one read transaction (one snapshot). */
 typedef enum err sqlite_read_fn(sqlite3 *db, void *arg);
 enum err sqlite_read_snapshot(struct sqlite_store *s, sqlite_read_fn *fn, void *arg);
+/*
+ * A prepared statement for sql on db: from the cache of the reader whose
+ * snapshot this thread is in when db is its connection, else prepared
+ * anew. Give it back with sqlite_stmt_release (reset, or finalized).
+ */
+int sqlite_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **out);
+void sqlite_stmt_release(sqlite3 *db, sqlite3_stmt *st);
 
 /* sqlite_index.c: prepare the writer's index statements (at open, writer connection). */
 enum err sqlite_index_prepare(struct sqlite_store *s);

@@ -398,7 +398,7 @@ static enum err prepare_bound(sqlite3 *db, struct sqlbuild *b, sqlite3_stmt **ou
 {
     if (b->overflow)
         return ERR_TOO_LARGE;
-    if (sqlite3_prepare_v2(db, b->sql.ptr, -1, out, NULL))
+    if (sqlite_stmt_get(db, b->sql.ptr, out))
         return sqlite_sql_err(db, "prepare search");
     bind_all(*out, b);
     return ERR_OK;
@@ -414,7 +414,7 @@ static enum err single_int(sqlite3 *db, struct sqlbuild *b, int64_t *out)
         else
             err = sqlite_sql_err(db, "search count");
     }
-    sqlite3_finalize(st);
+    sqlite_stmt_release(db, st);
     return err;
 }
 
@@ -621,7 +621,7 @@ static enum err run_hits(sqlite3 *db, struct sqlbuild *b, const char *type, stor
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             err = sqlite_sql_err(db, "search");
     }
-    sqlite3_finalize(st);
+    sqlite_stmt_release(db, st);
     return err;
 }
 
@@ -778,8 +778,7 @@ static enum err include_forward(sqlite3 *db, const struct store_include_query *q
 {
     sqlite3_stmt *refs = NULL, *fetch = NULL;
     enum err err = ERR_OK;
-    if (sqlite3_prepare_v2(db, forward_sql, -1, &refs, NULL) ||
-        sqlite3_prepare_v2(db, fetch_sql, -1, &fetch, NULL))
+    if (sqlite_stmt_get(db, forward_sql, &refs) || sqlite_stmt_get(db, fetch_sql, &fetch))
         err = sqlite_sql_err(db, "prepare include");
     int hits = 0;
     for (size_t i = 0; !err && i < q->nrefs && hits < q->limit; i++) {
@@ -798,8 +797,8 @@ static enum err include_forward(sqlite3 *db, const struct store_include_query *q
         }
         sqlite3_reset(refs);
     }
-    sqlite3_finalize(refs);
-    sqlite3_finalize(fetch);
+    sqlite_stmt_release(db, refs);
+    sqlite_stmt_release(db, fetch);
     return err;
 }
 
@@ -807,7 +806,7 @@ static enum err include_reverse(sqlite3 *db, const struct store_include_query *q
                                 void *ctx)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, reverse_sql, -1, &st, NULL))
+    if (sqlite_stmt_get(db, reverse_sql, &st))
         return sqlite_sql_err(db, "prepare revinclude");
     int hits = 0;
     for (size_t i = 0; i < q->nrefs && hits < q->limit; i++) {
@@ -824,7 +823,7 @@ static enum err include_reverse(sqlite3 *db, const struct store_include_query *q
         }
         sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
+    sqlite_stmt_release(db, st);
     return ERR_OK;
 }
 

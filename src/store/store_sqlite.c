@@ -63,6 +63,8 @@ static const char *const read_sql[RS__COUNT] = {
     [RS_TOKEN] = "SELECT kind, user, scope, issued, expires, revoked FROM auth_token "
                  "WHERE hash = ?1",
     [RS_USER] = "SELECT " SQLITE_USER_COLUMNS " FROM auth_user WHERE name = ?1",
+    [RS_BEGIN] = "BEGIN",
+    [RS_COMMIT] = "COMMIT",
 };
 
 static const struct store_ops sqlite_ops;
@@ -185,17 +187,102 @@ enum err sqlite_reader_get(struct sqlite_store *s, struct reader **out)
     return ERR_OK;
 }
 
+/* The reader whose snapshot this thread is in (innermost), for sqlite_stmt_get. */
+static _Thread_local struct reader *snapshot_reader;
+
+static void step_once(sqlite3_stmt *st)
+{
+    sqlite3_step(st);
+    sqlite3_reset(st);
+}
+
 enum err sqlite_read_snapshot(struct sqlite_store *s, sqlite_read_fn *fn, void *arg)
 {
     struct reader *r;
     enum err err = sqlite_reader_get(s, &r);
     if (err)
         return err;
-    sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+    struct reader *outer = snapshot_reader;
+    snapshot_reader = r;
+    step_once(r->stmts[RS_BEGIN]);
     err = fn(r->db, arg);
-    sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+    step_once(r->stmts[RS_COMMIT]);
+    snapshot_reader = outer;
     sqlite_reader_put(s, r);
     return err;
+}
+
+static uint64_t sql_hash(const char *sql)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot for a new statement: a free one, else the least recently used one not in use. */
+static struct cached_stmt *cache_victim(struct reader *r)
+{
+    struct cached_stmt *victim = NULL;
+    for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+        struct cached_stmt *c = &r->cache[i];
+        if (!c->sql)
+            return c;
+        if (!c->in_use && (!victim || c->used < victim->used))
+            victim = c;
+    }
+    return victim;
+}
+
+int sqlite_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+    struct reader *r = snapshot_reader;
+    if (!r || r->db != db)
+        return sqlite3_prepare_v2(db, sql, -1, out, NULL);
+    uint64_t h = sql_hash(sql);
+    for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+        struct cached_stmt *c = &r->cache[i];
+        if (c->sql && !c->in_use && c->hash == h && !strcmp(c->sql, sql)) {
+            c->in_use = true;
+            c->used = ++r->tick;
+            *out = c->st;
+            return SQLITE_OK;
+        }
+    }
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    struct cached_stmt *c = rc == SQLITE_OK ? cache_victim(r) : NULL;
+    if (c) {
+        sqlite3_finalize(c->st);
+        free(c->sql);
+        *c = (struct cached_stmt){h, xstrdup(sql), *out, ++r->tick, true};
+    }
+    return rc;
+}
+
+void sqlite_stmt_release(sqlite3 *db, sqlite3_stmt *st)
+{
+    struct reader *r = snapshot_reader;
+    for (int i = 0; r && r->db == db && st && i < STMT_CACHE_SIZE; i++) {
+        if (r->cache[i].st == st && r->cache[i].in_use) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            r->cache[i].in_use = false;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+static void reader_close(struct reader *r)
+{
+    for (int k = 0; k < RS__COUNT; k++)
+        sqlite3_finalize(r->stmts[k]);
+    for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+        sqlite3_finalize(r->cache[i].st);
+        free(r->cache[i].sql);
+    }
+    sqlite3_close(r->db);
+    free(r);
 }
 
 void sqlite_reader_put(struct sqlite_store *s, struct reader *r)
@@ -700,11 +787,7 @@ static void sqlite_close(struct store *base)
     pthread_join(s->syncer, NULL);
     stop_checkpointer(s);
     for (size_t i = 0; i < s->reader_count; i++) {
-        struct reader *r = s->all_readers[i];
-        for (int k = 0; k < RS__COUNT; k++)
-            sqlite3_finalize(r->stmts[k]);
-        sqlite3_close(r->db);
-        free(r);
+        reader_close(s->all_readers[i]);
     }
     free(s->all_readers);
     sqlite3_finalize(s->w_current);

@@ -2,7 +2,8 @@
  * store_test.c - the store contract on the SQLite back end: versions,
  * isolation of a failing unit inside a group commit, concurrent writers,
  * history order and paging, persistence across reopen, acknowledgement only
- * after the WAL sync, fail-stop on a failed sync, background checkpoints.
+ * after the WAL sync, fail-stop on a failed sync, background checkpoints,
+ * the readers' statement cache.
  */
 #include "test.h"
 
@@ -482,6 +483,56 @@ static void wal_is_checkpointed_and_stays_bounded(void **state)
     buf_release(&b);
 }
 
+/* ---- the readers' statement cache ---- */
+
+static enum err cache_contract(sqlite3 *db, void *arg)
+{
+    (void)arg;
+    const char *sql = "SELECT count(*) FROM resource WHERE type = ?1";
+    sqlite3_stmt *a = NULL, *b = NULL, *again = NULL;
+    assert_int_equal(sqlite_stmt_get(db, sql, &a), SQLITE_OK);
+    /* the same SQL while the first is in use: another statement */
+    assert_int_equal(sqlite_stmt_get(db, sql, &b), SQLITE_OK);
+    assert_ptr_not_equal(a, b);
+    sqlite3_bind_text(a, 1, "Patient", -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(a, 0), 1);
+    sqlite_stmt_release(db, a);
+    sqlite_stmt_release(db, b);
+    /* given back: the next get reuses one, reset and without the old binding */
+    assert_int_equal(sqlite_stmt_get(db, sql, &again), SQLITE_OK);
+    assert_true(again == a || again == b);
+    assert_int_equal(sqlite3_bind_parameter_count(again), 1);
+    assert_int_equal(sqlite3_step(again), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(again, 0), 0); /* NULL type matches nothing */
+    sqlite_stmt_release(db, again);
+    /* more shapes than the cache holds: older ones are evicted, every one still runs */
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < STMT_CACHE_SIZE + 8; i++) {
+            char q[96];
+            snprintf(q, sizeof(q), "SELECT %d + count(*) FROM resource", i);
+            sqlite3_stmt *st = NULL;
+            assert_int_equal(sqlite_stmt_get(db, q, &st), SQLITE_OK);
+            assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+            assert_int_equal(sqlite3_column_int(st, 0), i + 1);
+            sqlite_stmt_release(db, st);
+        }
+    }
+    return ERR_OK;
+}
+
+/* Search statements are prepared once per reader and shape, never shared while in use. */
+static void readers_cache_statements_safely(void **state)
+{
+    struct tmpstore *f = *state;
+    assert_int_equal(put(f->store, "cached", "{}", false), ERR_OK);
+    assert_int_equal(sqlite_read_snapshot((struct sqlite_store *)f->store, cache_contract, NULL),
+                     ERR_OK);
+    /* again, the reader's cache now warm (evicted and kept statements alike) */
+    assert_int_equal(sqlite_read_snapshot((struct sqlite_store *)f->store, cache_contract, NULL),
+                     ERR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +556,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_failed_sync_stops_all_writes, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(wal_is_checkpointed_and_stays_bounded, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(readers_cache_statements_safely, tmpstore_open,
                                         tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
