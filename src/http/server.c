@@ -464,6 +464,35 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     log_warn(LOG_HTTP, "libmicrohttpd msg=\"%s\"", line);
 }
 
+/*
+ * Percent-decoding of the path and the query (libmicrohttpd's), except
+ * "%00": a NUL inside would cut the C string short (/fhir/Patient/a%00b read
+ * as Patient/a, /console/app.js%00.css as app.js), so it stays as the three
+ * characters, which no type, id or file name accepts. Decoding only
+ * shrinks, so each piece moves left and "%00" is copied back behind it.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *out = s, *piece = s;
+    for (;;) {
+        char *nul = strstr(piece, "%00");
+        if (nul)
+            *nul = '\0';
+        size_t n = MHD_http_unescape(piece);
+        memmove(out, piece, n);
+        out += n;
+        if (!nul)
+            break;
+        memcpy(out, "%00", 3);
+        out += 3;
+        piece = nul + 3;
+    }
+    *out = '\0';
+    return (size_t)(out - s);
+}
+
 enum err http_server_start(const struct config *cfg, http_handler_fn *handler,
                            http_finish_fn *on_finish, void *app, struct http_server **out)
 {
@@ -496,7 +525,8 @@ enum err http_server_start(const struct config *cfg, http_handler_fn *handler,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections_per_address, MHD_OPTION_END);
+        (unsigned)cfg->max_connections_per_address, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_END);
     if (!s->daemon) {
         log_error(LOG_HTTP, "cannot listen host=%s port=%d", cfg->host, cfg->port);
         free(s);
