@@ -22,6 +22,7 @@ struct config {
     int request_timeout_s;           /* longest time to receive one request body */
     const char *trusted_proxies;     /* reverse proxies trusted for X-Forwarded-For, or "" */
     const char *base_url;            /* "" = derive from Host */
+    const char *web_dir;             /* the console's files, or "" */
     int max_body_bytes;              /* request body cap */
     int max_url_bytes;               /* request URL cap */
     int max_json_depth;              /* JSON nesting cap */

@@ -33,6 +33,7 @@
 #include "fhir/rest_internal.h"
 #include "fhir/search_index.h"
 #include "fhir/write.h"
+#include "http/static.h"
 
 #define MAX_SEGMENTS 5
 
@@ -759,6 +760,7 @@ static void landing_page(struct rest_ctx *c)
                    "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
                    "<title>豫健 Yujian</title></head><body><h1>豫健 · 区域卫生健康服务平台</h1>"
                    "<p>Yujian regional health-service platform.</p>"
+                   "<p>控制台 (console): <a href=\"/console/\">/console/</a></p>"
                    "<p>FHIR R4 接口 (API): <a href=\"/fhir/metadata\">/fhir/metadata</a></p>"
                    "</body></html>");
     http_response_header(c->res, "Content-Security-Policy", "default-src 'self'");
@@ -785,6 +787,15 @@ void fhir_app_handle(void *appv, struct http_request *req, struct http_response 
     if (!strcmp(path, "/healthz")) {
         res->content_type = "application/json";
         buf_append_str(&res->body, "{\"status\":\"ok\"}");
+        return;
+    }
+    if (!strncmp(path, "/console", 8) && (path[8] == '/' || path[8] == '\0')) {
+        if (!path[8]) { /* relative links in the page need the slash */
+            res->status = 301;
+            http_response_header(res, "Location", "/console/");
+            return;
+        }
+        http_static_serve(c->app->cfg->web_dir, "/console", req, res);
         return;
     }
     if (strncmp(path, "/fhir", 5) != 0 || (path[5] != '/' && path[5] != '\0')) {
