@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "auth/auth.h"
 #include "auth/auth_app.h"
@@ -174,6 +175,10 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     }
     printf("yujian: serving http://%s:%u/fhir (data in %s)\n", cfg->host, http_server_port(server),
            cfg->data_dir);
+    struct stat web;
+    if (*cfg->web_dir && stat(cfg->web_dir, &web) == 0 && S_ISDIR(web.st_mode))
+        printf("yujian: console (控制台) at http://%s:%u/console/\n", cfg->host,
+               http_server_port(server));
     fflush(stdout);
 
     int sig = 0;
