@@ -245,6 +245,19 @@ static enum err async_wait(struct async_result *r, int calls)
     return e;
 }
 
+/* Close and reopen the store; Patient/present is there, Patient/absent is not. */
+static void reopen_and_expect(struct tmpstore *f, const char *present, const char *absent)
+{
+    store_close(f->store);
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    struct buf b;
+    buf_init(&b, 1024);
+    struct store_row row;
+    assert_int_equal(store_read(f->store, "Patient", present, 0, &b, &row), ERR_OK);
+    assert_int_equal(store_read(f->store, "Patient", absent, 0, &b, &row), ERR_NOT_FOUND);
+    buf_release(&b);
+}
+
 static void async_write_reports_once_and_is_durable(void **state)
 {
     struct tmpstore *f = *state;
@@ -257,14 +270,7 @@ static void async_write_reports_once_and_is_durable(void **state)
     assert_int_equal(async_wait(&r, 2), ERR_CONFLICT);
     assert_int_equal(r.calls, 2);
     /* the successful one survives a reopen; the failed one left nothing */
-    store_close(f->store);
-    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
-    struct buf b;
-    buf_init(&b, 1024);
-    struct store_row row;
-    assert_int_equal(store_read(f->store, "Patient", "async", 0, &b, &row), ERR_OK);
-    assert_int_equal(store_read(f->store, "Patient", "async-bad", 0, &b, &row), ERR_NOT_FOUND);
-    buf_release(&b);
+    reopen_and_expect(f, "async", "async-bad");
 }
 
 static bool keep_entry(int64_t key, const struct store_index_entry *e, void *arg)
@@ -397,15 +403,8 @@ static void a_failed_sync_stops_all_writes(void **state)
     atomic_store(&fail_syncs, false);
     assert_int_equal(put(f->store, "after", "{}", false), ERR_IO);
     sqlite_fdatasync = fdatasync;
-    store_close(f->store);
-    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    reopen_and_expect(f, "before", "after");
     assert_int_equal(put(f->store, "reopened", "{}", false), ERR_OK);
-    struct buf b;
-    buf_init(&b, 1024);
-    struct store_row row;
-    assert_int_equal(store_read(f->store, "Patient", "before", 0, &b, &row), ERR_OK);
-    assert_int_equal(store_read(f->store, "Patient", "after", 0, &b, &row), ERR_NOT_FOUND);
-    buf_release(&b);
 }
 
 /* The database's size in pages as of the last checkpoint (its header, offset 28, big-endian). */
