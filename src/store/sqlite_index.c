@@ -27,15 +27,18 @@ static const char *const tables[STORE_IDX__COUNT] = {
     "sp_token", "sp_string", "sp_reference", "sp_date", "sp_number", "sp_quantity", "sp_uri",
 };
 
-/* ?1 key, ?2 param, ?3 text1, ?4 text2, ?5 low, ?6 high, ?7 number */
+/*
+ * ?1 key, ?2 param, ?3 text1, ?4 text2, ?5 low, ?6 high, ?7 number. OR IGNORE: an entry a
+ * resource yields twice is one entry, and the statement needs no statement journal.
+ */
 static const char *const insert_sql[STORE_IDX__COUNT] = {
     "INSERT OR IGNORE INTO sp_token (key, param, system, code) VALUES (?1, ?2, ?3, ?4)",
     "INSERT OR IGNORE INTO sp_string (key, param, norm, raw) VALUES (?1, ?2, ?3, ?4)",
     "INSERT OR IGNORE INTO sp_reference (key, param, target) VALUES (?1, ?2, ?3)",
     "INSERT OR IGNORE INTO sp_date (key, param, low, high) VALUES (?1, ?2, ?5, ?6)",
     "INSERT OR IGNORE INTO sp_number (key, param, value) VALUES (?1, ?2, ?7)",
-    "INSERT OR IGNORE INTO sp_quantity (key, param, system, code, value) VALUES (?1, ?2, ?3, ?4, "
-    "?7)",
+    ("INSERT OR IGNORE INTO sp_quantity (key, param, system, code, value) "
+     "VALUES (?1, ?2, ?3, ?4, ?7)"),
     "INSERT OR IGNORE INTO sp_uri (key, param, uri) VALUES (?1, ?2, ?3)",
 };
 
