@@ -9,6 +9,13 @@ import { h } from './view.js';
 // Pages per role (DESIGN.md §1). Every role has the data browser; the API
 // decides which records each one sees. Pages of later modules join here.
 const PAGES = [{ route: '/browse/Patient', key: 'browser', roles: '*' }];
+// Where the data browser opens for roles that see no patients' records:
+// the organisation directory (regulators see records only with break-glass).
+const DIRECTORY_ROLES = ['regulator', 'hospital-admin', 'waste'];
+
+function routeFor(page, role) {
+  return page.key === 'browser' && DIRECTORY_ROLES.includes(role) ? '/browse/Organization' : page.route;
+}
 
 const main = document.getElementById('main');
 const banner = document.getElementById('banner');
@@ -48,22 +55,23 @@ function showShell() {
   const role = me.role;
   const pages = PAGES.filter((p) => p.roles === '*' || p.roles.includes(role));
   const nav = document.getElementById('nav');
-  nav.replaceChildren(...pages.map((p) => h('a', { href: `#${p.route}` }, t(p.key))));
+  nav.replaceChildren(...pages.map((p) => h('a', { href: `#${routeFor(p, role)}` }, t(p.key))));
   nav.hidden = false;
   const who = document.getElementById('who');
   who.textContent = `${me.user} · ${language() === 'en' ? me.roleName.en : me.roleName.zh}`;
   who.hidden = false;
   document.getElementById('logout').hidden = false;
   // the first page without a hashchange event: start() renders it once
-  if (!location.hash || location.hash === '#') history.replaceState(null, '', `#${pages[0].route}`);
+  if (!location.hash || location.hash === '#') history.replaceState(null, '', `#${routeFor(pages[0], role)}`);
 }
 
 async function render() {
   if (!me) return;
-  const path = location.hash.replace(/^#/, '') || PAGES[0].route;
+  const start = routeFor(PAGES[0], me.role);
+  const path = location.hash.replace(/^#/, '') || start;
   notice('');
   try {
-    if (!(await browser.route(main, path))) location.hash = PAGES[0].route;
+    if (!(await browser.route(main, path))) location.hash = start;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return; // the sign-in form is showing
     notice(err instanceof ApiError ? err.message : String(err));

@@ -5,10 +5,10 @@
 // type, an expired session, and a screenshot for the README.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ADMIN, ROOT, addUser, http, startServer } from '../e2e/helpers.mjs';
+import { ADMIN, ROOT, addUser, cli, http, startServer } from '../e2e/helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // Screenshots for the README land here (copied by hand into docs/screenshots when the pages change).
@@ -154,4 +154,42 @@ test('an expired session returns to the sign-in form with a notice', async () =>
   await page.waitForSelector('#signin');
   assert.match(await page.textContent('#banner'), /会话已过期/);
   await page.close();
+});
+
+test('every demo account that make run prints signs in and gets a working first page', async () => {
+  const demo = await startServer({ args: ['--web-dir', join(ROOT, 'web')] });
+  try {
+    // the demo data set and its accounts, loaded by the CLI as make run does, before serving
+    await demo.stop();
+    const load = cli(['demo', '--data', demo.dir]);
+    assert.equal(load.status, 0, load.stderr);
+    const accounts = readFileSync(join(demo.dir, 'demo-accounts.txt'), 'utf8').trim().split('\n')
+      .map((line) => line.trim().split(/\s+/));
+    assert.equal(accounts.length, 12);
+    const again = await startServer({ dir: demo.dir, args: ['--web-dir', join(ROOT, 'web')] });
+    const o = `http://127.0.0.1:${again.port}`;
+    try {
+      for (const [name, password, role] of accounts) {
+        const page = await browser.newPage();
+        await page.goto(`${o}/console/`);
+        await page.fill('#username', name);
+        await page.fill('#password', password);
+        await page.click('#signin');
+        await page.waitForSelector('#results, main p.muted:not(:empty)');
+        await page.waitForFunction(() => !document.querySelector('main')?.textContent.includes('加载中'));
+        assert.equal(await page.isHidden('#banner'), true, `${role}: ${await page.textContent('#banner')}`);
+        const rows = await page.locator('#results tbody tr').count();
+        if (role === 'resident') assert.equal(rows, 1, 'a resident sees their own record only');
+        if (['regulator', 'hospital-admin', 'waste'].includes(role))
+          assert.match(page.url(), /#\/browse\/Organization/, role);
+        if (role === 'platform-admin') assert.equal(rows, 20, 'a full first page of the 200 residents');
+        if (role === 'doctor') assert.ok(rows > 0 && rows < 20, `the hospital's own patients: ${rows}`);
+        await page.close();
+      }
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    demo.cleanup();
+  }
 });
