@@ -1,6 +1,8 @@
 // view.js - small helpers the pages share: building elements, masking identity
 // numbers, a readable one-line summary of a resource, a line diff.
 
+import { t } from './i18n.js';
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -44,7 +46,7 @@ export function summary(r) {
   const parts = [];
   if (r.name) parts.push(text(r.name));
   if (r.code) parts.push(text(r.code));
-  if (r.gender) parts.push(r.gender);
+  if (r.gender) parts.push(['male', 'female', 'other', 'unknown'].includes(r.gender) ? t(`gender.${r.gender}`) : r.gender);
   if (r.birthDate) parts.push(r.birthDate);
   if (r.valueQuantity) parts.push(`${r.valueQuantity.value ?? ''} ${r.valueQuantity.unit ?? ''}`.trim());
   if (r.subject) parts.push(text(r.subject));

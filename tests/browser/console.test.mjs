@@ -83,6 +83,7 @@ test('the data browser searches, pages, shows a record masked, its history and a
   // the role's first page: patients, 20 per page of 23
   await page.waitForSelector('#results');
   assert.equal(await page.locator('#results tbody tr').count(), 20);
+  assert.match(await page.textContent('#results tbody tr'), /王(测试\d+|改名) · [男女] · 1980-05-01/);
   await page.fill('#criteria', 'family=王&_total=accurate');
   await page.click('#search');
   await page.waitForSelector('#total');
