@@ -14,9 +14,9 @@
  * commit itself does not) for every batch handed over since its last sync
  * (group commit), and only then wakes the callers: an acknowledged write is
  * on disk. The writer goes on with the next batch while the syncer waits
- * for the disk. A committed batch is visible to readers a moment before it
- * is on disk (as in PostgreSQL with synchronous_commit = off, though not for
- * the writing client, who is answered only after the sync). A failed sync
+ * for the disk. A committed batch is visible to other readers a moment
+ * before it is on disk; its own clients are answered only after the sync
+ * (a power cut in between loses it unacknowledged). A failed sync
  * fails the batch and every write after it (fail-stop: the store must be
  * reopened; recovery keeps what the disk has).
  *
@@ -445,8 +445,7 @@ static enum err sqlite_tx_put(struct store_tx *txbase, const struct store_row *r
         sqlite3_bind_null(st, 6);
     else
         sqlite3_bind_blob(st, 6, row->body.ptr, (int)row->body.len, SQLITE_STATIC);
-    /* OR IGNORE (no statement journal, see sqlite_index.c): a version already there changes nothing
-     */
+    /* OR IGNORE, so no statement journal: a version already there is a conflict */
     int rc = sqlite3_step(st);
     enum err err = ERR_OK;
     if (rc != SQLITE_DONE)
