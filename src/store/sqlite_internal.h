@@ -109,11 +109,13 @@ struct sqlite_store {
     bool ckpt_running;                                 /* a background pass is under way */
     long ckpt_passes;                                  /* background passes finished */
     long ckpt_passes_at_signal;                        /* ckpt_passes when last woken (writer) */
-    bool ckpt_stopping;                                /* close requested */
-    pthread_mutex_t pool_lock;                         /* guards free_readers, all_readers */
-    struct reader *free_readers;                       /* idle read connections */
-    struct reader **all_readers;                       /* every reader, for close */
-    size_t reader_count;                               /* entries in all_readers */
+    int ckpt_backfilled;         /* frames copied as of the last background pass */
+    long ckpt_catch_ups;         /* the writer's small checkpoints after a pass (for tests) */
+    bool ckpt_stopping;          /* close requested */
+    pthread_mutex_t pool_lock;   /* guards free_readers, all_readers */
+    struct reader *free_readers; /* idle read connections */
+    struct reader **all_readers; /* every reader, for close */
+    size_t reader_count;         /* entries in all_readers */
 };
 
 /* How the syncer syncs the WAL: fdatasync; tests put a stand-in here to see or fail syncs. */

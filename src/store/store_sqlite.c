@@ -683,13 +683,15 @@ static enum err sqlite_write(struct store *base, store_work_fn *work, void *ctx)
 
 /* ---- checkpoints ---- */
 
-/* After each commit, on the writer thread (sqlite3_wal_hook). */
 /*
  * After each commit, on the writer thread (sqlite3_wal_hook). Past the
- * threshold: wake the checkpointer; once it has finished a pass since, copy
- * the little it could not (what was committed during its pass) here,
- * between two commits, so that the next write restarts the WAL. Past four
- * times the threshold, checkpoint here whatever the checkpointer is doing.
+ * threshold: wake the checkpointer. Once it has finished a pass since, and
+ * what it left (committed during its pass) is an eighth of the threshold or
+ * less, copy that here, between two commits, so that the next write
+ * restarts the WAL; if it left more, wake it for another pass. A finished
+ * pass is used once (after a restart the next threshold wakes the
+ * checkpointer, not this thread). Past four times the threshold, checkpoint
+ * here whatever the checkpointer is doing.
  */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -699,13 +701,18 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
     pthread_mutex_lock(&s->ckpt_lock);
     bool busy = s->ckpt_wanted || s->ckpt_running;
     bool passed = !busy && s->ckpt_passes != s->ckpt_passes_at_signal;
-    if (!busy && !passed) {
-        s->ckpt_wanted = true;
+    bool catch_up = passed && frames - s->ckpt_backfilled <= s->ckpt_frames / 8;
+    if (!busy) {
         s->ckpt_passes_at_signal = s->ckpt_passes;
-        pthread_cond_signal(&s->ckpt_cond);
+        if (!catch_up) {
+            s->ckpt_wanted = true;
+            pthread_cond_signal(&s->ckpt_cond);
+        }
     }
+    if (catch_up)
+        s->ckpt_catch_ups++;
     pthread_mutex_unlock(&s->ckpt_lock);
-    if (passed || frames >= 4 * s->ckpt_frames)
+    if (catch_up || frames >= 4 * s->ckpt_frames)
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
 }
@@ -730,6 +737,7 @@ static void *checkpointer_main(void *arg)
         pthread_mutex_lock(&s->ckpt_lock);
         s->ckpt_running = false;
         s->ckpt_passes++;
+        s->ckpt_backfilled = rc == SQLITE_OK ? copied : 0;
     }
     pthread_mutex_unlock(&s->ckpt_lock);
     return NULL;
