@@ -29,33 +29,54 @@ export function forget() {
   sessionStorage.removeItem(KEY);
 }
 
-async function tokenRequest(form) {
-  const res = await fetch('/auth/token', {
+function postForm(path, form) {
+  return fetch(path, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(form),
   });
+}
+
+async function tokenRequest(form) {
+  const res = await postForm('/auth/token', form);
   if (!res.ok) return null;
   return res.json();
 }
 
+// Sign in: { ok } or { ok: false, status, mustChange, message } (the server's bilingual reason).
 export async function signIn(username, password) {
-  const tokens = await tokenRequest({ grant_type: 'password', username, password });
-  if (!tokens) return false;
-  keep(tokens);
-  return true;
+  let res;
+  try {
+    res = await postForm('/auth/token', { grant_type: 'password', username, password });
+  } catch {
+    return { ok: false, status: 0, message: t('errNetwork') };
+  }
+  const body = await res.json().catch(() => ({}));
+  if (res.ok) {
+    keep(body);
+    return { ok: true };
+  }
+  const message = body.error_description || '';
+  return { ok: false, status: res.status, mustChange: /\/auth\/password/.test(message), message };
+}
+
+// Change a password with the current one (also the way out of a one-time password).
+export async function changePassword(username, password, newPassword) {
+  let res;
+  try {
+    res = await postForm('/auth/password', { username, password, new_password: newPassword });
+  } catch {
+    return { ok: false, message: t('errNetwork') };
+  }
+  if (res.ok) return { ok: true };
+  const body = await res.json().catch(() => null);
+  return { ok: false, message: diagnostics(body) || t(`err${res.status}`) };
 }
 
 export async function signOut() {
   const s = session();
   forget();
-  if (s?.refresh) {
-    await fetch('/auth/revoke', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: s.refresh }),
-    }).catch(() => {});
-  }
+  if (s?.refresh) await postForm('/auth/revoke', { token: s.refresh }).catch(() => {});
 }
 
 async function refresh() {

@@ -1,7 +1,7 @@
 // app.js - the console's shell: sign-in, who is signed in, the menu of their
 // role, the language switch, and the routing of #/... to the pages.
 
-import { ApiError, call, session, signIn, signOut, whenExpired } from './api.js';
+import { ApiError, call, changePassword, session, signIn, signOut, whenExpired } from './api.js';
 import * as browser from './browser.js';
 import { language, setLanguage, t, translate } from './i18n.js';
 import { h } from './view.js';
@@ -21,34 +21,71 @@ const main = document.getElementById('main');
 const banner = document.getElementById('banner');
 let me = null;
 
-function notice(text) {
+// The banner: an error (default) or, with kind 'info', good news.
+function notice(text, kind = 'error') {
   banner.textContent = text;
+  banner.className = kind;
   banner.hidden = !text;
 }
 
-function showLogin(message) {
+function signedOutHeader() {
   me = null;
   document.getElementById('nav').hidden = true;
   document.getElementById('who').hidden = true;
   document.getElementById('logout').hidden = true;
-  notice(message || '');
+}
+
+function showLogin(message, kind) {
+  signedOutHeader();
+  notice(message || '', kind);
   const user = h('input', { id: 'username', autocomplete: 'username', required: true });
   const pass = h('input', { id: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const form = h('form', { class: 'login', onsubmit: async (e) => {
     e.preventDefault();
     notice('');
-    if (await signIn(user.value.trim(), pass.value)) {
-      await start();
-    } else {
-      notice(t('badLogin'));
-    }
+    const r = await signIn(user.value.trim(), pass.value);
+    if (r.ok) await start();
+    else if (r.mustChange) showChangePassword(user.value.trim(), t('mustChange'));
+    else notice(r.status === 429 ? t('locked') : r.status === 0 ? r.message : t('badLogin'));
   } },
   h('h2', {}, t('loginTitle')),
   h('label', {}, t('username'), user),
   h('label', {}, t('password'), pass),
-  h('button', { type: 'submit', id: 'signin' }, t('login')));
+  h('button', { type: 'submit', id: 'signin' }, t('login')),
+  h('a', { href: '#', id: 'to-change', onclick: (e) => {
+    e.preventDefault();
+    showChangePassword(user.value.trim());
+  } }, t('changePassword')));
   main.replaceChildren(form);
   user.focus();
+}
+
+// Change a password with the current one: after a one-time password, or whenever the user wants.
+function showChangePassword(username, message) {
+  signedOutHeader();
+  notice(message || '', 'info');
+  const user = h('input', { id: 'cp-username', autocomplete: 'username', required: true, value: username || '' });
+  const old = h('input', { id: 'cp-password', type: 'password', autocomplete: 'current-password', required: true });
+  const fresh = h('input', { id: 'cp-new', type: 'password', autocomplete: 'new-password', required: true });
+  const again = h('input', { id: 'cp-again', type: 'password', autocomplete: 'new-password', required: true });
+  const form = h('form', { class: 'login', onsubmit: async (e) => {
+    e.preventDefault();
+    if (fresh.value !== again.value) {
+      notice(t('passwordsDiffer'));
+      return;
+    }
+    const r = await changePassword(user.value.trim(), old.value, fresh.value);
+    if (r.ok) showLogin(t('passwordChanged'), 'info');
+    else notice(r.message);
+  } },
+  h('h2', {}, t('changePassword')),
+  h('label', {}, t('username'), user),
+  h('label', {}, t('password'), old),
+  h('label', {}, t('newPassword'), fresh),
+  h('label', {}, t('repeatPassword'), again),
+  h('button', { type: 'submit', id: 'change' }, t('changePassword')));
+  main.replaceChildren(form);
+  (username ? old : user).focus();
 }
 
 function showShell() {

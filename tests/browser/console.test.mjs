@@ -5,10 +5,11 @@
 // type, an expired session, and a screenshot for the README.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ADMIN, ROOT, addUser, cli, http, startServer } from '../e2e/helpers.mjs';
+import { spawn } from 'node:child_process';
+import { ADMIN, BIN, ROOT, addUser, cli, http, startServer, tempDir } from '../e2e/helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // Screenshots for the README land here (copied by hand into docs/screenshots when the pages change).
@@ -22,6 +23,7 @@ before(async () => {
   server = await startServer({ args: ['--web-dir', join(ROOT, 'web')] });
   origin = `http://127.0.0.1:${server.port}`;
   addUser(server.dir, 'console-doctor', 'doctor', 'console-doctor-pw', ['--org', 'Organization/org-a']);
+  addUser(server.dir, 'console-locked', 'nurse', 'console-locked-pw', ['--org', 'Organization/org-a']);
   // 23 patients (two pages of 20), the first with a resident id and a second version
   for (let i = 0; i < 23; i++) {
     const p = {
@@ -192,5 +194,60 @@ test('every demo account that make run prints signs in and gets a working first 
     }
   } finally {
     demo.cleanup();
+  }
+});
+
+test('an account locked after failed sign-ins is told so, not "wrong password"', async () => {
+  for (let i = 0; i < 6; i++) {
+    await fetch(`${origin}/auth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', username: 'console-locked', password: 'wrong' }) });
+  }
+  const page = await signedIn('console-locked', 'console-locked-pw');
+  await page.waitForSelector('#banner:not([hidden])');
+  assert.match(await page.textContent('#banner'), /临时锁定/);
+  await page.close();
+});
+
+test('the one-time password of the first run is changed in the console, then the new one signs in', async () => {
+  const dir = tempDir();
+  const proc = spawn(BIN, ['serve', '--port', '0', '--data', dir, '--web-dir', join(ROOT, 'web'), '--access-log', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const { port, password } = await new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error('no first-run output: ' + out)), 20000);
+      proc.stdout.on('data', (d) => {
+        out += d;
+        const pw = out.match(/one-time password (\S+)/);
+        const p = out.match(/serving http:\/\/[^:]+:(\d+)\/fhir/);
+        if (pw && p) { clearTimeout(timer); resolve({ port: Number(p[1]), password: pw[1] }); }
+      });
+    });
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/console/`);
+    await page.fill('#username', 'admin');
+    await page.fill('#password', password);
+    await page.click('#signin');
+    await page.waitForSelector('#change');
+    assert.match(await page.textContent('#banner'), /首次登录请先修改一次性密码/);
+    assert.equal(await page.inputValue('#cp-username'), 'admin');
+    await page.fill('#cp-password', password);
+    await page.fill('#cp-new', 'a-new-long-password-1');
+    await page.fill('#cp-again', 'a-new-long-password-2');
+    await page.click('#change');
+    assert.match(await page.textContent('#banner'), /两次输入的新密码不一致/);
+    await page.fill('#cp-again', 'a-new-long-password-1');
+    await page.click('#change');
+    await page.waitForSelector('#signin');
+    assert.match(await page.textContent('#banner'), /密码已修改/);
+    await page.fill('#username', 'admin');
+    await page.fill('#password', 'a-new-long-password-1');
+    await page.click('#signin');
+    await page.waitForSelector('#who:not([hidden])');
+    assert.match(await page.textContent('#who'), /admin · 平台管理员/);
+    await page.waitForSelector('text=没有符合条件的记录'); // a new platform: no patients yet
+    await page.close();
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((resolve) => proc.on('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
   }
 });
