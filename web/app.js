@@ -46,7 +46,9 @@ function showLogin(message, kind) {
     const r = await signIn(user.value.trim(), pass.value);
     if (r.ok) await start();
     else if (r.mustChange) showChangePassword(user.value.trim(), t('mustChange'));
-    else notice(r.status === 429 ? t('locked') : r.status === 0 ? r.message : t('badLogin'));
+    // 429: the account's lock-out (an OAuth error with its reason) or the address's request rate
+    else if (r.status === 429) notice(r.message ? t('locked') : t('err429'));
+    else notice(r.status === 0 ? r.message : t('badLogin'));
   } },
   h('h2', {}, t('loginTitle')),
   h('label', {}, t('username'), user),
