@@ -514,8 +514,11 @@ static void complete(struct sqlite_store *s, struct work_item *list)
     }
 }
 
-/* Take up to max_batch units off the queue; the caller holds queue_lock and head is set. */
-static struct work_item *take_batch_locked(struct sqlite_store *s)
+/*
+ * Take up to max_batch units off the queue, its last one in *out_last (for
+ * the syncer's list); the caller holds queue_lock and head is set.
+ */
+static struct work_item *take_batch_locked(struct sqlite_store *s, struct work_item **out_last)
 {
     struct work_item *batch = s->head, *last = s->head;
     int n = 1;
@@ -527,6 +530,7 @@ static struct work_item *take_batch_locked(struct sqlite_store *s)
     if (!s->head)
         s->tail = NULL;
     last->next = NULL;
+    *out_last = last;
     return batch;
 }
 
@@ -539,7 +543,8 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&s->queue_nonempty, &s->queue_lock);
         if (!s->head && s->stopping)
             break;
-        struct work_item *batch = take_batch_locked(s);
+        struct work_item *last;
+        struct work_item *batch = take_batch_locked(s, &last);
         bool failed = s->sync_failed;
         pthread_mutex_unlock(&s->queue_lock);
 
@@ -554,9 +559,6 @@ static void *writer_main(void *arg)
 
         /* to the syncer, in commit order (failed units too: their answer may rest on this batch) */
         pthread_mutex_lock(&s->queue_lock);
-        struct work_item *last = batch;
-        while (last->next)
-            last = last->next;
         if (s->sync_tail)
             s->sync_tail->next = batch;
         else
