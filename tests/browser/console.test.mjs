@@ -5,11 +5,10 @@
 // type, an expired session, and a screenshot for the README.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
-import { ADMIN, BIN, ROOT, addUser, cli, http, startServer, tempDir } from '../e2e/helpers.mjs';
+import { ADMIN, ROOT, addUser, cli, http, startServer } from '../e2e/helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // Screenshots for the README land here (copied by hand into docs/screenshots when the pages change).
@@ -208,19 +207,10 @@ test('an account locked after failed sign-ins is told so, not "wrong password"',
 });
 
 test('the one-time password of the first run is changed in the console, then the new one signs in', async () => {
-  const dir = tempDir();
-  const proc = spawn(BIN, ['serve', '--port', '0', '--data', dir, '--web-dir', join(ROOT, 'web'), '--access-log', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const first = await startServer({ firstRun: true, args: ['--web-dir', join(ROOT, 'web')] });
   try {
-    const { port, password } = await new Promise((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error('no first-run output: ' + out)), 20000);
-      proc.stdout.on('data', (d) => {
-        out += d;
-        const pw = out.match(/one-time password (\S+)/);
-        const p = out.match(/serving http:\/\/[^:]+:(\d+)\/fhir/);
-        if (pw && p) { clearTimeout(timer); resolve({ port: Number(p[1]), password: pw[1] }); }
-      });
-    });
+    const password = first.stdout().match(/one-time password (\S+)/)[1];
+    const port = first.port;
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/console/`);
     await page.fill('#username', 'admin');
@@ -246,8 +236,7 @@ test('the one-time password of the first run is changed in the console, then the
     await page.waitForSelector('text=没有符合条件的记录'); // a new platform: no patients yet
     await page.close();
   } finally {
-    proc.kill('SIGTERM');
-    await new Promise((resolve) => proc.on('exit', resolve));
-    rmSync(dir, { recursive: true, force: true });
+    await first.stop();
+    first.cleanup();
   }
 });

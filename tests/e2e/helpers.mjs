@@ -52,9 +52,11 @@ export async function login(origin, name, password, scope) {
   return json;
 }
 
-// Start `yujian serve`; resolves once it prints its address.
-export async function startServer({ dir = tempDir(), args = [], env = {} } = {}) {
-  addUser(dir, ADMIN.user, 'platform-admin', ADMIN.password);
+// Start `yujian serve`; resolves once it prints its address. firstRun: no administrator is made
+// beforehand (the server makes 'admin' with a one-time password, in stdout()) and requests carry no
+// token.
+export async function startServer({ dir = tempDir(), args = [], env = {}, firstRun = false } = {}) {
+  if (!firstRun) addUser(dir, ADMIN.user, 'platform-admin', ADMIN.password);
   const proc = spawn(BIN, ['serve', '--port', '0', '--data', dir, '--access-log', '0', '--access-ttl', '86400',
     // the suites send bursts from one address; limits.test.mjs sets the limits it tests
     '--rate-per-address', '0', '--rate-per-user', '0', '--max-connections-per-address', '0', ...args], {
@@ -62,9 +64,9 @@ export async function startServer({ dir = tempDir(), args = [], env = {} } = {})
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let out = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const port = await new Promise((resolve, reject) => {
-    let out = '';
     const timer = setTimeout(() => reject(new Error('server did not start: ' + stderr)), 20000);
     proc.stdout.on('data', (d) => {
       out += d;
@@ -74,11 +76,13 @@ export async function startServer({ dir = tempDir(), args = [], env = {} } = {})
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
   });
   const base = `http://127.0.0.1:${port}/fhir`;
-  tokens.set(`http://127.0.0.1:${port}`, (await login(`http://127.0.0.1:${port}`, ADMIN.user, ADMIN.password)).access_token);
+  if (!firstRun)
+    tokens.set(`http://127.0.0.1:${port}`, (await login(`http://127.0.0.1:${port}`, ADMIN.user, ADMIN.password)).access_token);
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   return {
     dir, port, base, proc,
     stderr: () => stderr,
+    stdout: () => out,
     // Graceful stop; a sanitizer report or a non-zero exit fails the calling test.
     async stop() {
       proc.kill('SIGTERM');
