@@ -25,7 +25,8 @@ const struct auth_role auth_roles[] = {
                "user/Condition.crus user/Encounter.crus user/Procedure.crus "
                "user/MedicationRequest.cruds user/AllergyIntolerance.crus user/CarePlan.crus "
                "user/Consent.rs user/Appointment.crus user/Task.crus user/Communication.crus "
-               "user/DocumentReference.crus user/EpisodeOfCare.rs user/Provenance.rs",
+               "user/DocumentReference.crus user/EpisodeOfCare.rs user/Provenance.rs "
+               "user/Basic.crs",
      false, 'o', true},
     {"nurse", "护士", "Nurse",
      DIRECTORY "user/Patient.rs user/Observation.crus user/DiagnosticReport.rs "
@@ -62,7 +63,7 @@ const struct auth_role auth_roles[] = {
      "user/Organization.rus user/Location.cruds user/Practitioner.cruds "
      "user/PractitionerRole.cruds user/HealthcareService.cruds user/Device.cruds "
      "user/CodeSystem.rs user/ValueSet.rs user/ConceptMap.cruds user/ChargeItemDefinition.cruds "
-     "user/Measure.rs user/MeasureReport.rs",
+     "user/Measure.rs user/MeasureReport.rs user/Basic.rs",
      false, 'o', false},
     {"regulator", "卫健委监管人员", "Regulator", "user/*.rs", false, 'r', true},
     {"platform-admin", "平台管理员", "Platform administrator", "user/*.cruds", true, 'a', false},

@@ -12,6 +12,7 @@
 
 #include "auth/auth.h"
 #include "auth/auth_app.h"
+#include "modules/recognition/recognition_routes.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "fhir/reindex.h"
@@ -164,6 +165,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     }
     /* an out-of-date search index is rebuilt in the background (see reindex.h) */
     struct fhir_app *app = fhir_app_new(cfg, store);
+    recognition_register(app); /* two operations: the table has room (FHIR_MAX_OPERATIONS) */
     struct auth_app *gate = auth_app_new(cfg, store, app);
     struct http_server *server = NULL;
     if (http_server_start(cfg, auth_app_handle, auth_app_finish, gate, &server)) {

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/timeutil.h"
 #include "fhir/access.h"
 #include "fhir/json.h"
+#include "modules/recognition/recognition.h"
 
 /* meta holding a custodian tag: what the organisation holds (fhir/access.h) */
 #define CUSTODIAN_TAG "{\"system\":\"" FHIR_CUSTODIAN_SYSTEM "\",\"code\":\"Organization/%s\"}"
@@ -82,6 +84,25 @@ static const struct lab_item lab_items[] = {
 
 #define LAB_ITEM_COUNT (sizeof(lab_items) / sizeof(lab_items[0]))
 
+struct catalogue_item {
+    const char *code, *display, *kind, *scope;
+    int window_days, price_fen;
+    const char *unit, *convert;
+};
+
+/* Haemoglobin etc. province-wide, ALT city-wide, chest CT province-wide with a 30-day window. */
+static const struct catalogue_item catalogue[] = {
+    {"2345-7", "葡萄糖", "lab", "province", 7, 500, "mmol/L", "mg/dL 0.0555"},
+    {"718-7", "血红蛋白", "lab", "province", 7, 2000, "g/L", "g/dL 10"},
+    {"6690-2", "白细胞计数", "lab", "province", 7, 1000, "10*9/L", NULL},
+    {"2160-0", "肌酐", "lab", "province", 7, 800, "umol/L", "mg/dL 88.4"},
+    {"1742-6", "丙氨酸氨基转移酶", "lab", "city", 7, 600, "U/L", NULL},
+    {"24627-2", "胸部CT", "imaging", "province", 30, 20000, NULL, NULL},
+};
+
+#define RECENT_PATIENTS 20 /* the first patients' results are from the last days */
+#define CATALOGUE_COUNT (sizeof(catalogue) / sizeof(catalogue[0]))
+
 static uint64_t rng_next(uint64_t *s)
 {
     /* xorshift64*: small, deterministic, good enough for demo data */
@@ -126,6 +147,83 @@ static enum err queue_json(struct importer *im, struct buf *b, const char *label
     return err;
 }
 
+/*
+ * Result recognition (modules/recognition): every hospital passed the EQA
+ * (室间质评) of each catalogue item for 2024-2027, except 商丘市第一人民医院,
+ * which failed haemoglobin from 2025-06-01; 郑大一附院 and the 北下街
+ * community centre form an alliance (医联体).
+ */
+static void hospital_extensions(struct buf *b, const struct hospital *h)
+{
+    bool is_lab = strcmp(h->grade, "120") != 0;
+    bool in_alliance = !strcmp(h->id, "org-zzu1") || !strcmp(h->id, "org-bxjsqzx");
+    if (!is_lab && !in_alliance)
+        return;
+    buf_append_str(b, "\"extension\":[");
+    bool first = true;
+    for (size_t i = 0; is_lab && i < CATALOGUE_COUNT; i++) {
+        buf_printf(b,
+                   "%s{\"url\":\"" RECOG_EXT_EQA "\",\"extension\":[{\"url\":\"item\","
+                   "\"valueCoding\":{\"system\":\"http://loinc.org\",\"code\":\"%s\"}},"
+                   "{\"url\":\"period\",\"valuePeriod\":{\"start\":\"2024-01-01\",\"end\":"
+                   "\"2027-12-31\"}},{\"url\":\"result\",\"valueCode\":\"pass\"}]}",
+                   first ? "" : ",", catalogue[i].code);
+        first = false;
+    }
+    if (!strcmp(h->id, "org-sqsyy"))
+        buf_append_str(b, ",{\"url\":\"" RECOG_EXT_EQA "\",\"extension\":[{\"url\":\"item\","
+                          "\"valueCoding\":{\"system\":\"http://loinc.org\",\"code\":\"718-7\"}},"
+                          "{\"url\":\"period\",\"valuePeriod\":{\"start\":\"2025-06-01\",\"end\":"
+                          "\"2027-12-31\"}},{\"url\":\"result\",\"valueCode\":\"fail\"}]}");
+    if (in_alliance)
+        buf_printf(b,
+                   "%s{\"url\":\"" RECOG_EXT_ALLIANCE "\",\"valueReference\":{\"reference\":"
+                   "\"Organization/all-zzu1\"}}",
+                   first ? "" : ",");
+    buf_append_str(b, "],");
+}
+
+/* The recognition catalogue [A]: windows by DOMAIN.md §1, prices illustrative. */
+static enum err gen_catalogue(struct importer *im, struct buf *b)
+{
+    buf_append_str(
+        b, "{\"resourceType\":\"CodeSystem\",\"id\":\"recognition-items-2024\","
+           "\"url\":\"" RECOG_CATALOGUE_URL "\",\"version\":\"2024\","
+           "\"name\":\"RecognitionItems\",\"title\":\"河南省检查检验结果互认项目目录\","
+           "\"status\":\"active\",\"content\":\"complete\",\"extension\":[{\"url\":"
+           "\"" RECOG_EXT_MARK "\",\"valueString\":\"豫HR\"}],\"property\":["
+           "{\"code\":\"system\",\"type\":\"string\"},{\"code\":\"kind\",\"type\":\"code\"},"
+           "{\"code\":\"scope\",\"type\":\"code\"},{\"code\":\"window-days\","
+           "\"type\":\"integer\"},{\"code\":\"price-fen\",\"type\":\"integer\"},"
+           "{\"code\":\"unit\",\"type\":\"string\"},{\"code\":\"convert\","
+           "\"type\":\"string\"}],\"concept\":[");
+    for (size_t i = 0; i < CATALOGUE_COUNT; i++) {
+        const struct catalogue_item *it = &catalogue[i];
+        buf_printf(b,
+                   "%s{\"code\":\"%s\",\"display\":\"%s\",\"property\":[{\"code\":\"system\","
+                   "\"valueString\":\"http://loinc.org\"},{\"code\":\"kind\",\"valueCode\":"
+                   "\"%s\"},{\"code\":\"scope\",\"valueCode\":\"%s\"},{\"code\":"
+                   "\"window-days\",\"valueInteger\":%d},{\"code\":\"price-fen\","
+                   "\"valueInteger\":%d}",
+                   i ? "," : "", it->code, it->display, it->kind, it->scope, it->window_days,
+                   it->price_fen);
+        if (it->unit)
+            buf_printf(b, ",{\"code\":\"unit\",\"valueString\":\"%s\"}", it->unit);
+        if (it->convert)
+            buf_printf(b, ",{\"code\":\"convert\",\"valueString\":\"%s\"}", it->convert);
+        buf_append_str(b, "]}");
+    }
+    buf_append_str(b, "]}");
+    enum err err = queue_json(im, b, "demo catalogue");
+    if (err)
+        return err;
+    buf_append_str(b, "{\"resourceType\":\"Organization\",\"id\":\"all-zzu1\",\"active\":true,"
+                      "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                      "organization-type\",\"code\":\"other\"}],\"text\":\"医联体\"}],"
+                      "\"name\":\"郑州大学第一附属医院医疗联合体\"}");
+    return queue_json(im, b, "demo alliance");
+}
+
 static enum err gen_organizations(struct importer *im, struct buf *b)
 {
     buf_printf(b, "{\"resourceType\":\"Organization\",\"id\":\"hc-410000\",\"active\":true,"
@@ -159,12 +257,15 @@ static enum err gen_organizations(struct importer *im, struct buf *b)
         const struct hospital *h = &hospitals[i];
         /* an institution holds its own record: its administrators keep it */
         buf_printf(b,
-                   "{\"resourceType\":\"Organization\",\"id\":\"%s\"," HELD_BY "\"active\":true,"
+                   "{\"resourceType\":\"Organization\",\"id\":\"%s\"," HELD_BY "\"active\":true,",
+                   h->id, h->id);
+        hospital_extensions(b, h);
+        buf_printf(b,
                    "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
                    "organization-type\",\"code\":\"prov\"}],\"text\":\"%s\"}],\"name\":\"%s\","
                    "\"address\":[{\"state\":\"河南省\",\"district\":\"%s\"}],"
                    "\"partOf\":{\"reference\":\"Organization/%s\"}}",
-                   h->id, h->id, h->grade, h->name, h->city_code, h->parent);
+                   h->grade, h->name, h->city_code, h->parent);
         err = queue_json(im, b, "demo hospital");
     }
     return err;
@@ -208,6 +309,8 @@ static enum err gen_results(struct importer *im, struct buf *b, uint64_t *rng, i
     char when[40];
     snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:00+08:00", year, month, day, hour + 8,
              rng_range(rng, 0, 59));
+    if (p <= RECENT_PATIENTS) /* recent enough to be recognised (windows of 7 days and more) */
+        time_format_instant(time_now_ms() - (int64_t)(1 + p % 5) * 86400000, when, sizeof(when));
     char refs[LAB_ITEM_COUNT * 48] = "";
     enum err err = ERR_OK;
     for (size_t i = 0; !err && i < LAB_ITEM_COUNT; i++) {
@@ -297,6 +400,42 @@ static enum err gen_patients(struct importer *im, struct buf *b, uint64_t *rng, 
  * hospital), so that hospital reaches their records from any hospital; and
  * has granted 河南省人民医院 access to their whole record.
  */
+/*
+ * Imaging for recognition: the demo resident had a chest CT at 河南省人民医院
+ * three days ago (a study with its UID); the second patient a chest CT
+ * report at 周口市中心医院 without images (not recognisable).
+ */
+static enum err gen_imaging(struct importer *im, struct buf *b)
+{
+    char when[40];
+    time_format_instant(time_now_ms() - 3 * 86400000LL, when, sizeof(when));
+    buf_printf(b,
+               "{\"resourceType\":\"ImagingStudy\",\"id\":\"is-0001\"," HELD_BY
+               "\"status\":\"available\",\"identifier\":[{\"system\":\"urn:dicom:uid\","
+               "\"value\":\"urn:oid:1.2.156.112605.14038.20241.1\"}],"
+               "\"modality\":[{\"system\":\"http://dicom.nema.org/resources/ontology/DCM\","
+               "\"code\":\"CT\"}],\"subject\":{\"reference\":\"Patient/pat-0001\"},"
+               "\"started\":\"%s\",\"numberOfSeries\":1,\"numberOfInstances\":240}",
+               "org-hnsrmyy", when);
+    enum err err = queue_json(im, b, "demo imaging study");
+    for (int i = 1; !err && i <= 2; i++) {
+        const char *org = i == 1 ? "org-hnsrmyy" : "org-zkszxyy";
+        buf_printf(b,
+                   "{\"resourceType\":\"DiagnosticReport\",\"id\":\"dr-ct-%04d\"," HELD_BY
+                   "\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"
+                   "\"http://terminology.hl7.org/CodeSystem/v2-0074\",\"code\":\"RAD\"}]}],"
+                   "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"24627-2\"}],"
+                   "\"text\":\"胸部CT\"},\"subject\":{\"reference\":\"Patient/pat-%04d\"},"
+                   "\"effectiveDateTime\":\"%s\",\"issued\":\"%s\","
+                   "\"performer\":[{\"reference\":\"Organization/%s\"}],%s"
+                   "\"conclusion\":\"双肺未见明显异常\"}",
+                   i, org, i, when, when, org,
+                   i == 1 ? "\"imagingStudy\":[{\"reference\":\"ImagingStudy/is-0001\"}]," : "");
+        err = queue_json(im, b, "demo imaging report");
+    }
+    return err;
+}
+
 static enum err gen_sharing(struct importer *im, struct buf *b)
 {
     buf_printf(b,
@@ -331,11 +470,15 @@ enum err demo_data_generate(struct importer *im, int patients, uint64_t seed)
     buf_init(&b, 64 * 1024);
     enum err err = gen_organizations(im, &b);
     if (!err)
+        err = gen_catalogue(im, &b);
+    if (!err)
         err = gen_practitioners(im, &b, &rng);
     if (!err)
         err = gen_patients(im, &b, &rng, patients);
     if (!err && patients > 0)
         err = gen_sharing(im, &b);
+    if (!err && patients > 1)
+        err = gen_imaging(im, &b);
     buf_release(&b);
     return err;
 }

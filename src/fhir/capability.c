@@ -11,6 +11,7 @@
 
 #include "core/timeutil.h"
 #include "fhir/model.h"
+#include "fhir/operation.h"
 #include "fhir/search_index.h"
 #include "fhir/search_params.h"
 
@@ -59,7 +60,29 @@ static void security(struct buf *out, const char *base_url)
                         "/.well-known/smart-configuration\"}");
 }
 
-void fhir_capability_write(struct buf *out, const char *base_url)
+/* The operations on type: $everything on Patient, then the modules' ones. */
+static void operations(struct buf *out, const char *type, const struct fhir_operation *ops,
+                       size_t nops)
+{
+    bool any = !strcmp(type, "Patient");
+    if (any)
+        buf_append_str(out, ",\"operation\":[{\"name\":\"everything\",\"definition\":"
+                            "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\"}");
+    for (size_t i = 0; i < nops; i++) {
+        if (strcmp(ops[i].type, type) != 0)
+            continue;
+        buf_append_str(out, any ? "," : ",\"operation\":[");
+        buf_printf(out, "{\"name\":\"%s\",\"definition\":", ops[i].name);
+        buf_append_json_string(out, ops[i].definition, strlen(ops[i].definition));
+        buf_append_str(out, "}");
+        any = true;
+    }
+    if (any)
+        buf_append_str(out, "]");
+}
+
+void fhir_capability_write(struct buf *out, const char *base_url, const struct fhir_operation *ops,
+                           size_t nops)
 {
     char now[32];
     time_format_instant(time_now_ms(), now, sizeof(now));
@@ -100,9 +123,7 @@ void fhir_capability_write(struct buf *out, const char *base_url)
                             "\"updateCreate\":true,\"conditionalCreate\":true,"
                             "\"conditionalRead\":\"not-supported\",\"conditionalUpdate\":true,"
                             "\"conditionalDelete\":\"multiple\"");
-        if (!strcmp(name, "Patient"))
-            buf_append_str(out, ",\"operation\":[{\"name\":\"everything\",\"definition\":"
-                                "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\"}]");
+        operations(out, name, ops, nops);
         buf_append_str(out, "}");
     }
     buf_append_str(out, "],\"interaction\":[{\"code\":\"transaction\"},{\"code\":\"batch\"},"

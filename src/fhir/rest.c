@@ -559,6 +559,12 @@ static void route_instance(struct rest_ctx *c, const char *type, char **segs, si
             method_not_allowed(c, "GET");
         return;
     }
+    const struct fhir_operation *op =
+        n == 3 && segs[2][0] == '$' ? rest_find_operation(c, type, segs[2] + 1, true) : NULL;
+    if (op) {
+        rest_operation(c, op, id);
+        return;
+    }
     if (strcmp(segs[2], "_history") != 0) {
         rest_error(c, segs[2][0] == '$' ? ERR_NOT_IMPLEMENTED : ERR_NOT_FOUND, NULL,
                    "'%.64s' is not supported on a resource instance", segs[2]);
@@ -587,6 +593,16 @@ static void route_instance(struct rest_ctx *c, const char *type, char **segs, si
         return;
     }
     do_read(c, type, id, vid);
+}
+
+/* [type]/$name: a module's operation. */
+static void route_type_operation(struct rest_ctx *c, const char *type, const char *seg)
+{
+    const struct fhir_operation *op = rest_find_operation(c, type, seg + 1, false);
+    if (op)
+        rest_operation(c, op, NULL);
+    else
+        rest_error(c, ERR_NOT_IMPLEMENTED, NULL, "'%.64s' is not supported yet", seg);
 }
 
 static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
@@ -667,7 +683,7 @@ static void route_fhir(struct rest_ctx *c, char **segs, size_t n)
         return;
     }
     if (n == 2 && segs[1][0] == '$') {
-        rest_error(c, ERR_NOT_IMPLEMENTED, NULL, "'%.64s' is not supported yet", segs[1]);
+        route_type_operation(c, type, segs[1]);
         return;
     }
     route_instance(c, type, segs, n);
@@ -820,12 +836,11 @@ struct fhir_app *fhir_app_new(const struct config *cfg, struct store *store)
     app->cfg = cfg;
     app->store = store;
     buf_init(&app->capability, 4u * 1024 * 1024);
-    char base[512];
     if (cfg->base_url && *cfg->base_url)
-        snprintf(base, sizeof(base), "%s", cfg->base_url);
+        snprintf(app->base, sizeof(app->base), "%s", cfg->base_url);
     else
-        snprintf(base, sizeof(base), "http://%s:%d/fhir", cfg->host, cfg->port);
-    fhir_capability_write(&app->capability, base);
+        snprintf(app->base, sizeof(app->base), "http://%s:%d/fhir", cfg->host, cfg->port);
+    fhir_capability_write(&app->capability, app->base, NULL, 0);
     app->reindexer = fhir_reindexer_new(store);
     if (fhir_reindex_needed(store)) {
         log_info(LOG_FHIR, "search index out of date: rebuilding in the background");

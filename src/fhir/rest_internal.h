@@ -13,6 +13,7 @@
 
 #include "core/diag.h"
 #include "fhir/guard.h"
+#include "fhir/operation.h"
 #include "fhir/rest.h"
 
 struct fhir_app {
@@ -21,6 +22,9 @@ struct fhir_app {
     struct buf capability;            /* the CapabilityStatement, built once */
     struct fhir_reindexer *reindexer; /* background re-index ($reindex) */
     const struct fhir_guard *guard;   /* access decisions; NULL = everything allowed */
+    struct fhir_operation ops[FHIR_MAX_OPERATIONS]; /* the modules' operations */
+    size_t nops;                                    /* how many */
+    char base[512];                                 /* configured base, for the capability */
 };
 
 struct rest_ctx {
@@ -90,6 +94,12 @@ bool rest_may_see(struct rest_ctx *c, struct str type, struct str id);
 void rest_touched(struct rest_ctx *c, const char *type, const char *id, const char *patient);
 /* rest.c: the guard's audit unit for a write of this request, into *work and *ctx. */
 void rest_write_unit(struct rest_ctx *c, store_work_fn **work, void **ctx);
+
+/* operation.c: the module operation called name on type (or an instance), or NULL. */
+const struct fhir_operation *rest_find_operation(struct rest_ctx *c, const char *type,
+                                                 const char *name, bool instance);
+/* operation.c: call op (method, permission and Parameters checked first); id NULL on the type. */
+void rest_operation(struct rest_ctx *c, const struct fhir_operation *op, const char *id);
 
 /* rest_write.c: the write interactions; each suspends the request until durable. */
 void rest_create(struct rest_ctx *c, const char *type);

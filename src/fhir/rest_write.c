@@ -50,6 +50,8 @@ struct pending {
     size_t nwrites;                   /* how many */
     void (*retry)(struct pending *p); /* conditional: resolve and submit again */
     char new_id[37];                  /* create: the assigned id */
+    rest_written_fn *written;         /* rest_write_many: the module's continuation */
+    void *written_arg;                /* its argument */
 };
 
 static const char *const PATCH_MEDIA = "application/json-patch+json";
@@ -269,10 +271,35 @@ static void pending_release(struct pending *p)
 {
     free(p->w.body);
     p->w.body = NULL;
+    for (size_t i = 0; p->writes && i < p->nwrites; i++) {
+        free(p->writes[i].body);
+        p->writes[i].body = NULL;
+        json_object_put(p->writes[i].resource);
+        p->writes[i].resource = NULL;
+    }
     json_object_put(p->resource);
     p->resource = NULL;
     json_object_put(p->patch);
     p->patch = NULL;
+}
+
+/* ---- a module's writes (operation.h) ---- */
+
+static void finish_many(struct pending *p)
+{
+    p->written(p->c, p->result, p->writes, p->nwrites, p->written_arg);
+    pending_release(p);
+}
+
+void rest_write_many(struct rest_ctx *c, struct fhir_write *writes, size_t n, rest_written_fn *done,
+                     void *arg)
+{
+    struct pending *p = pending_new(c, writes[0].type, writes[0].id);
+    p->writes = writes;
+    p->nwrites = n;
+    p->written = done;
+    p->written_arg = arg;
+    submit(p, finish_many);
 }
 
 /* ---- create, update, delete ---- */

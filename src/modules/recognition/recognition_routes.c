@@ -1,0 +1,915 @@
+/*
+ * recognition_routes.c - the recognition operations over the FHIR API:
+ *
+ *   GET|POST [base]/Patient/[id]/$recognizable?code=system|code,...
+ *   GET|POST [base]/Patient/$recognizable?identifier=system|value&code=...
+ *        the patient's prior results for the items a doctor is about to
+ *        order, each with whether it may be recognised and why (Parameters)
+ *   POST [base]/Patient/[id]/$recognize
+ *        the doctor's decision per item (recognised, or re-test with a
+ *        reason), kept as Basic resources in one durable, audited unit
+ *
+ * Everything is read as the caller (rest_get_internal): a doctor sees the
+ * prior results of a patient shared with their hospital, and each read is
+ * in the audit trail. The rules are in recognition.c.
+ */
+#include "modules/recognition/recognition_routes.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+#include "fhir/operation.h"
+#include "fhir/resource.h"
+#include "fhir/rest_internal.h"
+#include "fhir/validate.h"
+#include "modules/recognition/recognition.h"
+
+#define MAX_PLACES       32  /* distinct institutions looked up in one call */
+#define MAX_DECISIONS    50  /* decisions in one $recognize */
+#define MAX_RESULTS      100 /* prior results read per kind */
+#define MAX_CODES        64  /* items asked about in one call */
+#define PARTOF_DEPTH     6   /* institution → county → city → province */
+#define RESPONSE_BYTES   (8u << 20)
+#define DECISION_DEF     RECOG_BASE "/OperationDefinition/Patient-recognize"
+#define RECOGNIZABLE_DEF RECOG_BASE "/OperationDefinition/Patient-recognizable"
+
+struct place {
+    struct recog_place p;
+    struct recog_eqa *eqa;
+    size_t neqa;
+};
+
+struct decision;
+
+/* One call of an operation. */
+struct call {
+    struct rest_ctx *c;
+    struct arena *a;
+    struct recog_catalogue cat;
+    struct recog_place consumer;
+    const char *patient; /* "Patient/id" */
+    bool emergency;      /* an emergency visit: not bound */
+    int64_t now;
+    struct place places[MAX_PLACES];
+    size_t nplaces;
+    struct decision *decisions; /* $recognize: what was submitted */
+    size_t ndecisions;
+};
+
+/* ---- reading as the caller ---- */
+
+/* GET url as the caller; the parsed body of a 200, else NULL with *status. Caller puts it. */
+static json_object *fetch(struct call *k, const char *url, int *status)
+{
+    struct http_response res;
+    memset(&res, 0, sizeof(res));
+    buf_init(&res.body, RESPONSE_BYTES);
+    rest_get_internal(k->c, url, &res);
+    *status = res.status;
+    json_object *obj = NULL;
+    if (res.status == 200 && res.body.len)
+        obj = json_tokener_parse(res.body.ptr);
+    buf_release(&res.body);
+    return obj;
+}
+
+static const char *str_at(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static char *keep(struct call *k, const char *s)
+{
+    return s ? arena_strndup(k->a, s, strlen(s)) : NULL;
+}
+
+/* The searchset's resources, in order. */
+static size_t entries(json_object *bundle, json_object **out, size_t max)
+{
+    json_object *list = NULL, *res = NULL;
+    size_t n = 0;
+    if (!bundle || !json_object_object_get_ex(bundle, "entry", &list))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(list) && n < max; i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(list, i), "resource", &res) &&
+            str_at(res, "resourceType") && strcmp(str_at(res, "resourceType"), "OperationOutcome"))
+            out[n++] = res;
+    return n;
+}
+
+/* The extension url of a resource: its valueReference's reference, or NULL. */
+static const char *ext_reference(json_object *res, const char *url)
+{
+    json_object *exts = NULL, *v = NULL;
+    if (!json_object_object_get_ex(res, "extension", &exts) ||
+        !json_object_is_type(exts, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(exts); i++) {
+        json_object *e = json_object_array_get_idx(exts, i);
+        if (str_at(e, "url") && !strcmp(str_at(e, "url"), url) &&
+            json_object_object_get_ex(e, "valueReference", &v))
+            return str_at(v, "reference");
+    }
+    return NULL;
+}
+
+/* The GB/T 2260 code among an organisation's identifiers, or NULL. */
+static const char *division_code(json_object *org)
+{
+    json_object *ids = NULL;
+    if (!json_object_object_get_ex(org, "identifier", &ids) ||
+        !json_object_is_type(ids, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(ids); i++) {
+        json_object *id = json_object_array_get_idx(ids, i);
+        if (str_at(id, "system") && !strcmp(str_at(id, "system"), RECOG_DIVISION_OID))
+            return str_at(id, "value");
+    }
+    return NULL;
+}
+
+/* "郑州市卫生健康委员会" → "郑州": the city's short name for its mark. */
+static const char *short_city_name(struct call *k, const char *name)
+{
+    static const char *const suffixes[] = {"卫生健康委员会", "卫健委", "市", "示范区"};
+    if (!name)
+        return NULL;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (len > sl && !memcmp(name + len - sl, suffixes[i], sl))
+            len -= sl;
+    }
+    return arena_strndup(k->a, name, len);
+}
+
+/* Walk partOf from org up to the city: its division code and short name. */
+static void find_city(struct call *k, json_object *org, struct recog_place *p)
+{
+    json_object *cur = json_object_get(org);
+    char city[7] = "";
+    for (int depth = 0; cur && depth < PARTOF_DEPTH; depth++) {
+        const char *code = division_code(cur);
+        if (code && !city[0] && recog_city_of_division(code, city))
+            p->city = keep(k, city);
+        if (code && city[0] && !strcmp(code, city)) {
+            p->city_name = short_city_name(k, str_at(cur, "name"));
+            break;
+        }
+        json_object *part = NULL;
+        const char *up =
+            json_object_object_get_ex(cur, "partOf", &part) ? str_at(part, "reference") : NULL;
+        json_object_put(cur);
+        cur = NULL;
+        int status;
+        if (up && !strncmp(up, "Organization/", 13))
+            cur = fetch(k, up, &status);
+    }
+    json_object_put(cur);
+}
+
+/* An institution, read once per call; NULL if it cannot be read. */
+static const struct place *place_of(struct call *k, const char *ref)
+{
+    if (!ref || strncmp(ref, "Organization/", 13) != 0)
+        return NULL;
+    for (size_t i = 0; i < k->nplaces; i++)
+        if (!strcmp(k->places[i].p.org, ref))
+            return &k->places[i];
+    if (k->nplaces == MAX_PLACES)
+        return NULL;
+    int status;
+    json_object *org = fetch(k, ref, &status);
+    if (!org)
+        return NULL;
+    struct place *pl = &k->places[k->nplaces++];
+    memset(pl, 0, sizeof(*pl));
+    pl->p.org = keep(k, ref);
+    pl->p.name = keep(k, str_at(org, "name"));
+    pl->p.alliance = keep(k, ext_reference(org, RECOG_EXT_ALLIANCE));
+    pl->neqa = recog_eqa_parse(org, k->a, &pl->eqa);
+    find_city(k, org, &pl->p);
+    json_object_put(org);
+    return pl;
+}
+
+/* ---- the call's setting ---- */
+
+/* The active catalogue, newest first. False: answered. */
+static bool load_catalogue(struct call *k)
+{
+    int status;
+    json_object *b = fetch(
+        k, "CodeSystem?url=" RECOG_CATALOGUE_URL "&status=active&_sort=-_lastUpdated&_count=1",
+        &status);
+    json_object *cs = NULL;
+    char why[256];
+    bool ok = false;
+    if (!b || entries(b, &cs, 1) == 0)
+        rest_error(k->c, ERR_UNPROCESSABLE, NULL,
+                   "未配置互认项目目录 / no recognition catalogue is configured (CodeSystem %s)",
+                   RECOG_CATALOGUE_URL);
+    else if (!recog_catalogue_parse(cs, k->a, &k->cat, why, sizeof(why)))
+        rest_error(k->c, ERR_UNPROCESSABLE, NULL, "互认项目目录有误 / the catalogue is invalid: %s",
+                   why);
+    else
+        ok = true;
+    json_object_put(b);
+    return ok;
+}
+
+/* The caller's institution: their own, or (accounts of no institution) the one named. */
+static bool load_consumer(struct call *k, json_object *params)
+{
+    const struct fhir_reach *r = rest_reach(k->c);
+    const char *org = r->kind == FHIR_REACH_ORG ? r->org : fhir_params_text(params, "organization");
+    const struct place *pl = org ? place_of(k, org) : NULL;
+    if (!pl) {
+        rest_error(k->c, ERR_INVALID, "organization",
+                   "须指明就诊机构 / the treating institution is unknown: name it with "
+                   "'organization' (Organization/id)");
+        return false;
+    }
+    k->consumer = pl->p;
+    return true;
+}
+
+/* The patient of the call: the instance, or the one patient with the identifier. */
+static bool load_patient(struct call *k, const char *id, json_object *params)
+{
+    if (id) {
+        if (!rest_may_read(k->c, "Patient", id)) {
+            rest_error(k->c, ERR_FORBIDDEN, NULL, "'Patient/%s' is not in your records", id);
+            return false;
+        }
+        k->patient = arena_printf(k->a, "Patient/%s", id);
+        return true;
+    }
+    const char *ident = fhir_params_text(params, "identifier");
+    if (!ident || !*ident) {
+        rest_error(k->c, ERR_INVALID, "identifier",
+                   "须给出患者 id 或 identifier / give the patient's id or an identifier");
+        return false;
+    }
+    struct buf url;
+    buf_init(&url, 4096);
+    buf_append_str(&url, "Patient?_count=2&identifier=");
+    rest_url_encode(&url, ident);
+    int status;
+    json_object *b = fetch(k, url.ptr, &status);
+    buf_release(&url);
+    json_object *found[2];
+    size_t n = entries(b, found, 2);
+    if (n == 1)
+        k->patient = arena_printf(k->a, "Patient/%s", str_at(found[0], "id"));
+    else if (n == 0)
+        rest_error(k->c, ERR_NOT_FOUND, "identifier", "no patient has identifier '%.100s'", ident);
+    else
+        rest_error(k->c, ERR_CONFLICT, "identifier",
+                   "该证件号对应多个患者记录，请先合并 / several patients have identifier "
+                   "'%.100s': merge them first",
+                   ident);
+    json_object_put(b);
+    return n == 1;
+}
+
+static bool setup(struct call *k, struct rest_ctx *c, const char *id, json_object *params)
+{
+    memset(k, 0, sizeof(*k));
+    k->c = c;
+    k->a = c->req->arena;
+    k->now = time_now_ms();
+    const char *em = fhir_params_text(params, "emergency");
+    k->emergency = em && !strcmp(em, "true");
+    return load_patient(k, id, params) && load_consumer(k, params) && load_catalogue(k);
+}
+
+/* ---- prior results ---- */
+
+/* The first performer that is an institution. */
+static const char *performer_org(json_object *res)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(res, "performer", &list) ||
+        !json_object_is_type(list, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        const char *ref = str_at(json_object_array_get_idx(list, i), "reference");
+        if (ref && !strncmp(ref, "Organization/", 13))
+            return ref;
+    }
+    return NULL;
+}
+
+/* Does an imaging report point at a study that has a study instance UID? */
+static bool has_images(struct call *k, json_object *report)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(report, "imagingStudy", &list) ||
+        !json_object_is_type(list, json_type_array))
+        return false;
+    bool found = false;
+    for (size_t i = 0; i < json_object_array_length(list) && !found && i < 4; i++) {
+        const char *ref = str_at(json_object_array_get_idx(list, i), "reference");
+        int status;
+        json_object *study =
+            ref && !strncmp(ref, "ImagingStudy/", 13) ? fetch(k, ref, &status) : NULL;
+        json_object *ids = NULL;
+        if (study && json_object_object_get_ex(study, "identifier", &ids) &&
+            json_object_is_type(ids, json_type_array))
+            for (size_t j = 0; j < json_object_array_length(ids); j++) {
+                json_object *id = json_object_array_get_idx(ids, j);
+                const char *sys = str_at(id, "system"), *val = str_at(id, "value");
+                found |= sys && val && !strcmp(sys, "urn:dicom:uid") && *val;
+            }
+        json_object_put(study);
+    }
+    return found;
+}
+
+/* The value of a lab result. */
+static void read_quantity(json_object *res, struct recog_result *r, struct call *k)
+{
+    json_object *q = NULL, *v = NULL;
+    if (!json_object_object_get_ex(res, "valueQuantity", &q) ||
+        !json_object_object_get_ex(q, "value", &v))
+        return;
+    r->value = json_object_get_double(v);
+    r->has_value = isfinite(r->value);
+    r->unit = keep(k, str_at(q, "code") ? str_at(q, "code") : str_at(q, "unit"));
+}
+
+/* A prior result as the rules see it, from an Observation or a DiagnosticReport. */
+static void read_result(struct call *k, json_object *res, const struct recog_item *item,
+                        struct recog_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->ref = arena_printf(k->a, "%s/%s", str_at(res, "resourceType"), str_at(res, "id"));
+    r->status = keep(k, str_at(res, "status"));
+    r->reported = INT64_MIN;
+    const char *when = str_at(res, "issued");
+    if (!when)
+        when = str_at(res, "effectiveDateTime");
+    if (when && !time_parse_fhir(when, strlen(when), &r->reported))
+        r->reported = INT64_MIN;
+    if (item->kind == RECOG_LAB)
+        read_quantity(res, r, k);
+    else
+        r->has_images = has_images(k, res);
+    const struct place *pl = place_of(k, performer_org(res));
+    if (pl) {
+        r->lab = pl->p;
+        r->eqa = pl->eqa;
+        r->neqa = pl->neqa;
+    }
+}
+
+/* The catalogue item among a resource's codings, if it is one of items[]. */
+static const struct recog_item *item_of(json_object *res, const struct recog_item **items, size_t n)
+{
+    json_object *code = NULL, *codings = NULL;
+    if (!json_object_object_get_ex(res, "code", &code) ||
+        !json_object_object_get_ex(code, "coding", &codings) ||
+        !json_object_is_type(codings, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(codings); i++) {
+        json_object *cd = json_object_array_get_idx(codings, i);
+        const char *sys = str_at(cd, "system"), *c = str_at(cd, "code");
+        for (size_t j = 0; sys && c && j < n; j++)
+            if (!strcmp(items[j]->system, sys) && !strcmp(items[j]->code, c))
+                return items[j];
+    }
+    return NULL;
+}
+
+/* ---- $recognizable ---- */
+
+struct asked {
+    const struct recog_item **items; /* catalogue items asked about */
+    size_t n;
+    const char **unknown; /* codes asked about that are not in the catalogue */
+    size_t nunknown;
+    bool all; /* no code given: every item */
+};
+
+/* One asked code, "system|code" or "code". */
+static void ask_code(struct call *k, struct asked *q, const char *text, size_t len)
+{
+    char *v = arena_strndup(k->a, text, len);
+    char *bar = strchr(v, '|');
+    const char *system = NULL, *code = v;
+    if (bar) {
+        *bar = '\0';
+        system = v;
+        code = bar + 1;
+    }
+    const struct recog_item *it = recog_catalogue_find(&k->cat, system, code);
+    for (size_t i = 0; it && i < q->n; i++)
+        if (q->items[i] == it)
+            return;
+    if (it && q->n < MAX_CODES)
+        q->items[q->n++] = it;
+    else if (!it && q->nunknown < MAX_CODES)
+        q->unknown[q->nunknown++] = arena_strndup(k->a, text, len);
+}
+
+/* The items asked about: every "code" parameter, comma-separated; none = the catalogue. */
+static bool asked_items(struct call *k, json_object *params, struct asked *q)
+{
+    json_object *parts[MAX_CODES];
+    size_t n = fhir_params_all(params, "code", parts, MAX_CODES);
+    q->items = arena_alloc(k->a, sizeof(*q->items) * (k->cat.count + MAX_CODES));
+    q->unknown = arena_alloc(k->a, sizeof(*q->unknown) * MAX_CODES);
+    q->n = q->nunknown = 0;
+    q->all = n == 0;
+    if (n > MAX_CODES) {
+        rest_error(k->c, ERR_INVALID, "code", "at most %d codes in one call", MAX_CODES);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_object *coding = NULL;
+        const char *text = fhir_params_text(parts[i], "code");
+        if (json_object_object_get_ex(parts[i], "valueCoding", &coding))
+            text = arena_printf(k->a, "%s|%s",
+                                str_at(coding, "system") ? str_at(coding, "system") : "",
+                                str_at(coding, "code") ? str_at(coding, "code") : "");
+        else
+            text = str_at(parts[i], "valueString") ? str_at(parts[i], "valueString")
+                                                   : str_at(parts[i], "valueCode");
+        for (const char *p = text; p && *p;) {
+            size_t len = strcspn(p, ",");
+            if (len)
+                ask_code(k, q, p, len);
+            p += len + (p[len] == ',');
+        }
+    }
+    for (size_t i = 0; q->all && i < k->cat.count; i++)
+        q->items[q->n++] = &k->cat.items[i];
+    return true;
+}
+
+/* The patient's results of kind for the asked items, newest first (a searchset). */
+static json_object *search_results(struct call *k, enum recog_kind kind, const struct asked *q)
+{
+    struct buf url;
+    buf_init(&url, 64u * 1024);
+    buf_printf(&url, "%s?subject=%s&_sort=-date&_count=%d",
+               kind == RECOG_LAB ? "Observation" : "DiagnosticReport", k->patient, MAX_RESULTS);
+    bool any = false;
+    for (size_t i = 0; !q->all && i < q->n; i++) {
+        if (q->items[i]->kind != kind)
+            continue;
+        buf_append_str(&url, any ? "," : "&code=");
+        rest_url_encode(&url, arena_printf(k->a, "%s|%s", q->items[i]->system, q->items[i]->code));
+        any = true;
+    }
+    int status;
+    json_object *b = q->all || any ? fetch(k, url.ptr, &status) : NULL;
+    buf_release(&url);
+    return b;
+}
+
+static void json_str(struct buf *out, const char *s)
+{
+    buf_append_json_string(out, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void put_money(struct buf *out, int64_t fen)
+{
+    buf_printf(out, "{\"value\":%lld.%02lld,\"currency\":\"CNY\"}", (long long)(fen / 100),
+               (long long)(fen % 100));
+}
+
+static void put_time(struct buf *out, const char *name, int64_t ms)
+{
+    char when[40];
+    time_format_instant(ms, when, sizeof(when));
+    buf_printf(out, ",{\"name\":\"%s\",\"valueDateTime\":\"%s\"}", name, when);
+}
+
+static void put_result(struct buf *out, const struct recog_result *r, const struct recog_verdict *v)
+{
+    buf_append_str(out, "{\"name\":\"result\",\"part\":[{\"name\":\"reference\","
+                        "\"valueReference\":{\"reference\":");
+    json_str(out, r->ref);
+    buf_append_str(out, "}},{\"name\":\"status\",\"valueCode\":");
+    json_str(out, r->status);
+    buf_append_str(out, "}");
+    if (r->reported != INT64_MIN)
+        put_time(out, "reported", r->reported);
+    if (r->lab.org) {
+        buf_append_str(out, ",{\"name\":\"performer\",\"valueReference\":{\"reference\":");
+        json_str(out, r->lab.org);
+        buf_append_str(out, ",\"display\":");
+        json_str(out, r->lab.name);
+        buf_append_str(out, "}}");
+    }
+    if (r->has_value && v->unit) {
+        buf_printf(out, ",{\"name\":\"value\",\"valueQuantity\":{\"value\":%.10g,\"unit\":",
+                   v->reason == RECOG_UNIT ? r->value : v->value);
+        json_str(out, v->reason == RECOG_UNIT ? r->unit : v->unit);
+        buf_append_str(out, "}}");
+    }
+    const struct recog_reason_text *t = &recog_reasons[v->reason];
+    buf_printf(out,
+               ",{\"name\":\"recognisable\",\"valueBoolean\":%s},{\"name\":\"reason\","
+               "\"valueCoding\":{\"system\":\"" RECOG_REASON_SYSTEM "\",\"code\":\"%s\","
+               "\"display\":\"%s\"}},{\"name\":\"reason-en\",\"valueString\":\"%s\"}",
+               v->reason == RECOG_OK ? "true" : "false", t->code, t->zh, t->en);
+    if (v->mark) {
+        buf_append_str(out, ",{\"name\":\"mark\",\"valueString\":");
+        json_str(out, v->mark);
+        buf_append_str(out, "}");
+    }
+    if (v->expires)
+        put_time(out, "expires", v->expires);
+    buf_append_str(out, "]}");
+}
+
+static const char *const scope_codes[] = {"alliance", "city", "province"};
+
+/* One item: what it is, then each prior result with its verdict. */
+static void put_item(struct call *k, struct buf *out, const struct recog_item *it,
+                     json_object **found, size_t nfound, const struct asked *q)
+{
+    buf_append_str(out, ",{\"name\":\"item\",\"part\":[{\"name\":\"code\",\"valueCoding\":"
+                        "{\"system\":");
+    json_str(out, it->system);
+    buf_append_str(out, ",\"code\":");
+    json_str(out, it->code);
+    buf_append_str(out, ",\"display\":");
+    json_str(out, it->display);
+    buf_printf(out,
+               "}},{\"name\":\"kind\",\"valueCode\":\"%s\"},{\"name\":\"scope\",\"valueCode\":"
+               "\"%s\"},{\"name\":\"window-days\",\"valueInteger\":%d},{\"name\":\"price\","
+               "\"valueMoney\":",
+               it->kind == RECOG_LAB ? "lab" : "imaging", scope_codes[it->scope], it->window_days);
+    put_money(out, it->price_fen);
+    buf_append_str(out, "}");
+    bool any = false;
+    for (size_t i = 0; i < nfound; i++) {
+        if (item_of(found[i], q->items, q->n) != it)
+            continue;
+        struct recog_result r;
+        struct recog_verdict v;
+        read_result(k, found[i], it, &r);
+        recog_evaluate(&k->cat, it, &r, &k->consumer, k->now, k->a, &v);
+        any |= v.reason == RECOG_OK;
+        buf_append_str(out, ",");
+        put_result(out, &r, &v);
+    }
+    buf_printf(out, ",{\"name\":\"recognisable\",\"valueBoolean\":%s}]}", any ? "true" : "false");
+}
+
+static void put_head(struct call *k, struct buf *out)
+{
+    buf_append_str(out, "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"patient\","
+                        "\"valueReference\":{\"reference\":");
+    json_str(out, k->patient);
+    buf_append_str(out, "}},{\"name\":\"organization\",\"valueReference\":{\"reference\":");
+    json_str(out, k->consumer.org);
+    buf_append_str(out, ",\"display\":");
+    json_str(out, k->consumer.name);
+    buf_printf(out, "}},{\"name\":\"bound\",\"valueBoolean\":%s}", k->emergency ? "false" : "true");
+    if (k->cat.version) {
+        buf_append_str(out, ",{\"name\":\"catalogue-version\",\"valueString\":");
+        json_str(out, k->cat.version);
+        buf_append_str(out, "}");
+    }
+}
+
+/* Search as the caller; false (answered) when the search itself was refused. */
+static bool results_of(struct call *k, enum recog_kind kind, const struct asked *q,
+                       json_object **out)
+{
+    *out = search_results(k, kind, q);
+    if (*out || !(q->all || q->n))
+        return true;
+    bool wanted = q->all;
+    for (size_t i = 0; i < q->n; i++)
+        wanted |= q->items[i]->kind == kind;
+    if (!wanted)
+        return true;
+    rest_error(k->c, ERR_FORBIDDEN, NULL,
+               "无法读取该患者的%s结果 / the patient's %s results cannot be read with your access",
+               kind == RECOG_LAB ? "检验" : "检查", kind == RECOG_LAB ? "lab" : "imaging");
+    return false;
+}
+
+static void run_recognizable(struct rest_ctx *c, const char *type, const char *id,
+                             json_object *params, void *self)
+{
+    (void)type;
+    (void)self;
+    struct call *k = arena_alloc(c->req->arena, sizeof(*k));
+    struct asked q;
+    json_object *labs = NULL, *imaging = NULL;
+    if (!setup(k, c, id, params) || !asked_items(k, params, &q) ||
+        !results_of(k, RECOG_LAB, &q, &labs) || !results_of(k, RECOG_IMAGING, &q, &imaging)) {
+        json_object_put(labs);
+        return;
+    }
+    json_object **found = arena_alloc(k->a, sizeof(*found) * 2 * MAX_RESULTS);
+    size_t n = entries(labs, found, MAX_RESULTS);
+    n += entries(imaging, found + n, MAX_RESULTS);
+    struct buf *out = &c->res->body;
+    buf_reset(out);
+    put_head(k, out);
+    for (size_t i = 0; i < q.n; i++)
+        put_item(k, out, q.items[i], found, n, &q);
+    for (size_t i = 0; i < q.nunknown; i++) {
+        buf_append_str(out, ",{\"name\":\"not-in-catalogue\",\"valueString\":");
+        json_str(out, q.unknown[i]);
+        buf_append_str(out, "}");
+    }
+    buf_append_str(out, "]}");
+    c->res->status = 200;
+    rest_json_type(c);
+    json_object_put(labs);
+    json_object_put(imaging);
+}
+
+/* ---- $recognize ---- */
+
+/* One submitted decision, checked. */
+struct decision {
+    const struct recog_item *item;
+    struct recog_decision d;
+    struct recog_result r; /* the prior result, when one is named */
+    struct recog_verdict v;
+    bool has_result;
+};
+
+/* The item a decision names: valueCoding, or "system|code" text. */
+static const struct recog_item *decision_item(struct call *k, json_object *part)
+{
+    json_object *code[1], *coding = NULL;
+    if (!fhir_params_all(part, "code", code, 1))
+        return NULL;
+    if (json_object_object_get_ex(code[0], "valueCoding", &coding))
+        return recog_catalogue_find(&k->cat, str_at(coding, "system"), str_at(coding, "code"));
+    const char *text = fhir_params_text(part, "code");
+    const char *bar = text ? strchr(text, '|') : NULL;
+    if (!bar)
+        return recog_catalogue_find(&k->cat, NULL, text);
+    return recog_catalogue_find(&k->cat, arena_strndup(k->a, text, (size_t)(bar - text)), bar + 1);
+}
+
+/* Read and judge the prior result a decision names; false (answered) if it is not the patient's. */
+static bool decision_result(struct call *k, struct decision *dc, const char *ref, size_t i)
+{
+    int status;
+    json_object *res = NULL;
+    if (!strncmp(ref, "Observation/", 12) || !strncmp(ref, "DiagnosticReport/", 17))
+        res = fetch(k, ref, &status);
+    json_object *subject = NULL;
+    const char *who = res && json_object_object_get_ex(res, "subject", &subject)
+                          ? str_at(subject, "reference")
+                          : NULL;
+    const struct recog_item *items[1] = {dc->item};
+    if (!res || !who || strcmp(who, k->patient) != 0 || item_of(res, items, 1) != dc->item) {
+        rest_error(k->c, ERR_UNPROCESSABLE, "decision",
+                   "决定 %zu：'%.80s' 不是该患者此项目的结果 / decision %zu: '%.80s' is not a "
+                   "result of this item for this patient",
+                   i + 1, ref, i + 1, ref);
+        json_object_put(res);
+        return false;
+    }
+    read_result(k, res, dc->item, &dc->r);
+    recog_evaluate(&k->cat, dc->item, &dc->r, &k->consumer, k->now, k->a, &dc->v);
+    dc->has_result = true;
+    json_object_put(res);
+    return true;
+}
+
+static bool read_decision(struct call *k, json_object *part, size_t i, struct decision *dc)
+{
+    memset(dc, 0, sizeof(*dc));
+    dc->item = decision_item(k, part);
+    const char *outcome = fhir_params_text(part, "outcome");
+    const char *result = fhir_params_text(part, "result");
+    const char *explained = fhir_params_text(part, "explained");
+    const char *consent = fhir_params_text(part, "consent");
+    if (!dc->item || !outcome || (strcmp(outcome, "recognised") && strcmp(outcome, "retest"))) {
+        rest_error(k->c, ERR_INVALID, "decision",
+                   "决定 %zu 须有目录内的项目 code 和 outcome（recognised 或 retest） / decision "
+                   "%zu needs a catalogue item 'code' and 'outcome' recognised or retest",
+                   i + 1, i + 1);
+        return false;
+    }
+    dc->d = (struct recog_decision){.recognised = !strcmp(outcome, "recognised"),
+                                    .reason = keep(k, fhir_params_text(part, "reason")),
+                                    .note = keep(k, fhir_params_text(part, "note")),
+                                    .explained = explained && !strcmp(explained, "true"),
+                                    .consent = consent && !strcmp(consent, "true")};
+    if (result && !decision_result(k, dc, result, i))
+        return false;
+    if (!result && dc->d.recognised) {
+        rest_error(k->c, ERR_INVALID, "decision", "decision %zu: a recognition names its 'result'",
+                   i + 1);
+        return false;
+    }
+    if (!result)
+        dc->v.reason = RECOG_NO_VALUE; /* nothing to recognise: a first test */
+    char why[400];
+    if (!recog_decision_check(&dc->d, &dc->v, k->emergency, why, sizeof(why))) {
+        rest_error(k->c, ERR_UNPROCESSABLE, "decision", "决定 %zu / decision %zu: %s", i + 1, i + 1,
+                   why);
+        return false;
+    }
+    return true;
+}
+
+static void ext_open(struct buf *b, const char *name)
+{
+    buf_printf(b, ",{\"url\":\"" RECOG_EXT "recognition-%s\",", name);
+}
+
+static void ext_string(struct buf *b, const char *name, const char *type, const char *value)
+{
+    ext_open(b, name);
+    buf_printf(b, "\"value%s\":", type);
+    json_str(b, value);
+    buf_append_str(b, "}");
+}
+
+static void ext_ref(struct buf *b, const char *name, const char *ref)
+{
+    ext_open(b, name);
+    buf_append_str(b, "\"valueReference\":{\"reference\":");
+    json_str(b, ref);
+    buf_append_str(b, "}}");
+}
+
+/* The extensions of a decision: what was decided, on what, by whom, and what it saved. */
+static void decision_extensions(struct call *k, struct buf *b, const struct decision *dc)
+{
+    buf_append_str(b, "\"extension\":[{\"url\":\"" RECOG_EXT "recognition-item\","
+                      "\"valueCoding\":{\"system\":");
+    json_str(b, dc->item->system);
+    buf_append_str(b, ",\"code\":");
+    json_str(b, dc->item->code);
+    buf_append_str(b, ",\"display\":");
+    json_str(b, dc->item->display);
+    buf_append_str(b, "}}");
+    ext_string(b, "outcome", "Code", dc->d.recognised ? "recognised" : "retest");
+    if (dc->has_result)
+        ext_ref(b, "result", dc->r.ref);
+    if (dc->has_result && dc->r.lab.org)
+        ext_ref(b, "performer", dc->r.lab.org);
+    ext_ref(b, "organization", k->consumer.org);
+    const struct recog_retest_reason *why = recog_retest_find(dc->d.reason);
+    if (!dc->d.recognised && why) {
+        ext_open(b, "retest-reason");
+        buf_printf(b,
+                   "\"valueCoding\":{\"system\":\"" RECOG_RETEST_SYSTEM "\",\"code\":\"%s\","
+                   "\"display\":\"%s\"}}",
+                   why->code, why->zh);
+    }
+    if (dc->d.note && *dc->d.note)
+        ext_string(b, "note", "String", dc->d.note);
+    if (dc->v.mark && dc->d.recognised)
+        ext_string(b, "mark", "String", dc->v.mark);
+    ext_open(b, "fee-saved");
+    buf_append_str(b, "\"valueMoney\":");
+    put_money(b, dc->d.recognised ? dc->item->price_fen : 0);
+    buf_printf(b, "}");
+    ext_open(b, "explained");
+    buf_printf(b, "\"valueBoolean\":%s}", dc->d.explained ? "true" : "false");
+    ext_open(b, "consent");
+    buf_printf(b, "\"valueBoolean\":%s}", dc->d.consent ? "true" : "false");
+    ext_open(b, "emergency");
+    buf_printf(b, "\"valueBoolean\":%s}", k->emergency ? "true" : "false");
+    char now[40];
+    time_format_instant(k->now, now, sizeof(now));
+    ext_open(b, "recorded");
+    buf_printf(b, "\"valueDateTime\":\"%s\"}]", now);
+}
+
+/* A decision as a Basic resource; NULL if it does not validate (a bug: answered). */
+static json_object *decision_resource(struct call *k, const struct decision *dc)
+{
+    struct buf b;
+    buf_init(&b, 64u * 1024);
+    /* Basic.created is a date: the day in China (UTC+8), the day the indicators count it in */
+    char day[40];
+    time_format_instant(k->now + 8 * 3600 * 1000LL, day, sizeof(day));
+    day[10] = '\0';
+    buf_printf(&b,
+               "{\"resourceType\":\"Basic\",\"code\":{\"coding\":[{\"system\":"
+               "\"" RECOG_DECISION_CODE "\",\"code\":\"decision\",\"display\":"
+               "\"检查检验结果互认决定\"}]},\"subject\":{\"reference\":\"%s\"},\"created\":\"%s\",",
+               k->patient, day);
+    const struct fhir_reach *r = rest_reach(k->c);
+    if (r->person)
+        buf_printf(&b, "\"author\":{\"reference\":\"%s\"},", r->person);
+    decision_extensions(k, &b, dc);
+    buf_append_str(&b, "}");
+    json_object *obj = json_tokener_parse(b.ptr);
+    buf_release(&b);
+    if (!obj || !fhir_validate_resource(obj, &k->c->diag)) {
+        json_object_put(obj);
+        rest_diag_error(k->c);
+        return NULL;
+    }
+    return obj;
+}
+
+/* After the unit: the decisions recorded, and what they saved. */
+static void on_recorded(struct rest_ctx *c, enum err result, struct fhir_write *writes, size_t n,
+                        void *arg)
+{
+    struct call *k = arg;
+    if (result) {
+        rest_error(c, result, NULL, "未能记录互认决定 / the decisions were not recorded: %s",
+                   err_message(result));
+        return;
+    }
+    int64_t saved = 0;
+    struct buf *out = &c->res->body;
+    buf_reset(out);
+    put_head(k, out);
+    for (size_t i = 0; i < n; i++) {
+        const struct decision *dc = &k->decisions[i];
+        saved += dc->d.recognised ? dc->item->price_fen : 0;
+        buf_printf(out, ",{\"name\":\"decision\",\"valueReference\":{\"reference\":\"Basic/%s\"}}",
+                   writes[i].id);
+    }
+    buf_append_str(out, ",{\"name\":\"fee-saved\",\"valueMoney\":");
+    put_money(out, saved);
+    buf_append_str(out, "}]}");
+    c->res->status = 200;
+    rest_json_type(c);
+}
+
+static void run_recognize(struct rest_ctx *c, const char *type, const char *id, json_object *params,
+                          void *self)
+{
+    (void)type;
+    (void)self;
+    struct call *k = arena_alloc(c->req->arena, sizeof(*k));
+    if (!setup(k, c, id, params))
+        return;
+    json_object *parts[MAX_DECISIONS];
+    size_t n = fhir_params_all(params, "decision", parts, MAX_DECISIONS);
+    if (n == 0 || n > MAX_DECISIONS) {
+        rest_error(c, ERR_INVALID, "decision", "give 1 to %d 'decision' parameters", MAX_DECISIONS);
+        return;
+    }
+    k->decisions = arena_alloc(k->a, sizeof(*k->decisions) * n);
+    struct fhir_write *writes = arena_alloc(k->a, sizeof(*writes) * n);
+    for (size_t i = 0; i < n; i++)
+        if (!read_decision(k, parts[i], i, &k->decisions[i]))
+            return;
+    for (size_t i = 0; i < n; i++) {
+        json_object *res = decision_resource(k, &k->decisions[i]);
+        if (!res) {
+            for (size_t j = 0; j < i; j++)
+                json_object_put(writes[j].resource);
+            return;
+        }
+        char *new_id = arena_alloc(k->a, 37);
+        fhir_uuid_v7(new_id);
+        writes[i] = (struct fhir_write){.kind = FHIR_WRITE_CREATE,
+                                        .type = "Basic",
+                                        .id = new_id,
+                                        .resource = res,
+                                        .if_match = -1};
+    }
+    k->ndecisions = n;
+    rest_write_many(c, writes, n, on_recorded, k);
+}
+
+/* ---- registration ---- */
+
+bool recognition_register(struct fhir_app *app)
+{
+    const struct fhir_operation ops[] = {
+        {.type = "Patient",
+         .name = "recognizable",
+         .on_type = true,
+         .on_instance = true,
+         .get = true,
+         .interaction = 'r',
+         .definition = RECOGNIZABLE_DEF,
+         .run = run_recognizable},
+        {.type = "Patient",
+         .name = "recognize",
+         .on_instance = true,
+         .interaction = 'r',
+         .also_type = "Basic",
+         .also_interaction = 'c',
+         .definition = DECISION_DEF,
+         .run = run_recognize},
+    };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (!fhir_app_add_operation(app, &ops[i]))
+            return false;
+    return true;
+}
