@@ -12,6 +12,8 @@
 
 #include "auth/auth.h"
 #include "auth/auth_app.h"
+#include "hl7v2/hl7_routes.h"
+#include "hl7v2/mllp.h"
 #include "modules/recognition/recognition_routes.h"
 #include "cli/cli.h"
 #include "core/log.h"
@@ -165,7 +167,10 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     }
     /* an out-of-date search index is rebuilt in the background (see reindex.h) */
     struct fhir_app *app = fhir_app_new(cfg, store);
-    recognition_register(app); /* two operations: the table has room (FHIR_MAX_OPERATIONS) */
+    struct hl7_service hl7 = {store, cfg};
+    /* three operations: the table has room (FHIR_MAX_OPERATIONS) */
+    recognition_register(app);
+    hl7_register(app, &hl7);
     struct auth_app *gate = auth_app_new(cfg, store, app);
     struct http_server *server = NULL;
     if (http_server_start(cfg, auth_app_handle, auth_app_finish, gate, &server)) {
@@ -175,6 +180,18 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
         store_close(store);
         return CLI_EXIT_FAIL;
     }
+    struct mllp_server *mllp = NULL;
+    if (cfg->hl7_mllp_port >= 0 && mllp_start(cfg, store, &mllp)) {
+        fprintf(stderr, "yujian serve: cannot listen for MLLP on %s:%d\n", cfg->hl7_mllp_host,
+                cfg->hl7_mllp_port);
+        http_server_stop(server, SHUTDOWN_GRACE_MS);
+        auth_app_free(gate);
+        fhir_app_free(app);
+        store_close(store);
+        return CLI_EXIT_FAIL;
+    }
+    if (mllp)
+        printf("yujian: HL7 v2 (MLLP) on %s:%d\n", cfg->hl7_mllp_host, mllp_port(mllp));
     printf("yujian: serving http://%s:%u/fhir (data in %s)\n", cfg->host, http_server_port(server),
            cfg->data_dir);
     struct stat web;
@@ -186,6 +203,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     int sig = 0;
     sigwait(&stop, &sig);
     log_info(LOG_MAIN, "stopping signal=%d", sig);
+    mllp_stop(mllp);
     http_server_stop(server, SHUTDOWN_GRACE_MS);
     auth_app_free(gate);
     fhir_app_free(app);

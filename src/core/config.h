@@ -39,6 +39,12 @@ struct config {
     int mmap_mb;                     /* memory-mapped I/O size, MiB */
     int max_batch;                   /* group-commit batch cap */
     int checkpoint_mb;               /* store.checkpoint_mb */
+    int hl7_mllp_port;               /* hl7.mllp_port: -1 off */
+    const char *hl7_mllp_host;       /* hl7.mllp_host */
+    int hl7_max_message_kb;          /* hl7.max_message_kb */
+    int hl7_max_connections;         /* hl7.max_connections */
+    int hl7_idle_timeout_s;          /* hl7.idle_timeout_s */
+    const char *hl7_time_zone;       /* hl7.time_zone: "+08:00" */
     const char *log_level;           /* error|warn|info|debug */
     int access_log;                  /* 1 = one line per request */
     int auth_access_ttl_s;           /* access token lifetime, s */

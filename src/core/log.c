@@ -12,9 +12,10 @@
 #include "core/timeutil.h"
 
 enum log_level log_levels[LOG__COUNT] = {LOG_LEVEL_INFO, LOG_LEVEL_INFO, LOG_LEVEL_INFO,
-                                         LOG_LEVEL_INFO, LOG_LEVEL_INFO};
+                                         LOG_LEVEL_INFO, LOG_LEVEL_INFO, LOG_LEVEL_INFO};
 
-static const char *const subsys_names[LOG__COUNT] = {"main", "http", "store", "fhir", "config"};
+static const char *const subsys_names[LOG__COUNT] = {"main", "http",   "store",
+                                                     "fhir", "config", "hl7"};
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 bool log_set_level_name(const char *name)

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-enum log_subsys { LOG_MAIN, LOG_HTTP, LOG_STORE, LOG_FHIR, LOG_CONFIG, LOG__COUNT };
+enum log_subsys { LOG_MAIN, LOG_HTTP, LOG_STORE, LOG_FHIR, LOG_CONFIG, LOG_HL7, LOG__COUNT };
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 

@@ -171,6 +171,15 @@ enum err fhir_write_run(struct store *s, struct fhir_write *writes, size_t count
     return err;
 }
 
+enum err fhir_write_run_job(struct store *s, struct fhir_write_job *job)
+{
+    prepare(job->writes, job->count);
+    job->failed = 0;
+    enum err err = store_write(s, run_unit, job);
+    conclude(job->writes, job->count, err);
+    return err;
+}
+
 static void on_store_done(void *arg, enum err result)
 {
     struct fhir_write_job *job = arg;

@@ -69,6 +69,14 @@ struct fhir_write {
 enum err fhir_write_run(struct store *s, struct fhir_write *writes, size_t count,
                         size_t *failed_index);
 
+struct fhir_write_job;
+/*
+ * The synchronous form of fhir_write_submit: job's writes (with its checks
+ * and its also unit) in one durable unit; job->done is not called.
+ * *job->failed names the write that failed.
+ */
+enum err fhir_write_run_job(struct store *s, struct fhir_write_job *job);
+
 /* Completion of fhir_write_submit; runs on the store's writer thread: keep it short. */
 typedef void fhir_write_done_fn(void *arg, enum err result, size_t failed_index);
 

@@ -1,0 +1,259 @@
+/*
+ * hl7v2_test.c - the HL7 v2 parser (delimiters, escapes, bounds) and the
+ * ORU^R01 mapping (times, numbers, statuses, identifiers, ranges).
+ */
+#include "test.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "fhir/json.h"
+#include "hl7v2/hl7v2.h"
+#include "hl7v2/oru.h"
+
+static struct arena A;
+
+static struct hl7_message parse_ok(const char *text)
+{
+    struct hl7_message m;
+    char why[200];
+    assert_true(hl7_parse(text, strlen(text), &A, &m, why, sizeof(why)));
+    return m;
+}
+
+static void fields_components_and_repetitions(void **state)
+{
+    (void)state;
+    struct hl7_message m =
+        parse_ok("MSH|^~\\&|LIS|LAB1||YJ|20240501||ORU^R01^ORU_R01|C1|P|2.5.1\r\n"
+                 "PID|1||A1^^^CHN^NNCHN~B2^^^H&1.2&ISO^MR||Wang^Fang\n\nOBX|1|NM|x\r");
+    assert_int_equal(m.nsegments, 3);
+    const struct hl7_segment *msh = &m.segments[0];
+    assert_string_equal(hl7_get(&m, msh, 3, 1, 0, 0, &A), "LIS");
+    assert_string_equal(hl7_get(&m, msh, 9, 1, 1, 0, &A), "ORU");
+    assert_string_equal(hl7_get(&m, msh, 9, 1, 2, 0, &A), "R01");
+    assert_string_equal(hl7_get(&m, msh, 10, 0, 0, 0, &A), "C1");
+    assert_string_equal(hl7_get(&m, msh, 12, 1, 0, 0, &A), "2.5.1");
+    assert_string_equal(hl7_get(&m, msh, 40, 1, 0, 0, &A), ""); /* absent */
+    size_t at = 0;
+    const struct hl7_segment *pid = hl7_segment_find(&m, "PID", 0, &at);
+    assert_non_null(pid);
+    assert_int_equal(at, 1);
+    assert_int_equal(hl7_repetitions(&m, pid, 3), 2);
+    assert_string_equal(hl7_get(&m, pid, 3, 2, 1, 0, &A), "B2");
+    assert_string_equal(hl7_get(&m, pid, 3, 2, 4, 2, &A), "1.2");
+    assert_string_equal(hl7_get(&m, pid, 3, 1, 5, 0, &A), "NNCHN");
+    assert_string_equal(hl7_get(&m, pid, 3, 3, 1, 0, &A), ""); /* no third repetition */
+    assert_string_equal(hl7_get(&m, pid, 5, 1, 2, 0, &A), "Fang");
+    assert_int_equal(hl7_repetitions(&m, pid, 4), 0);
+    assert_null(hl7_segment_find(&m, "OBR", 0, NULL));
+}
+
+static void other_delimiters_and_escapes(void **state)
+{
+    (void)state;
+    struct hl7_message m = parse_ok("MSH#$*!%#A#B\rOBX#1#ST#c#!F!!S!!T!!R!!E!!X4142!!.br!!H!x$y*z");
+    const struct hl7_segment *obx = &m.segments[1];
+    assert_string_equal(hl7_get(&m, obx, 3, 1, 0, 0, &A), "c");
+    assert_string_equal(hl7_get(&m, obx, 4, 1, 1, 0, &A), "#$%*!AB\nx");
+    assert_string_equal(hl7_get(&m, obx, 4, 1, 2, 0, &A), "y");
+    assert_string_equal(hl7_get(&m, obx, 4, 2, 0, 0, &A), "z");
+    struct buf out;
+    buf_init(&out, 1024);
+    hl7_escape(&m, "a#b$c\rd", &out);
+    buf_append(&out, "", 1);
+    assert_string_equal(out.ptr, "a!F!b!S!c!.br!d");
+    buf_release(&out);
+}
+
+static void not_messages_are_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "PID|1\r",
+        "MSH|^~\\^|x\r",         /* a delimiter twice */
+        "MSH|^~\\&|x\rpid|1\r",  /* lower-case segment id */
+        "MSH|^~\\&|x\rPIDX|1\r", /* four letters */
+        "MSHa^~\\&|x\r",         /* alphanumeric delimiter */
+    };
+    char why[200];
+    struct hl7_message m;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(hl7_parse(bad[i], strlen(bad[i]), &A, &m, why, sizeof(why)));
+    const char nul[] = "MSH|^~\\&|x\0y\r";
+    assert_false(hl7_parse(nul, sizeof(nul) - 1, &A, &m, why, sizeof(why)));
+    struct buf many;
+    buf_init(&many, 1u << 20);
+    buf_append_str(&many, "MSH|^~\\&|x\rOBX");
+    for (int i = 0; i < HL7_MAX_FIELDS + 1; i++)
+        buf_append_str(&many, "|f");
+    assert_false(hl7_parse(many.ptr, many.len, &A, &m, why, sizeof(why)));
+    assert_non_null(strstr(why, "fields"));
+    buf_reset(&many);
+    buf_append_str(&many, "MSH|^~\\&|x\r");
+    for (int i = 0; i < HL7_MAX_SEGMENTS + 1; i++)
+        buf_append_str(&many, "NTE|1\r");
+    assert_false(hl7_parse(many.ptr, many.len, &A, &m, why, sizeof(why)));
+    assert_non_null(strstr(why, "segments"));
+    buf_release(&many);
+}
+
+static void times_become_fhir_date_times(void **state)
+{
+    (void)state;
+    const char *tz = "+08:00";
+    assert_string_equal(oru_time("2024", tz, &A), "2024");
+    assert_string_equal(oru_time("202405", tz, &A), "2024-05");
+    assert_string_equal(oru_time("20240501", tz, &A), "2024-05-01");
+    assert_string_equal(oru_time("2024050112", tz, &A), "2024-05-01T12:00:00+08:00");
+    assert_string_equal(oru_time("202405011230", tz, &A), "2024-05-01T12:30:00+08:00");
+    assert_string_equal(oru_time("20240501123045", tz, &A), "2024-05-01T12:30:45+08:00");
+    assert_string_equal(oru_time("20240501123045.123-0500", tz, &A),
+                        "2024-05-01T12:30:45.123-05:00");
+    assert_null(oru_time("2024051", tz, &A));
+    assert_null(oru_time("20240501T1230", tz, &A));
+    assert_null(oru_time("20240501123045+08", tz, &A));
+    assert_null(oru_time("20240501123045.", tz, &A));
+    assert_null(oru_time("", tz, &A));
+}
+
+#define MSH "MSH|^~\\&|LIS|LAB1||YJ|20240501083000||ORU^R01|C1|P|2.5.1\r"
+#define PID "PID|1||MRN1^^^LAB1^MR~410105199001011234^^^CHN^NNCHN||张^三||19900101|F\r"
+#define OBR "OBR|1|P1|F1|24323-8^生化常规^LN|||20240501080000|||||||||||||||20240501090000|||F\r"
+
+/* Map one message; the Observation at index i (1 = the first OBX) as JSON text, or NULL. */
+static const char *map(const char *text, size_t i, char *why, size_t size, size_t *count)
+{
+    struct hl7_message m = parse_ok(text);
+    struct oru_resource out[ORU_MAX_RESOURCES];
+    size_t n = 0;
+    if (!oru_map(&m, "Patient/p1", "lab1", "+08:00", &A, out, &n, why, size))
+        return NULL;
+    if (count)
+        *count = n;
+    size_t len;
+    const char *r = i < n ? arena_printf(&A, "%s", fhir_json_text(out[i].resource, &len)) : NULL;
+    for (size_t k = 0; k < n; k++)
+        json_object_put(out[k].resource);
+    return r;
+}
+
+static void numbers_units_ranges_and_flags(void **state)
+{
+    (void)state;
+    char why[300];
+    size_t n = 0;
+    const char *o = map(MSH PID OBR "OBX|1|NM|2345-7^Glu^LN||+05.60|mmol/L^^UCUM|3.9-6.1|H|||F\r",
+                        1, why, sizeof(why), &n);
+    assert_non_null(o);
+    assert_int_equal(n, 2);
+    assert_non_null(strstr(o, "\"valueQuantity\":{\"value\":5.60,\"unit\":\"mmol/L\",\"system\":"
+                              "\"http://unitsofmeasure.org\",\"code\":\"mmol/L\"}"));
+    assert_non_null(strstr(o, "\"low\":{\"value\":3.9"));
+    assert_non_null(strstr(o, "\"high\":{\"value\":6.1"));
+    assert_non_null(strstr(o, "\"code\":\"H\""));
+    assert_non_null(strstr(o, "\"status\":\"final\""));
+    assert_non_null(strstr(o, "\"effectiveDateTime\":\"2024-05-01T08:00:00+08:00\""));
+    assert_non_null(strstr(o, "\"issued\":\"2024-05-01T09:00:00+08:00\""));
+    o = map(MSH PID OBR "OBX|1|SN|x^y^L||<^0.5||<1||||C\r", 1, why, sizeof(why), NULL);
+    assert_non_null(strstr(o, "\"comparator\":\"<\""));
+    assert_non_null(strstr(o, "\"status\":\"corrected\""));
+    assert_non_null(strstr(o, "\"high\":{\"value\":1"));
+    assert_non_null(strstr(o, "local/lab1"));
+    o = map(MSH PID OBR "OBX|1|NM|x||5.||||||X\r", 1, why, sizeof(why), NULL);
+    assert_non_null(strstr(o, "\"value\":5,") ? o : strstr(o, "\"value\":5}"));
+    assert_non_null(strstr(o, "\"status\":\"cancelled\""));
+    o = map(MSH PID OBR "OBX|1|TX|x||line one~line two||see text\r", 1, why, sizeof(why), NULL);
+    assert_non_null(strstr(o, "\"valueString\":\"line one\\nline two\""));
+    assert_non_null(strstr(o, "\"text\":\"see text\""));
+    o = map(MSH PID OBR "OBX|1|CE|x||POS^阳性^L\r", 1, why, sizeof(why), NULL);
+    assert_non_null(strstr(o, "\"valueCodeableConcept\""));
+    static const char *const not_numbers[] = {"5,6", "abc", "1e3", "-", "5.x", "0x10", ""};
+    for (size_t i = 0; i < sizeof(not_numbers) / sizeof(not_numbers[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), MSH PID OBR "OBX|1|NM|x||%s~1\r", not_numbers[i]);
+        assert_null(map(text, 1, why, sizeof(why), NULL));
+        assert_non_null(strstr(why, "not a number"));
+    }
+}
+
+static void required_fields_and_bad_times_are_refused(void **state)
+{
+    (void)state;
+    char why[300];
+    assert_null(map(MSH PID "OBX|1|NM|x||1\r", 0, why, sizeof(why), NULL));
+    assert_non_null(strstr(why, "OBR"));
+    assert_null(map(MSH PID OBR "OBX|1|NM|||1\r", 0, why, sizeof(why), NULL));
+    assert_non_null(strstr(why, "OBX-3"));
+    assert_null(map(MSH PID "OBR|1|||x^y^LN\r", 0, why, sizeof(why), NULL));
+    assert_non_null(strstr(why, "OBR-3"));
+    assert_null(map(MSH PID OBR "OBX|1|NM|x||1||||||F|||2024-05-01\r", 0, why, sizeof(why), NULL));
+    assert_non_null(strstr(why, "OBX-14"));
+    /* two orders, each with its results; ids stable and distinct */
+    size_t n = 0;
+    const char *two = MSH PID OBR "OBX|1|NM|a||1\rOBX|2|NM|b||2\r"
+                                  "OBR|2||F2|x^y^LN\rOBX|1|NM|a||3\r";
+    assert_non_null(map(two, 0, why, sizeof(why), &n));
+    assert_int_equal(n, 5);
+    char id1[44], id2[44];
+    oru_id("lab1|F|F1", id1);
+    oru_id("lab1|F|F1", id2);
+    assert_string_equal(id1, id2);
+    oru_id("lab1|F|F2", id2);
+    assert_string_not_equal(id1, id2);
+    assert_int_equal(strlen(id1), 43);
+}
+
+static void patients_by_identifier(void **state)
+{
+    (void)state;
+    struct hl7_message m = parse_ok(MSH PID);
+    struct oru_patient p;
+    char why[200];
+    assert_true(oru_read_patient(&m, "lab1", &A, &p, why, sizeof(why)));
+    assert_int_equal(p.nids, 2);
+    assert_string_equal(p.ids[0].system, ORU_RESIDENT_ID_SYSTEM); /* the resident id first */
+    assert_string_equal(p.ids[0].value, "410105199001011234");
+    assert_string_equal(p.ids[1].system, ORU_MRN_SYSTEM "lab1");
+    assert_string_equal(p.family, "张");
+    assert_string_equal(p.gender, "female");
+    assert_string_equal(p.birth_date, "1990-01-01");
+    json_object *res = oru_patient_resource(&p, "v2-x", "Organization/lab1");
+    size_t len;
+    assert_non_null(strstr(fhir_json_text(res, &len), "\"text\":\"张三\""));
+    json_object_put(res);
+    struct hl7_message none = parse_ok(MSH "PID|1||\r");
+    assert_false(oru_read_patient(&none, "lab1", &A, &p, why, sizeof(why)));
+    assert_non_null(strstr(why, "PID-3"));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    arena_init(&A, 64 * 1024);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    arena_release(&A);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fields_components_and_repetitions),
+        cmocka_unit_test(other_delimiters_and_escapes),
+        cmocka_unit_test(not_messages_are_refused),
+        cmocka_unit_test(times_become_fhir_date_times),
+        cmocka_unit_test(numbers_units_ranges_and_flags),
+        cmocka_unit_test(required_fields_and_bad_times_are_refused),
+        cmocka_unit_test(patients_by_identifier),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
