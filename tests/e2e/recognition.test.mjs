@@ -24,6 +24,10 @@ const users = [
   ['docc', 'doctor', ['--org', 'Organization/hc', '--subject', 'Practitioner/pc']], // Zhoukou
   ['docx', 'doctor', ['--org', 'Organization/hx', '--subject', 'Practitioner/px']], // not treating P
   ['nurseb', 'nurse', ['--org', 'Organization/hb']],
+  ['admb', 'hospital-admin', ['--org', 'Organization/hb']],
+  ['regzz', 'regulator', ['--org', 'Organization/hc-410100']],
+  ['regzk', 'regulator', ['--org', 'Organization/hc-411600']],
+  ['res', 'resident', ['--subject', 'Patient/P']],
 ];
 
 const eqa = (code, start, end, result) => ({
@@ -314,4 +318,48 @@ test('the operations are in the CapabilityStatement; a missing catalogue is a cl
     assert.equal(r.status, 422);
     assert.match(diagnostics(r.json), /no recognition catalogue/);
   } finally { await other.stop(); other.cleanup(); }
+});
+
+test('indicators per hospital, city and province: rate, avoided tests, fees, marks, EQA; each caller their own', async () => {
+  // the decisions of the tests above, all by hospital hb: recognised glucose (¥5) and haemoglobin
+  // (¥20), three re-tests of recognisable results (ALT, glucose with consent, glucose in an emergency)
+  const someDecision = (await http('GET', `${srv.base}/Basic?subject=Patient/P&_count=1`)).json.entry[0].resource;
+  const period = someDecision.created.slice(0, 7);
+  const ind = async (who, query) => {
+    const r = await http('GET', `${srv.base}/MeasureReport/$recognition-indicators?period=${period}&${query}`, { headers: who ? as(who) : {} });
+    return r;
+  };
+  const score = (report, code) => report.group.find((g) => g.code.coding[0].code === code).measureScore?.value;
+  const byReporter = (bundle) => Object.fromEntries((bundle.entry || []).map((e) => [e.resource.reporter.reference, e.resource]));
+  const hosp = byReporter((await ind(null, 'level=hospital')).json);
+  const hb = hosp['Organization/hb'];
+  assert.equal(hb.resourceType, 'MeasureReport');
+  assert.equal(hb.period.start, `${period}-01`);
+  assert.equal(score(hb, 'avoided-tests'), 2);
+  assert.equal(score(hb, 'retests'), 3);
+  assert.equal(score(hb, 'recognition-rate'), 0.4);
+  assert.deepEqual(hb.group[0].population.map((p) => p.count), [2, 5]);
+  assert.equal(score(hb, 'fees-saved'), 25);
+  assert.equal(score(hb, 'marked-province'), 2);
+  assert.equal(score(hosp['Organization/la'], 'eqa-items'), 5, 'la passed all five items');
+  assert.equal(hosp['Organization/lf'], undefined, 'lf failed its only item before the month ended');
+  // the city and the province add up the same decisions
+  const city = byReporter((await ind(null, 'level=city')).json)['Organization/hc-410100'];
+  assert.equal(score(city, 'avoided-tests'), 2);
+  assert.equal(score(city, 'eqa-labs'), 1);
+  const prov = byReporter((await ind(null, 'level=province')).json)['Organization/hc-410000'];
+  assert.equal(score(prov, 'avoided-tests'), 2);
+  // a regulator sees their region only, a hospital administrator their hospital; CSV too
+  assert.deepEqual(Object.keys(byReporter((await ind('regzz', 'level=city')).json)), ['Organization/hc-410100']);
+  assert.deepEqual(Object.keys(byReporter((await ind('regzk', 'level=hospital')).json)), []);
+  assert.deepEqual(Object.keys(byReporter((await ind('admb', 'level=hospital')).json)), ['Organization/hb']);
+  const csv = await ind('admb', 'level=hospital&format=csv');
+  assert.equal(csv.status, 200);
+  assert.match(csv.headers.get('content-type'), /^text\/csv/);
+  const [head, row] = csv.body.trim().split('\r\n');
+  assert.equal(head.split(',')[6], 'recognised');
+  assert.equal(row, `${period},hospital,"Organization/hb","丙医院",5,5,2,0.4000,3,25.00,2,0,0,0,0`);
+  for (const who of ['docb', 'res']) assert.equal((await ind(who, 'level=city')).status, 403, who);
+  for (const q of ['level=city&period=2024-13', 'level=ward', 'level=city&format=xml'])
+    assert.equal((await http('GET', `${srv.base}/MeasureReport/$recognition-indicators?${q.includes('period') ? q : `period=${period}&${q}`}`)).status, 400, q);
 });

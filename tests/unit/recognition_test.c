@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/timeutil.h"
+#include "modules/recognition/indicators.h"
 #include "modules/recognition/recognition.h"
 
 #define DAY (86400000LL)
@@ -378,6 +379,56 @@ static void explanations_are_at_most_200_characters(void **state)
     assert_false(recog_decision_check(&d, &ok, false, why, sizeof(why)));
 }
 
+static json_object *decision(const char *outcome, const char *eligible, const char *mark,
+                             const char *fee)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "{\"resourceType\":\"Basic\",\"extension\":["
+             "{\"url\":\"" RECOG_EXT "recognition-outcome\",\"valueCode\":\"%s\"},"
+             "{\"url\":\"" RECOG_EXT "recognition-organization\",\"valueReference\":"
+             "{\"reference\":\"Organization/h\"}}%s%s%s%s%s%s%s]}",
+             outcome,
+             eligible ? ",{\"url\":\"" RECOG_EXT "recognition-eligible\",\"valueBoolean\":" : "",
+             eligible ? eligible : "", eligible ? "}" : "",
+             mark ? ",{\"url\":\"" RECOG_EXT "recognition-mark\",\"valueString\":\"" : "",
+             mark ? mark : "", mark ? "\"}" : "", fee ? fee : "");
+    json_object *d = json_tokener_parse(text);
+    assert_non_null(d);
+    return d;
+}
+
+static void indicators_count_decisions(void **state)
+{
+    (void)state;
+    const char *fee = ",{\"url\":\"" RECOG_EXT "recognition-fee-saved\",\"valueMoney\":{\"value\":"
+                      "12.5,\"currency\":\"CNY\"}}";
+    struct recog_tally t = {0};
+    json_object *list[] = {
+        decision("recognised", "true", "豫HR", fee),
+        decision("recognised", NULL, "郑州HR", fee), /* older decisions have no 'eligible' */
+        decision("recognised", "true", RECOG_ALLIANCE_MARK, NULL),
+        decision("retest", "true", NULL, NULL),
+        decision("retest", "false", NULL, fee), /* nothing recognisable: not in the rate */
+    };
+    for (size_t i = 0; i < 5; i++) {
+        recog_tally_decision(&t, list[i], "豫HR");
+        json_object_put(list[i]);
+    }
+    assert_int_equal(t.decisions, 5);
+    assert_int_equal(t.eligible, 4);
+    assert_int_equal(t.recognised, 3);
+    assert_int_equal(t.retests, 1);
+    assert_int_equal(t.fees_fen, 2500); /* a re-test saves nothing, whatever it says */
+    assert_int_equal(t.marked[0], 1);
+    assert_int_equal(t.marked[1], 1);
+    assert_int_equal(t.marked[2], 1);
+    json_object *d = decision("retest", "true", NULL, NULL);
+    assert_string_equal(recog_decision_ref(d, "organization"), "Organization/h");
+    assert_null(recog_decision_ref(d, "result"));
+    json_object_put(d);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -407,6 +458,7 @@ int main(void)
         cmocka_unit_test(imaging_needs_its_images),
         cmocka_unit_test(decisions_follow_the_rules),
         cmocka_unit_test(explanations_are_at_most_200_characters),
+        cmocka_unit_test(indicators_count_decisions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

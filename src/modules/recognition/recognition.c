@@ -15,8 +15,6 @@
 #define CLOCK_SKEW_MS (5 * 60 * 1000LL)
 #define MAX_ITEMS     5000  /* items in one catalogue */
 #define EQA_MAX       10000 /* EQA outcomes of one laboratory */
-/* [A]: DOMAIN.md names only the province's and the cities' marks */
-#define ALLIANCE_MARK "医联体HR"
 
 const struct recog_reason_text recog_reasons[RECOG__COUNT] = {
     [RECOG_OK] = {"recognisable", "可互认", "may be recognised"},
@@ -343,7 +341,7 @@ static const char *scope_mark(const struct recog_catalogue *cat, const struct re
         return NULL;
     case RECOG_SCOPE_ALLIANCE:
         return same(consumer->alliance, r->lab.alliance) || same(consumer->org, r->lab.org)
-                   ? ALLIANCE_MARK
+                   ? RECOG_ALLIANCE_MARK
                    : NULL;
     }
     return NULL;

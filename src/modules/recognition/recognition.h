@@ -34,6 +34,8 @@
 #define RECOG_DIVISION_OID   "urn:oid:2.16.156.10011.0.9.2.1" /* GB/T 2260 division codes */
 #define RECOG_MAX_CONVERSION 4
 #define RECOG_NOTE_MAX       200 /* characters of a decision's explanation */
+/* the mark of alliance items [A]: DOMAIN.md names only the province's and the cities' */
+#define RECOG_ALLIANCE_MARK "医联体HR"
 
 enum recog_kind { RECOG_LAB, RECOG_IMAGING };
 

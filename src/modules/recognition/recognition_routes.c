@@ -25,6 +25,7 @@
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 #include "fhir/validate.h"
+#include "modules/recognition/indicators.h"
 #include "modules/recognition/recognition.h"
 
 #define MAX_PLACES       32  /* distinct institutions looked up in one call */
@@ -784,6 +785,10 @@ static void decision_extensions(struct call *k, struct buf *b, const struct deci
     buf_printf(b, "\"valueBoolean\":%s}", dc->d.explained ? "true" : "false");
     ext_open(b, "consent");
     buf_printf(b, "\"valueBoolean\":%s}", dc->d.consent ? "true" : "false");
+    /* eligible: a recognisable prior result existed (the denominator of the recognition rate) */
+    ext_open(b, "eligible");
+    buf_printf(b, "\"valueBoolean\":%s}",
+               dc->has_result && dc->v.reason == RECOG_OK ? "true" : "false");
     ext_open(b, "emergency");
     buf_printf(b, "\"valueBoolean\":%s}", k->emergency ? "true" : "false");
     char now[40];
@@ -911,5 +916,5 @@ bool recognition_register(struct fhir_app *app)
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         if (!fhir_app_add_operation(app, &ops[i]))
             return false;
-    return true;
+    return recognition_indicators_register(app);
 }

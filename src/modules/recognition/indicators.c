@@ -1,0 +1,575 @@
+/*
+ * indicators.c - the recognition indicators (indicators.h).
+ */
+#include "modules/recognition/indicators.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/strmap.h"
+#include "core/timeutil.h"
+#include "fhir/access.h"
+#include "fhir/operation.h"
+#include "fhir/query.h"
+#include "fhir/rest_internal.h"
+#include "modules/recognition/recognition.h"
+
+#define PAGE          1000
+#define PARTOF_DEPTH  6
+#define MAX_UNITS     4096
+#define INDICATOR_SYS RECOG_BASE "/CodeSystem/recognition-indicator"
+#define MEASURE_URL   RECOG_BASE "/Measure/recognition"
+
+/* ---- one decision ---- */
+
+static json_object *decision_ext(json_object *d, const char *name)
+{
+    char url[160];
+    snprintf(url, sizeof(url), RECOG_EXT "recognition-%s", name);
+    json_object *exts = NULL, *u = NULL;
+    if (!json_object_object_get_ex(d, "extension", &exts) ||
+        !json_object_is_type(exts, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(exts); i++) {
+        json_object *e = json_object_array_get_idx(exts, i);
+        if (json_object_object_get_ex(e, "url", &u) && !strcmp(json_object_get_string(u), url))
+            return e;
+    }
+    return NULL;
+}
+
+static const char *ext_value(json_object *e, const char *key)
+{
+    json_object *v = NULL;
+    return e && json_object_object_get_ex(e, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+const char *recog_decision_ref(json_object *decision, const char *name)
+{
+    json_object *v = NULL, *r = NULL;
+    json_object *e = decision_ext(decision, name);
+    return e && json_object_object_get_ex(e, "valueReference", &v) &&
+                   json_object_object_get_ex(v, "reference", &r)
+               ? json_object_get_string(r)
+               : NULL;
+}
+
+/* "12.50" CNY as fen. */
+static int64_t fen_of(const char *value)
+{
+    if (!value)
+        return 0;
+    char *end = NULL;
+    long long yuan = strtoll(value, &end, 10);
+    int64_t fen = yuan * 100;
+    if (*end == '.' && end[1] >= '0' && end[1] <= '9') {
+        fen += (end[1] - '0') * 10;
+        if (end[2] >= '0' && end[2] <= '9')
+            fen += end[2] - '0';
+    }
+    return fen;
+}
+
+void recog_tally_decision(struct recog_tally *t, json_object *decision, const char *province_mark)
+{
+    const char *outcome = ext_value(decision_ext(decision, "outcome"), "valueCode");
+    const char *eligible = ext_value(decision_ext(decision, "eligible"), "valueBoolean");
+    const char *mark = ext_value(decision_ext(decision, "mark"), "valueString");
+    bool recognised = outcome && !strcmp(outcome, "recognised");
+    /* a recognised result was recognisable; older decisions carry no 'eligible' */
+    bool is_eligible = recognised || (eligible && !strcmp(eligible, "true"));
+    t->decisions++;
+    t->eligible += is_eligible;
+    t->recognised += recognised;
+    t->retests += !recognised && is_eligible;
+    json_object *money = NULL, *value = NULL;
+    json_object *fee = decision_ext(decision, "fee-saved");
+    if (recognised && fee && json_object_object_get_ex(fee, "valueMoney", &money) &&
+        json_object_object_get_ex(money, "value", &value))
+        t->fees_fen += fen_of(json_object_get_string(value));
+    if (recognised && mark)
+        t->marked[!strcmp(mark, province_mark) ? 0 : !strcmp(mark, RECOG_ALLIANCE_MARK) ? 2 : 1]++;
+}
+
+/* ---- where an institution is, read from the store ---- */
+
+struct org {
+    const char *ref; /* "Organization/id" */
+    const char *name;
+    const char *city; /* "Organization/<the city's commission>", or NULL */
+    const char *city_name;
+    const char *province; /* the top of its partOf chain */
+    const char *province_name;
+    struct recog_eqa *eqa; /* its EQA record */
+    size_t neqa;
+};
+
+struct run {
+    struct rest_ctx *c;
+    struct store *store;
+    struct arena *a;
+    struct strmap orgs;    /* ref -> struct org * */
+    struct strmap allowed; /* the caller's organisations; NULL set = all */
+    bool all;
+    int level;          /* 0 hospital, 1 city, 2 province */
+    int64_t period_end; /* ms: EQA is counted at this moment */
+    const char *province_mark;
+    struct strmap units; /* unit ref -> struct unit * */
+    struct unit **list;
+    size_t nunits;
+};
+
+struct unit {
+    const char *ref, *name;
+    struct recog_tally t;
+};
+
+static json_object *read_json(struct run *r, const char *ref)
+{
+    const char *slash = strchr(ref, '/');
+    if (!slash)
+        return NULL;
+    char type[64];
+    snprintf(type, sizeof(type), "%.*s", (int)(slash - ref), ref);
+    struct buf body;
+    buf_init(&body, 64u << 20);
+    struct store_row row;
+    json_object *o = NULL;
+    if (!store_read(r->store, type, slash + 1, 0, &body, &row) && !row.deleted)
+        o = json_tokener_parse(body.ptr);
+    buf_release(&body);
+    return o;
+}
+
+static const char *str_of(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static const char *part_of(json_object *o)
+{
+    json_object *p = NULL;
+    return json_object_object_get_ex(o, "partOf", &p) ? str_of(p, "reference") : NULL;
+}
+
+/* The division code of an organisation (GB/T 2260 identifier), or NULL. */
+static const char *division(json_object *o)
+{
+    json_object *ids = NULL;
+    if (!json_object_object_get_ex(o, "identifier", &ids) ||
+        !json_object_is_type(ids, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(ids); i++) {
+        json_object *id = json_object_array_get_idx(ids, i);
+        const char *sys = str_of(id, "system");
+        if (sys && !strcmp(sys, RECOG_DIVISION_OID))
+            return str_of(id, "value");
+    }
+    return NULL;
+}
+
+/* Walk up from org: its city's commission and the top of the tree. */
+static void locate(struct run *r, struct org *o, json_object *org)
+{
+    char city[7] = "";
+    json_object *cur = json_object_get(org);
+    const char *ref = o->ref;
+    for (int depth = 0; cur && depth < PARTOF_DEPTH; depth++) {
+        const char *code = division(cur);
+        if (code && !city[0])
+            recog_city_of_division(code, city);
+        if (code && city[0] && !strcmp(code, city) && !o->city) {
+            o->city = arena_printf(r->a, "%s", ref);
+            o->city_name = arena_printf(r->a, "%s", str_of(cur, "name") ? str_of(cur, "name") : "");
+        }
+        o->province = arena_printf(r->a, "%s", ref);
+        o->province_name = arena_printf(r->a, "%s", str_of(cur, "name") ? str_of(cur, "name") : "");
+        const char *up = part_of(cur);
+        ref = up ? arena_printf(r->a, "%s", up) : NULL;
+        json_object_put(cur);
+        cur = ref && !strncmp(ref, "Organization/", 13) ? read_json(r, ref) : NULL;
+    }
+    json_object_put(cur);
+}
+
+static const struct org *org_of(struct run *r, const char *ref, json_object *known)
+{
+    if (!ref)
+        return NULL;
+    const struct org *cached = (const struct org *)strmap_get(&r->orgs, ref);
+    if (cached)
+        return cached;
+    json_object *json = known ? json_object_get(known) : read_json(r, ref);
+    if (!json)
+        return NULL;
+    struct org *o = arena_alloc(r->a, sizeof(*o));
+    memset(o, 0, sizeof(*o));
+    o->ref = arena_printf(r->a, "%s", ref);
+    o->name = arena_printf(r->a, "%s", str_of(json, "name") ? str_of(json, "name") : "");
+    o->neqa = recog_eqa_parse(json, r->a, &o->eqa);
+    locate(r, o, json);
+    json_object_put(json);
+    strmap_put(&r->orgs, o->ref, (const char *)o);
+    return o;
+}
+
+/* ---- units: hospital, city or province ---- */
+
+static struct unit *unit_of(struct run *r, const struct org *o)
+{
+    const char *ref = r->level == 0 ? o->ref : r->level == 1 ? o->city : o->province;
+    const char *name = r->level == 0 ? o->name : r->level == 1 ? o->city_name : o->province_name;
+    if (!ref)
+        return NULL; /* a city level without a city commission above it */
+    struct unit *u = (struct unit *)strmap_get(&r->units, ref);
+    if (u || r->nunits == MAX_UNITS)
+        return u;
+    u = arena_alloc(r->a, sizeof(*u));
+    memset(u, 0, sizeof(*u));
+    u->ref = ref;
+    u->name = name;
+    strmap_put(&r->units, ref, (const char *)u);
+    r->list[r->nunits++] = u;
+    return u;
+}
+
+static bool allowed(struct run *r, const char *ref)
+{
+    return r->all || (ref && strmap_get(&r->allowed, ref));
+}
+
+/* ---- the scans ---- */
+
+typedef void scan_fn(struct run *r, json_object *resource);
+
+struct scan {
+    struct run *r;
+    scan_fn *fn;
+    int64_t last_key;
+    int n;
+};
+
+static bool on_hit(const struct store_hit *hit, void *arg)
+{
+    struct scan *s = arg;
+    s->last_key = hit->key;
+    s->n++;
+    json_tokener *tok = json_tokener_new();
+    json_object *o = json_tokener_parse_ex(tok, hit->body.ptr, (int)hit->body.len);
+    json_tokener_free(tok);
+    if (o)
+        s->fn(s->r, o);
+    json_object_put(o);
+    return true;
+}
+
+/* Every resource matching the (name, value) criteria, a page at a time. */
+static enum err scan(struct run *r, const char *type, const char *const criteria[][2], size_t n,
+                     scan_fn *fn)
+{
+    struct fhir_query q;
+    fhir_query_init(&q, r->a, r->c->app->cfg, type);
+    for (size_t i = 0; i < n; i++)
+        if (fhir_query_add(&q, criteria[i][0], criteria[i][1]) != FHIR_QUERY_OK)
+            return ERR_INVALID;
+    struct store_query sq;
+    fhir_query_to_store(&q, PAGE, &sq);
+    struct scan s = {r, fn, 0, PAGE};
+    while (s.n == PAGE) {
+        s.n = 0;
+        sq.after_key = s.last_key;
+        enum err err = store_search(r->store, &sq, on_hit, &s, NULL);
+        if (err)
+            return err;
+    }
+    return ERR_OK;
+}
+
+static void count_decision(struct run *r, json_object *d)
+{
+    const char *consumer = recog_decision_ref(d, "organization");
+    const struct org *o = allowed(r, consumer) ? org_of(r, consumer, NULL) : NULL;
+    struct unit *u = o ? unit_of(r, o) : NULL;
+    if (u)
+        recog_tally_decision(&u->t, d, r->province_mark);
+}
+
+static void count_lab(struct run *r, json_object *org)
+{
+    const char *id = str_of(org, "id");
+    const char *ref = id ? arena_printf(r->a, "Organization/%s", id) : NULL;
+    if (!allowed(r, ref))
+        return;
+    struct recog_eqa *eqa;
+    size_t n = recog_eqa_parse(org, r->a, &eqa), passed = 0;
+    for (size_t i = 0; i < n; i++) /* each item once: the outcome that decides at the end */
+        if (recog_eqa_qualified(eqa, n, eqa[i].system, eqa[i].code, r->period_end)) {
+            bool seen = false;
+            for (size_t k = 0; k < i && !seen; k++)
+                seen = !strcmp(eqa[k].code, eqa[i].code) &&
+                       recog_eqa_qualified(eqa, n, eqa[k].system, eqa[k].code, r->period_end);
+            passed += !seen;
+        }
+    if (!passed)
+        return;
+    const struct org *o = org_of(r, ref, org);
+    struct unit *u = o ? unit_of(r, o) : NULL;
+    if (u) {
+        u->t.eqa_labs++;
+        u->t.eqa_items += (int64_t)passed;
+    }
+}
+
+/* ---- the answer ---- */
+
+static void group(struct buf *out, const char *code, const char *zh, const char *en,
+                  const char *score, const struct recog_tally *ratio)
+{
+    buf_printf(out,
+               "%s{\"code\":{\"coding\":[{\"system\":\"" INDICATOR_SYS "\",\"code\":\"%s\","
+               "\"display\":\"%s\"}],\"text\":\"%s\"}",
+               strcmp(code, "recognition-rate") ? "," : "", code, zh, en);
+    if (ratio)
+        buf_printf(out,
+                   ",\"population\":[{\"code\":{\"coding\":[{\"system\":\"http://terminology.hl7."
+                   "org/CodeSystem/measure-population\",\"code\":\"numerator\"}]},\"count\":%lld},"
+                   "{\"code\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                   "measure-population\",\"code\":\"denominator\"}]},\"count\":%lld}]",
+                   (long long)ratio->recognised, (long long)ratio->eligible);
+    if (score)
+        buf_printf(out, ",\"measureScore\":%s", score);
+    buf_append_str(out, "}");
+}
+
+static const char *count_score(struct arena *a, int64_t n)
+{
+    return arena_printf(a, "{\"value\":%lld}", (long long)n);
+}
+
+static void measure_report(struct run *r, struct buf *out, const struct unit *u, const char *start,
+                           const char *end)
+{
+    const struct recog_tally *t = &u->t;
+    char now[40];
+    time_format_instant(time_now_ms(), now, sizeof(now));
+    buf_printf(out,
+               "{\"resource\":{\"resourceType\":\"MeasureReport\",\"status\":\"complete\","
+               "\"type\":\"summary\",\"measure\":\"" MEASURE_URL "\",\"date\":\"%s\","
+               "\"period\":{\"start\":\"%s\",\"end\":\"%s\"},\"reporter\":{\"reference\":",
+               now, start, end);
+    buf_append_json_string(out, u->ref, strlen(u->ref));
+    buf_append_str(out, ",\"display\":");
+    buf_append_json_string(out, u->name ? u->name : "", u->name ? strlen(u->name) : 0);
+    buf_append_str(out, "},\"group\":[");
+    group(out, "recognition-rate", "互认率", "recognition rate",
+          t->eligible
+              ? arena_printf(r->a, "{\"value\":%.4f}", (double)t->recognised / (double)t->eligible)
+              : NULL,
+          t);
+    group(out, "avoided-tests", "避免重复检查检验", "avoided repeat tests",
+          count_score(r->a, t->recognised), NULL);
+    group(
+        out, "fees-saved", "节省费用", "fees saved",
+        arena_printf(r->a,
+                     "{\"value\":%lld.%02lld,\"unit\":\"CNY\",\"system\":\"urn:iso:std:iso:4217\","
+                     "\"code\":\"CNY\"}",
+                     (long long)(t->fees_fen / 100), (long long)(t->fees_fen % 100)),
+        NULL);
+    group(out, "retests", "复查（有可互认结果）", "re-tests of recognisable results",
+          count_score(r->a, t->retests), NULL);
+    group(out, "marked-province", "省级互认标识项目", "recognised items marked province-wide",
+          count_score(r->a, t->marked[0]), NULL);
+    group(out, "marked-city", "市级互认标识项目", "recognised items marked city-wide",
+          count_score(r->a, t->marked[1]), NULL);
+    group(out, "marked-alliance", "医联体互认项目", "recognised items within an alliance",
+          count_score(r->a, t->marked[2]), NULL);
+    group(out, "eqa-labs", "室间质评合格实验室", "laboratories with an EQA pass",
+          count_score(r->a, t->eqa_labs), NULL);
+    group(out, "eqa-items", "室间质评合格项目数", "EQA-passed items (国考 #13)",
+          count_score(r->a, t->eqa_items), NULL);
+    buf_append_str(out, "]}}");
+}
+
+static void csv_text(struct buf *out, const char *s)
+{
+    buf_append_str(out, "\"");
+    for (const char *p = s ? s : ""; *p; p++)
+        buf_append(out, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+    buf_append_str(out, "\"");
+}
+
+static void csv_row(struct buf *out, const char *period, const char *level, const struct unit *u)
+{
+    const struct recog_tally *t = &u->t;
+    buf_printf(out, "%s,%s,", period, level);
+    csv_text(out, u->ref);
+    buf_append_str(out, ",");
+    csv_text(out, u->name);
+    buf_printf(out, ",%lld,%lld,%lld,", (long long)t->decisions, (long long)t->eligible,
+               (long long)t->recognised);
+    if (t->eligible)
+        buf_printf(out, "%.4f", (double)t->recognised / (double)t->eligible);
+    buf_printf(out, ",%lld,%lld.%02lld,%lld,%lld,%lld,%lld,%lld\r\n", (long long)t->retests,
+               (long long)(t->fees_fen / 100), (long long)(t->fees_fen % 100),
+               (long long)t->marked[0], (long long)t->marked[1], (long long)t->marked[2],
+               (long long)t->eqa_labs, (long long)t->eqa_items);
+}
+
+/* ---- the operation ---- */
+
+static void keep_mark(struct run *r, json_object *cs)
+{
+    json_object *exts = NULL;
+    if (!json_object_object_get_ex(cs, "extension", &exts) ||
+        !json_object_is_type(exts, json_type_array))
+        return;
+    for (size_t i = 0; i < json_object_array_length(exts); i++) {
+        json_object *e = json_object_array_get_idx(exts, i);
+        const char *url = str_of(e, "url"), *v = str_of(e, "valueString");
+        if (url && v && !strcmp(url, RECOG_EXT_MARK))
+            r->province_mark = arena_printf(r->a, "%s", v);
+    }
+}
+
+/* Whose indicators the caller may see; false (answered) when none. */
+static bool scope(struct run *r)
+{
+    struct rest_ctx *c = r->c;
+    rest_reach(c);
+    struct fhir_reach *reach = c->reach;
+    strmap_init(&r->allowed, r->a, 64);
+    if (reach->kind == FHIR_REACH_ALL) {
+        r->all = true;
+        return true;
+    }
+    if (reach->kind == FHIR_REACH_ORG && reach->org) {
+        strmap_put(&r->allowed, reach->org, "");
+        return true;
+    }
+    if (reach->kind == FHIR_REACH_REGION) {
+        if (!reach->region &&
+            fhir_access_expand(r->store, c->app->cfg, r->a, reach, time_now_ms()) != ERR_OK)
+            return false;
+        for (size_t i = 0; i < reach->nregion; i++)
+            strmap_put(&r->allowed, reach->region[i], "");
+        return true;
+    }
+    rest_error(c, ERR_FORBIDDEN, NULL, "indicators are for hospitals and regulators");
+    return false;
+}
+
+/* "YYYY-MM": its first day, last day, the next month's first day; false if malformed. */
+static bool month(const char *p, char start[32], char end[32], char next[32])
+{
+    int y, m, n = 0;
+    if (!p || strlen(p) != 7 || sscanf(p, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || m < 1 ||
+        m > 12 || y < 1900 || y > 9999)
+        return false;
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int last = days[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+    snprintf(start, 32, "%04d-%02d-01", y, m);
+    snprintf(end, 32, "%04d-%02d-%02d", y, m, last);
+    snprintf(next, 32, "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
+    return true;
+}
+
+static int unit_order(const void *a, const void *b)
+{
+    return strcmp((*(struct unit *const *)a)->ref, (*(struct unit *const *)b)->ref);
+}
+
+static bool compute(struct run *r, const char *start, const char *next)
+{
+    const char *cat[][2] = {{"url", RECOG_CATALOGUE_URL}};
+    const char *dec[][2] = {{"code", RECOG_DECISION_CODE "|decision"},
+                            {"created", arena_printf(r->a, "ge%s", start)},
+                            {"created", arena_printf(r->a, "lt%s", next)}};
+    enum err err = scan(r, "CodeSystem", cat, 1, keep_mark);
+    if (!err)
+        err = scan(r, "Basic", dec, 3, count_decision);
+    if (!err)
+        err = scan(r, "Organization", NULL, 0, count_lab);
+    if (err)
+        rest_error(r->c, err, NULL, "the indicators could not be computed: %s", err_message(err));
+    return !err;
+}
+
+static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
+                           json_object *params, void *self)
+{
+    (void)type;
+    (void)id;
+    (void)self;
+    static const char *const levels[] = {"hospital", "city", "province"};
+    const char *period = fhir_params_text(params, "period");
+    const char *level = fhir_params_text(params, "level");
+    const char *format = fhir_params_text(params, "format");
+    struct run *r = arena_alloc(c->req->arena, sizeof(*r));
+    memset(r, 0, sizeof(*r));
+    *r = (struct run){.c = c, .store = c->app->store, .a = c->req->arena, .province_mark = "豫HR"};
+    r->level = -1;
+    for (int i = 0; i < 3; i++)
+        if (level && !strcmp(level, levels[i]))
+            r->level = i;
+    char start[32], end[32], next[32];
+    if (!month(period, start, end, next) || r->level < 0 ||
+        (format && strcmp(format, "csv") && strcmp(format, "json"))) {
+        rest_error(c, ERR_INVALID, NULL,
+                   "give period=YYYY-MM and level=hospital|city|province (format=json|csv)");
+        return;
+    }
+    int64_t end_ms = 0;
+    char end_at[64];
+    snprintf(end_at, sizeof(end_at), "%sT23:59:59.999+08:00", end);
+    time_parse_fhir(end_at, strlen(end_at), &end_ms);
+    r->period_end = end_ms;
+    strmap_init(&r->orgs, r->a, 256);
+    strmap_init(&r->units, r->a, 256);
+    r->list = arena_alloc(r->a, sizeof(*r->list) * MAX_UNITS);
+    if (!scope(r) || !compute(r, start, next))
+        return;
+    qsort(r->list, r->nunits, sizeof(*r->list), unit_order);
+    struct buf *out = &c->res->body;
+    buf_reset(out);
+    bool csv = format && !strcmp(format, "csv");
+    if (csv)
+        buf_append_str(out, "period,level,reporter,name,decisions,eligible,recognised,"
+                            "recognition_rate,retests,fees_saved_cny,marked_province,marked_city,"
+                            "marked_alliance,eqa_labs,eqa_items\r\n");
+    else
+        buf_append_str(out, "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[");
+    for (size_t i = 0; i < r->nunits; i++) {
+        if (csv) {
+            csv_row(out, period, levels[r->level], r->list[i]);
+            continue;
+        }
+        if (i)
+            buf_append_str(out, ",");
+        measure_report(r, out, r->list[i], start, end);
+    }
+    if (!csv)
+        buf_append_str(out, "]}");
+    c->res->status = 200;
+    if (csv)
+        c->res->content_type = "text/csv; charset=utf-8";
+    else
+        rest_json_type(c);
+}
+
+bool recognition_indicators_register(struct fhir_app *app)
+{
+    const struct fhir_operation op = {
+        .type = "MeasureReport",
+        .name = "recognition-indicators",
+        .on_type = true,
+        .get = true,
+        .interaction = 's',
+        .definition = RECOG_BASE "/OperationDefinition/MeasureReport-recognition-indicators",
+        .run = run_indicators,
+    };
+    return fhir_app_add_operation(app, &op);
+}
