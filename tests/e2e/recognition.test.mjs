@@ -363,3 +363,43 @@ test('indicators per hospital, city and province: rate, avoided tests, fees, mar
   for (const q of ['level=city&period=2024-13', 'level=ward', 'level=city&format=xml'])
     assert.equal((await http('GET', `${srv.base}/MeasureReport/$recognition-indicators?${q.includes('period') ? q : `period=${period}&${q}`}`)).status, 400, q);
 });
+
+test('a laboratory\'s own codes are recognised once a ConceptMap maps them; what it still lacks is reported', async () => {
+  const LOCAL = 'https://fhir.yujian.org.cn/CodeSystem/local/la';
+  const local = (id, code, value, unit) => ({ ...obs(id, 'la', 'x', value, unit, now - day), code: { coding: [{ system: LOCAL, code, display: `${code} (local)` }] } });
+  await put(local('loc-glu', 'GLU', 5.2, 'mmol/L'));
+  await put(local('loc-cr', 'CREA', 70, 'umol/L'));
+  await put(local('loc-x1', 'XYZ', 1, 'U/L'));
+  await put(local('loc-x2', 'XYZ', 2, 'U/L'));
+  let r = await recognizable('docb', `code=${LOINC}|2345-7`);
+  assert.equal(r.items['2345-7'].results['Observation/loc-glu'], undefined, 'unmapped: stored, not recognisable');
+  const unmapped = async (who = null) => {
+    const res = await http('GET', `${srv.base}/ConceptMap/$recognition-unmapped?laboratory=Organization/la`, { headers: who ? as(who) : {} });
+    if (res.status !== 200) return res.status;
+    return Object.fromEntries(res.json.parameter.filter((p) => p.name === 'unmapped').map((p) => {
+      const m = Object.fromEntries(p.part.map((x) => [x.name, x]));
+      return [m.code.valueCoding.code, m.count.valueInteger];
+    }));
+  };
+  assert.deepEqual(await unmapped(), { XYZ: 2, GLU: 1, CREA: 1 });
+  await put({
+    resourceType: 'ConceptMap', id: 'cm-la', status: 'active',
+    group: [{
+      source: LOCAL, target: LOINC,
+      element: [
+        { code: 'GLU', target: [{ code: '2345-7', equivalence: 'equivalent' }] },
+        { code: 'CREA', target: [{ code: '2160-0', equivalence: 'narrower' }] },
+      ],
+    }],
+  });
+  r = await recognizable('docb', `code=${LOINC}|2345-7,${LOINC}|2160-0`);
+  assert.equal(r.items['2345-7'].results['Observation/loc-glu'].ok, true, 'mapped: recognisable like its catalogue code');
+  assert.equal(r.items['2160-0'].results['Observation/loc-cr'], undefined, 'a narrower mapping is not an equivalence');
+  assert.deepEqual(await unmapped(), { XYZ: 2, CREA: 1 });
+  assert.deepEqual(await unmapped('regzz'), { XYZ: 2, CREA: 1 }, 'the city regulator may look');
+  assert.equal(await unmapped('admb'), 403, 'another hospital may not');
+  assert.equal(await unmapped('res'), 403);
+  const d = await http('POST', `${srv.base}/Patient/P/$recognize`, { headers: as('docb'), body: decisions([{ code: '2345-7', result: 'Observation/loc-glu', outcome: 'recognised' }]) });
+  assert.equal(d.status, 200, d.body);
+  assert.equal((await http('GET', `${srv.base}/ConceptMap/$recognition-unmapped?laboratory=la`)).status, 400);
+});

@@ -118,6 +118,21 @@ struct run {
     struct strmap units; /* unit ref -> struct unit * */
     struct unit **list;
     size_t nunits;
+    int64_t cap;                /* scans stop after this many resources (0: never) */
+    bool newest_first;          /* scans go from the newest resource back */
+    int64_t scanned;            /* resources scanned */
+    bool truncated;             /* a scan stopped at cap */
+    struct recog_catalogue cat; /* $recognition-unmapped: the items */
+    struct strmap mapped;       /* "system|code" mapped to an item */
+    struct strmap seen;         /* "system|code" -> struct seen * */
+    struct seen **codes;
+    size_t ncodes;
+};
+
+/* A laboratory's own code seen on its results. */
+struct seen {
+    const char *system, *code, *display, *last;
+    int64_t count;
 };
 
 struct unit {
@@ -258,6 +273,11 @@ static bool on_hit(const struct store_hit *hit, void *arg)
     struct scan *s = arg;
     s->last_key = hit->key;
     s->n++;
+    if (s->r->cap && ++s->r->scanned > s->r->cap) {
+        s->r->truncated = true;
+        s->n = 0; /* no further page */
+        return false;
+    }
     json_tokener *tok = json_tokener_new();
     json_object *o = json_tokener_parse_ex(tok, hit->body.ptr, (int)hit->body.len);
     json_tokener_free(tok);
@@ -281,7 +301,10 @@ static enum err scan(struct run *r, const char *type, const char *const criteria
     struct scan s = {r, fn, 0, PAGE};
     while (s.n == PAGE) {
         s.n = 0;
-        sq.after_key = s.last_key;
+        if (r->newest_first) /* up to and including before_key, descending */
+            sq.before_key = s.last_key ? s.last_key - 1 : INT64_MAX;
+        else
+            sq.after_key = s.last_key;
         enum err err = store_search(r->store, &sq, on_hit, &s, NULL);
         if (err)
             return err;
@@ -570,6 +593,181 @@ bool recognition_indicators_register(struct fhir_app *app)
         .interaction = 's',
         .definition = RECOG_BASE "/OperationDefinition/MeasureReport-recognition-indicators",
         .run = run_indicators,
+    };
+    return fhir_app_add_operation(app, &op);
+}
+
+/* ---- $recognition-unmapped: a laboratory's own codes no ConceptMap maps ---- */
+
+#define UNMAPPED_SCAN_DEFAULT 20000
+#define UNMAPPED_SCAN_MAX     200000
+#define UNMAPPED_MAX_CODES    2000
+
+static void keep_catalogue(struct run *r, json_object *cs)
+{
+    char why[200];
+    if (!r->cat.count)
+        recog_catalogue_parse(cs, r->a, &r->cat, why, sizeof(why));
+}
+
+static void keep_mapped(struct run *r, json_object *map)
+{
+    json_object *groups = NULL, *els = NULL, *tgs = NULL;
+    if (!json_object_object_get_ex(map, "group", &groups) ||
+        !json_object_is_type(groups, json_type_array))
+        return;
+    for (size_t g = 0; g < json_object_array_length(groups); g++) {
+        json_object *gr = json_object_array_get_idx(groups, g);
+        const char *src = str_of(gr, "source"), *dst = str_of(gr, "target");
+        if (!src || !dst || !json_object_object_get_ex(gr, "element", &els) ||
+            !json_object_is_type(els, json_type_array))
+            continue;
+        for (size_t e = 0; e < json_object_array_length(els); e++) {
+            json_object *el = json_object_array_get_idx(els, e);
+            if (!str_of(el, "code") || !json_object_object_get_ex(el, "target", &tgs) ||
+                !json_object_is_type(tgs, json_type_array))
+                continue;
+            for (size_t t = 0; t < json_object_array_length(tgs); t++) {
+                json_object *tg = json_object_array_get_idx(tgs, t);
+                const char *eq = str_of(tg, "equivalence");
+                if (eq && (!strcmp(eq, "equivalent") || !strcmp(eq, "equal")) &&
+                    recog_catalogue_find(&r->cat, dst, str_of(tg, "code")))
+                    strmap_put(&r->mapped, arena_printf(r->a, "%s|%s", src, str_of(el, "code")),
+                               "");
+            }
+        }
+    }
+}
+
+/* A result: when none of its codes is an item or mapped to one, count its first code. */
+static void note_codes(struct run *r, json_object *obs)
+{
+    json_object *code = NULL, *codings = NULL;
+    if (!json_object_object_get_ex(obs, "code", &code) ||
+        !json_object_object_get_ex(code, "coding", &codings) ||
+        !json_object_is_type(codings, json_type_array) || !json_object_array_length(codings))
+        return;
+    for (size_t i = 0; i < json_object_array_length(codings); i++) {
+        json_object *cd = json_object_array_get_idx(codings, i);
+        const char *sys = str_of(cd, "system"), *c = str_of(cd, "code");
+        if (sys && c &&
+            (recog_catalogue_find(&r->cat, sys, c) ||
+             strmap_get(&r->mapped, arena_printf(r->a, "%s|%s", sys, c))))
+            return; /* recognisable by its code */
+    }
+    json_object *first = json_object_array_get_idx(codings, 0);
+    const char *sys = str_of(first, "system"), *c = str_of(first, "code");
+    if (!c)
+        return;
+    const char *key = arena_printf(r->a, "%s|%s", sys ? sys : "", c);
+    struct seen *s = (struct seen *)strmap_get(&r->seen, key);
+    if (!s && r->ncodes < UNMAPPED_MAX_CODES) {
+        s = arena_alloc(r->a, sizeof(*s));
+        *s = (struct seen){
+            sys ? arena_printf(r->a, "%s", sys) : NULL, arena_printf(r->a, "%s", c),
+            str_of(first, "display") ? arena_printf(r->a, "%s", str_of(first, "display")) : NULL,
+            NULL, 0};
+        strmap_put(&r->seen, key, (const char *)s);
+        r->codes[r->ncodes++] = s;
+    }
+    const char *when = str_of(obs, "issued");
+    if (s && ++s->count && when && (!s->last || strcmp(when, s->last) > 0))
+        s->last = arena_printf(r->a, "%s", when);
+}
+
+static int by_count(const void *a, const void *b)
+{
+    const struct seen *x = *(struct seen *const *)a, *y = *(struct seen *const *)b;
+    return x->count != y->count ? (x->count < y->count ? 1 : -1) : strcmp(x->code, y->code);
+}
+
+static void put_unmapped(struct run *r, struct buf *out, const char *lab)
+{
+    buf_append_str(out, "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"laboratory\","
+                        "\"valueReference\":{\"reference\":");
+    buf_append_json_string(out, lab, strlen(lab));
+    buf_printf(out,
+               "}},{\"name\":\"scanned\",\"valueInteger\":%lld},{\"name\":\"truncated\","
+               "\"valueBoolean\":%s}",
+               (long long)(r->truncated ? r->cap : r->scanned), r->truncated ? "true" : "false");
+    for (size_t i = 0; i < r->ncodes; i++) {
+        const struct seen *s = r->codes[i];
+        buf_append_str(out,
+                       ",{\"name\":\"unmapped\",\"part\":[{\"name\":\"code\",\"valueCoding\":{");
+        if (s->system) {
+            buf_append_str(out, "\"system\":");
+            buf_append_json_string(out, s->system, strlen(s->system));
+            buf_append_str(out, ",");
+        }
+        buf_append_str(out, "\"code\":");
+        buf_append_json_string(out, s->code, strlen(s->code));
+        if (s->display) {
+            buf_append_str(out, ",\"display\":");
+            buf_append_json_string(out, s->display, strlen(s->display));
+        }
+        buf_printf(out, "}},{\"name\":\"count\",\"valueInteger\":%lld}", (long long)s->count);
+        if (s->last)
+            buf_printf(out, ",{\"name\":\"last-seen\",\"valueDateTime\":\"%s\"}", s->last);
+        buf_append_str(out, "]}");
+    }
+    buf_append_str(out, "]}");
+}
+
+static void run_unmapped(struct rest_ctx *c, const char *type, const char *id, json_object *params,
+                         void *self)
+{
+    (void)type;
+    (void)id;
+    (void)self;
+    struct run *r = arena_alloc(c->req->arena, sizeof(*r));
+    *r = (struct run){.c = c, .store = c->app->store, .a = c->req->arena};
+    const char *lab = fhir_params_text(params, "laboratory"),
+               *count = fhir_params_text(params, "count");
+    long long cap = count ? atoll(count) : UNMAPPED_SCAN_DEFAULT;
+    if (!lab || strncmp(lab, "Organization/", 13) || cap < 1 || cap > UNMAPPED_SCAN_MAX) {
+        rest_error(c, ERR_INVALID, NULL, "give laboratory=Organization/id (and count 1..%d)",
+                   UNMAPPED_SCAN_MAX);
+        return;
+    }
+    if (!scope(r))
+        return;
+    if (!allowed(r, lab)) {
+        rest_error(c, ERR_FORBIDDEN, NULL, "'%.80s' is not among your organisations", lab);
+        return;
+    }
+    strmap_init(&r->mapped, r->a, 256);
+    strmap_init(&r->seen, r->a, 256);
+    r->codes = arena_alloc(r->a, sizeof(*r->codes) * UNMAPPED_MAX_CODES);
+    const char *cat[][2] = {{"url", RECOG_CATALOGUE_URL}, {"status", "active"}};
+    const char *obs[][2] = {{"performer", lab}};
+    enum err err = scan(r, "CodeSystem", cat, 2, keep_catalogue);
+    if (!err)
+        err = scan(r, "ConceptMap", NULL, 0, keep_mapped);
+    r->cap = cap;
+    r->newest_first = true; /* the laboratory's latest results */
+    if (!err)
+        err = scan(r, "Observation", obs, 1, note_codes);
+    if (err) {
+        rest_error(c, err, NULL, "the codes could not be read: %s", err_message(err));
+        return;
+    }
+    qsort(r->codes, r->ncodes, sizeof(*r->codes), by_count);
+    buf_reset(&c->res->body);
+    put_unmapped(r, &c->res->body, lab);
+    c->res->status = 200;
+    rest_json_type(c);
+}
+
+bool recognition_unmapped_register(struct fhir_app *app)
+{
+    const struct fhir_operation op = {
+        .type = "ConceptMap",
+        .name = "recognition-unmapped",
+        .on_type = true,
+        .get = true,
+        .interaction = 'r',
+        .definition = RECOG_BASE "/OperationDefinition/ConceptMap-recognition-unmapped",
+        .run = run_unmapped,
     };
     return fhir_app_add_operation(app, &op);
 }

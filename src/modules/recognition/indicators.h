@@ -47,4 +47,13 @@ const char *recog_decision_ref(json_object *decision, const char *name);
 /* Add the operation to app; false when the operation table is full. */
 bool recognition_indicators_register(struct fhir_app *app);
 
+/*
+ * GET [base]/ConceptMap/$recognition-unmapped?laboratory=Organization/id
+ * [&count=N]: the codes on that laboratory's results (the last N scanned,
+ * 20,000 by default) that are neither catalogue items nor mapped to one by
+ * an equivalent ConceptMap entry, with how often and when last seen: what
+ * its mapping still lacks. Scoped as the indicators are.
+ */
+bool recognition_unmapped_register(struct fhir_app *app);
+
 #endif

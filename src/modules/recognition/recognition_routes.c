@@ -32,6 +32,10 @@
 #define MAX_DECISIONS    50  /* decisions in one $recognize */
 #define MAX_RESULTS      100 /* prior results read per kind */
 #define MAX_CODES        64  /* items asked about in one call */
+#define MAX_MAPS         100 /* ConceptMaps read in one call */
+#define MAX_LOCALS       512 /* laboratories' codes mapped to the asked items */
+#define CODES_PER_GET    60  /* code values in one search (a query allows 64) */
+#define MAX_SEARCHES     24  /* searches of prior results in one call */
 #define PARTOF_DEPTH     6   /* institution → county → city → province */
 #define RESPONSE_BYTES   (8u << 20)
 #define DECISION_DEF     RECOG_BASE "/OperationDefinition/Patient-recognize"
@@ -45,6 +49,12 @@ struct place {
 
 struct decision;
 
+/* A laboratory's own code that a ConceptMap maps to a catalogue item. */
+struct local_code {
+    const char *system, *code;
+    const struct recog_item *item;
+};
+
 /* One call of an operation. */
 struct call {
     struct rest_ctx *c;
@@ -56,6 +66,8 @@ struct call {
     int64_t now;
     struct place places[MAX_PLACES];
     size_t nplaces;
+    struct local_code *locals; /* laboratories' own codes mapped to items (ConceptMap) */
+    size_t nlocals;
     struct decision *decisions; /* $recognize: what was submitted */
     size_t ndecisions;
 };
@@ -371,8 +383,21 @@ static void read_result(struct call *k, json_object *res, const struct recog_ite
     }
 }
 
-/* The catalogue item among a resource's codings, if it is one of items[]. */
-static const struct recog_item *item_of(json_object *res, const struct recog_item **items, size_t n)
+/* Is item one of items[]? */
+static bool among(const struct recog_item *item, const struct recog_item **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i] == item)
+            return true;
+    return false;
+}
+
+/*
+ * The catalogue item among a resource's codings, if it is one of items[]:
+ * by its own code, or by a laboratory's code mapped to it.
+ */
+static const struct recog_item *item_of(const struct call *k, json_object *res,
+                                        const struct recog_item **items, size_t n)
 {
     json_object *code = NULL, *codings = NULL;
     if (!json_object_object_get_ex(res, "code", &code) ||
@@ -385,8 +410,62 @@ static const struct recog_item *item_of(json_object *res, const struct recog_ite
         for (size_t j = 0; sys && c && j < n; j++)
             if (!strcmp(items[j]->system, sys) && !strcmp(items[j]->code, c))
                 return items[j];
+        for (size_t j = 0; sys && c && j < k->nlocals; j++)
+            if (!strcmp(k->locals[j].system, sys) && !strcmp(k->locals[j].code, c) &&
+                among(k->locals[j].item, items, n))
+                return k->locals[j].item;
     }
     return NULL;
+}
+
+/* ---- local codes (ConceptMap) ---- */
+
+/* One group of a ConceptMap: its elements whose target is an asked item, equivalent or equal. */
+static void map_group(struct call *k, json_object *group, const struct recog_item **items, size_t n)
+{
+    const char *source = str_at(group, "source"), *target = str_at(group, "target");
+    json_object *elements = NULL, *targets = NULL;
+    if (!source || !target || !json_object_object_get_ex(group, "element", &elements) ||
+        !json_object_is_type(elements, json_type_array))
+        return;
+    for (size_t e = 0; e < json_object_array_length(elements); e++) {
+        json_object *el = json_object_array_get_idx(elements, e);
+        const char *code = str_at(el, "code");
+        if (!code || !json_object_object_get_ex(el, "target", &targets) ||
+            !json_object_is_type(targets, json_type_array))
+            continue;
+        for (size_t t = 0; t < json_object_array_length(targets); t++) {
+            json_object *tg = json_object_array_get_idx(targets, t);
+            const char *eq = str_at(tg, "equivalence");
+            const struct recog_item *it = recog_catalogue_find(&k->cat, target, str_at(tg, "code"));
+            if (!it || !among(it, items, n) || !eq ||
+                (strcmp(eq, "equivalent") && strcmp(eq, "equal")) || k->nlocals == MAX_LOCALS)
+                continue;
+            k->locals[k->nlocals++] = (struct local_code){keep(k, source), keep(k, code), it};
+        }
+    }
+}
+
+/* The ConceptMaps that map laboratories' codes to the asked items. */
+static void load_mappings(struct call *k, const struct recog_item **items, size_t n, bool all)
+{
+    struct buf url;
+    buf_init(&url, 64u * 1024);
+    buf_printf(&url, "ConceptMap?status=active,draft&_count=%d", MAX_MAPS);
+    for (size_t i = 0; !all && i < n && i < MAX_CODES; i++)
+        buf_printf(&url, "%s%s", i ? "," : "&target-code=", items[i]->code);
+    int status;
+    json_object *b = fetch(k, url.ptr, &status);
+    buf_release(&url);
+    json_object *maps[MAX_MAPS], *groups = NULL;
+    size_t nmaps = entries(b, maps, MAX_MAPS);
+    k->locals = arena_alloc(k->a, sizeof(*k->locals) * MAX_LOCALS);
+    for (size_t m = 0; m < nmaps; m++)
+        if (json_object_object_get_ex(maps[m], "group", &groups) &&
+            json_object_is_type(groups, json_type_array))
+            for (size_t g = 0; g < json_object_array_length(groups); g++)
+                map_group(k, json_object_array_get_idx(groups, g), items, n);
+    json_object_put(b);
 }
 
 /* ---- $recognizable ---- */
@@ -455,25 +534,52 @@ static bool asked_items(struct call *k, json_object *params, struct asked *q)
     return true;
 }
 
-/* The patient's results of kind for the asked items, newest first (a searchset). */
-static json_object *search_results(struct call *k, enum recog_kind kind, const struct asked *q)
+/* The codes to search for kind: the asked items', then the laboratories' codes mapped to them. */
+static size_t codes_of(struct call *k, enum recog_kind kind, const struct asked *q,
+                       const char **out)
 {
-    struct buf url;
-    buf_init(&url, 64u * 1024);
-    buf_printf(&url, "%s?subject=%s&_sort=-date&_count=%d",
-               kind == RECOG_LAB ? "Observation" : "DiagnosticReport", k->patient, MAX_RESULTS);
-    bool any = false;
-    for (size_t i = 0; !q->all && i < q->n; i++) {
-        if (q->items[i]->kind != kind)
-            continue;
-        buf_append_str(&url, any ? "," : "&code=");
-        rest_url_encode(&url, arena_printf(k->a, "%s|%s", q->items[i]->system, q->items[i]->code));
-        any = true;
+    size_t n = 0;
+    for (size_t i = 0; i < q->n; i++)
+        if (q->items[i]->kind == kind)
+            out[n++] = arena_printf(k->a, "%s|%s", q->items[i]->system, q->items[i]->code);
+    for (size_t i = 0; i < k->nlocals; i++)
+        if (k->locals[i].item->kind == kind)
+            out[n++] = arena_printf(k->a, "%s|%s", k->locals[i].system, k->locals[i].code);
+    return n;
+}
+
+/*
+ * The patient's results of kind for the asked items, newest first: one
+ * searchset per CODES_PER_GET codes into out[] (at most max). Returns how
+ * many; *refused when a search was refused.
+ */
+static size_t search_results(struct call *k, enum recog_kind kind, const struct asked *q,
+                             json_object **out, size_t max, bool *refused)
+{
+    const char **codes = arena_alloc(k->a, sizeof(*codes) * (q->n + k->nlocals + 1));
+    size_t ncodes = q->all ? 0 : codes_of(k, kind, q, codes), n = 0;
+    *refused = false;
+    for (size_t from = 0; (q->all && n == 0) || (from < ncodes && n < max); from += CODES_PER_GET) {
+        struct buf url;
+        buf_init(&url, 64u * 1024);
+        buf_printf(&url, "%s?subject=%s&_sort=-date&_count=%d",
+                   kind == RECOG_LAB ? "Observation" : "DiagnosticReport", k->patient, MAX_RESULTS);
+        for (size_t i = from; i < ncodes && i < from + CODES_PER_GET; i++) {
+            buf_append_str(&url, i == from ? "&code=" : ",");
+            rest_url_encode(&url, codes[i]);
+        }
+        int status;
+        out[n] = fetch(k, url.ptr, &status);
+        buf_release(&url);
+        if (!out[n]) {
+            *refused = true;
+            return n;
+        }
+        n++;
+        if (q->all)
+            break;
     }
-    int status;
-    json_object *b = q->all || any ? fetch(k, url.ptr, &status) : NULL;
-    buf_release(&url);
-    return b;
+    return n;
 }
 
 static void json_str(struct buf *out, const char *s)
@@ -555,7 +661,7 @@ static void put_item(struct call *k, struct buf *out, const struct recog_item *i
     buf_append_str(out, "}");
     bool any = false;
     for (size_t i = 0; i < nfound; i++) {
-        if (item_of(found[i], q->items, q->n) != it)
+        if (item_of(k, found[i], q->items, q->n) != it)
             continue;
         struct recog_result r;
         struct recog_verdict v;
@@ -585,17 +691,14 @@ static void put_head(struct call *k, struct buf *out)
     }
 }
 
-/* Search as the caller; false (answered) when the search itself was refused. */
+/* Search as the caller into found[]; false (answered) when a search was refused. */
 static bool results_of(struct call *k, enum recog_kind kind, const struct asked *q,
-                       json_object **out)
+                       json_object **bundles, size_t *nbundles)
 {
-    *out = search_results(k, kind, q);
-    if (*out || !(q->all || q->n))
-        return true;
-    bool wanted = q->all;
-    for (size_t i = 0; i < q->n; i++)
-        wanted |= q->items[i]->kind == kind;
-    if (!wanted)
+    bool refused;
+    size_t n = search_results(k, kind, q, bundles + *nbundles, MAX_SEARCHES - *nbundles, &refused);
+    *nbundles += n;
+    if (!refused)
         return true;
     rest_error(k->c, ERR_FORBIDDEN, NULL,
                "无法读取该患者的%s结果 / the patient's %s results cannot be read with your access",
@@ -610,30 +713,34 @@ static void run_recognizable(struct rest_ctx *c, const char *type, const char *i
     (void)self;
     struct call *k = arena_alloc(c->req->arena, sizeof(*k));
     struct asked q;
-    json_object *labs = NULL, *imaging = NULL;
-    if (!setup(k, c, id, params) || !asked_items(k, params, &q) ||
-        !results_of(k, RECOG_LAB, &q, &labs) || !results_of(k, RECOG_IMAGING, &q, &imaging)) {
-        json_object_put(labs);
-        return;
+    json_object *bundles[MAX_SEARCHES];
+    size_t nbundles = 0;
+    bool ok = setup(k, c, id, params) && asked_items(k, params, &q);
+    if (ok)
+        load_mappings(k, q.items, q.n, q.all);
+    ok = ok && results_of(k, RECOG_LAB, &q, bundles, &nbundles) &&
+         results_of(k, RECOG_IMAGING, &q, bundles, &nbundles);
+    size_t cap = MAX_SEARCHES * MAX_RESULTS, n = 0;
+    json_object **found = ok ? arena_alloc(k->a, sizeof(*found) * cap) : NULL;
+    for (size_t i = 0; ok && i < nbundles; i++)
+        n += entries(bundles[i], found + n, cap - n);
+    if (ok) {
+        struct buf *out = &c->res->body;
+        buf_reset(out);
+        put_head(k, out);
+        for (size_t i = 0; i < q.n; i++)
+            put_item(k, out, q.items[i], found, n, &q);
+        for (size_t i = 0; i < q.nunknown; i++) {
+            buf_append_str(out, ",{\"name\":\"not-in-catalogue\",\"valueString\":");
+            json_str(out, q.unknown[i]);
+            buf_append_str(out, "}");
+        }
+        buf_append_str(out, "]}");
+        c->res->status = 200;
+        rest_json_type(c);
     }
-    json_object **found = arena_alloc(k->a, sizeof(*found) * 2 * MAX_RESULTS);
-    size_t n = entries(labs, found, MAX_RESULTS);
-    n += entries(imaging, found + n, MAX_RESULTS);
-    struct buf *out = &c->res->body;
-    buf_reset(out);
-    put_head(k, out);
-    for (size_t i = 0; i < q.n; i++)
-        put_item(k, out, q.items[i], found, n, &q);
-    for (size_t i = 0; i < q.nunknown; i++) {
-        buf_append_str(out, ",{\"name\":\"not-in-catalogue\",\"valueString\":");
-        json_str(out, q.unknown[i]);
-        buf_append_str(out, "}");
-    }
-    buf_append_str(out, "]}");
-    c->res->status = 200;
-    rest_json_type(c);
-    json_object_put(labs);
-    json_object_put(imaging);
+    for (size_t i = 0; i < nbundles; i++)
+        json_object_put(bundles[i]);
 }
 
 /* ---- $recognize ---- */
@@ -674,7 +781,7 @@ static bool decision_result(struct call *k, struct decision *dc, const char *ref
                           ? str_at(subject, "reference")
                           : NULL;
     const struct recog_item *items[1] = {dc->item};
-    if (!res || !who || strcmp(who, k->patient) != 0 || item_of(res, items, 1) != dc->item) {
+    if (!res || !who || strcmp(who, k->patient) != 0 || item_of(k, res, items, 1) != dc->item) {
         rest_error(k->c, ERR_UNPROCESSABLE, "decision",
                    "决定 %zu：'%.80s' 不是该患者此项目的结果 / decision %zu: '%.80s' is not a "
                    "result of this item for this patient",
@@ -867,6 +974,10 @@ static void run_recognize(struct rest_ctx *c, const char *type, const char *id, 
         rest_error(c, ERR_INVALID, "decision", "give 1 to %d 'decision' parameters", MAX_DECISIONS);
         return;
     }
+    const struct recog_item **every = arena_alloc(k->a, sizeof(*every) * (k->cat.count + 1));
+    for (size_t i = 0; i < k->cat.count; i++)
+        every[i] = &k->cat.items[i];
+    load_mappings(k, every, k->cat.count, true); /* a decision may name a locally coded result */
     k->decisions = arena_alloc(k->a, sizeof(*k->decisions) * n);
     struct fhir_write *writes = arena_alloc(k->a, sizeof(*writes) * n);
     for (size_t i = 0; i < n; i++)
@@ -916,5 +1027,5 @@ bool recognition_register(struct fhir_app *app)
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         if (!fhir_app_add_operation(app, &ops[i]))
             return false;
-    return recognition_indicators_register(app);
+    return recognition_indicators_register(app) && recognition_unmapped_register(app);
 }
