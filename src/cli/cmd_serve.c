@@ -169,7 +169,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     struct fhir_app *app = fhir_app_new(cfg, store);
     struct hl7_service hl7 = {store, cfg};
     /* three operations: the table has room (FHIR_MAX_OPERATIONS) */
-    recognition_register(app);
+    struct recog_data *recognition = recognition_register(app);
     hl7_register(app, &hl7);
     struct auth_app *gate = auth_app_new(cfg, store, app);
     struct http_server *server = NULL;
@@ -177,6 +177,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
         fprintf(stderr, "yujian serve: cannot listen on %s:%d\n", cfg->host, cfg->port);
         auth_app_free(gate);
         fhir_app_free(app);
+        recognition_free(recognition);
         store_close(store);
         return CLI_EXIT_FAIL;
     }
@@ -187,6 +188,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
         http_server_stop(server, SHUTDOWN_GRACE_MS);
         auth_app_free(gate);
         fhir_app_free(app);
+        recognition_free(recognition);
         store_close(store);
         return CLI_EXIT_FAIL;
     }
@@ -207,6 +209,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     http_server_stop(server, SHUTDOWN_GRACE_MS);
     auth_app_free(gate);
     fhir_app_free(app);
+    recognition_free(recognition);
     store_close(store);
     log_info(LOG_MAIN, "stopped");
     return CLI_EXIT_OK;

@@ -275,6 +275,7 @@ struct store_ops {
     enum err (*search)(struct store *s, const struct store_query *q, store_hit_fn *fn, void *ctx,
                        int64_t *out_total);
     enum err (*meta_get)(struct store *s, const char *name, int64_t *out);
+    uint64_t (*generation)(struct store *s, const char *type);
     enum err (*tx_meta_set)(struct store_tx *tx, const char *name, int64_t value);
     enum err (*tx_reindex)(struct store_tx *tx, const char *type, const char *id,
                            const struct store_index_entry *entries, size_t count);
@@ -389,6 +390,17 @@ static inline enum err store_tx_search(struct store_tx *tx, const struct store_q
 {
     const struct store_ops *ops = *(const struct store_ops *const *)tx;
     return ops->tx_search(tx, q, fn, ctx, out_total);
+}
+
+/*
+ * A number that changes after every committed write of a resource of type
+ * (and, sharing its slot, of some other types): a cache of what was read of
+ * type may be kept while it stays the same. Read it before reading what is
+ * cached: the change is made only once the write is visible to new reads.
+ */
+static inline uint64_t store_generation(struct store *s, const char *type)
+{
+    return s->ops->generation(s, type);
 }
 
 /* A named integer kept by the store (e.g. the search-index version); 0 if never set. */

@@ -432,6 +432,15 @@ static enum err sqlite_tx_current(struct store_tx *txbase, const char *type, con
     return err;
 }
 
+/* The generation slot of a resource type (FNV-1a of its name). */
+static unsigned generation_slot(const char *type, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)type[i]) * 16777619u;
+    return h % STORE_GENERATION_SLOTS;
+}
+
 static enum err sqlite_tx_put(struct store_tx *txbase, const struct store_row *row)
 {
     struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
@@ -456,7 +465,14 @@ static enum err sqlite_tx_put(struct store_tx *txbase, const struct store_row *r
     sqlite3_clear_bindings(st);
     if (!err)
         err = sqlite_index_put(tx->store, sqlite3_last_insert_rowid(tx->store->wdb), row);
+    tx->store->batch_touched |= 1ull << generation_slot(row->type.ptr, row->type.len);
     return err;
+}
+
+static uint64_t sqlite_generation(struct store *base, const char *type)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    return atomic_load(&s->generation[generation_slot(type, strlen(type))]);
 }
 
 static void run_batch(struct sqlite_store *s, struct work_item *batch)
@@ -484,6 +500,11 @@ static void run_batch(struct sqlite_store *s, struct work_item *batch)
                     w->result = cerr;
         }
     }
+    /* after the commit: a reader that sees the new number sees the new data */
+    for (unsigned k = 0; s->batch_touched && k < STORE_GENERATION_SLOTS; k++)
+        if (s->batch_touched & (1ull << k))
+            atomic_fetch_add(&s->generation[k], 1);
+    s->batch_touched = 0;
 }
 
 /*
@@ -949,6 +970,7 @@ static const struct store_ops sqlite_ops = {
     .tx_put = sqlite_tx_put,
     .search = sqlite_search,
     .meta_get = sqlite_meta_get,
+    .generation = sqlite_generation,
     .tx_meta_set = sqlite_tx_meta_set,
     .tx_reindex = sqlite_tx_reindex,
     .tx_search = sqlite_tx_search,

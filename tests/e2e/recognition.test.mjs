@@ -402,4 +402,12 @@ test('a laboratory\'s own codes are recognised once a ConceptMap maps them; what
   const d = await http('POST', `${srv.base}/Patient/P/$recognize`, { headers: as('docb'), body: decisions([{ code: '2345-7', result: 'Observation/loc-glu', outcome: 'recognised' }]) });
   assert.equal(d.status, 200, d.body);
   assert.equal((await http('GET', `${srv.base}/ConceptMap/$recognition-unmapped?laboratory=la`)).status, 400);
+  // reference data is kept between calls, and a change is seen by the very next call: la fails
+  // glucose in a round whose result counts from 36 hours ago
+  const la = (await http('GET', `${srv.base}/Organization/la`)).json;
+  la.extension.push(eqa('2345-7', iso(now - 36 * 3600000), dateOnly(now + 300 * day), 'fail'));
+  assert.equal((await http('PUT', `${srv.base}/Organization/la`, { body: la })).status, 200);
+  r = await recognizable('docb', `code=${LOINC}|2345-7`);
+  assert.equal(r.items['2345-7'].results['Observation/glu'].ok, true, 'reported two days ago: before the failure');
+  assert.equal(r.items['2345-7'].results['Observation/loc-glu'].reason, 'not-qualified', 'reported yesterday: after it');
 });

@@ -101,6 +101,25 @@ static void failed_unit_leaves_no_trace(void **state)
     buf_release(&b);
 }
 
+static void generation_changes_after_a_committed_write_of_the_type(void **state)
+{
+    struct tmpstore *f = *state;
+    uint64_t g0 = store_generation(f->store, "Patient");
+    assert_int_equal(store_generation(f->store, "Patient"), g0); /* nothing written: no change */
+    assert_int_equal(put(f->store, "gen-1", "{}", false), ERR_OK);
+    uint64_t g1 = store_generation(f->store, "Patient");
+    assert_true(g1 > g0);
+    struct buf b;
+    buf_init(&b, 1024);
+    struct store_row row;
+    assert_int_equal(store_read(f->store, "Patient", "gen-1", 0, &b, &row), ERR_OK);
+    buf_release(&b);
+    assert_int_equal(store_generation(f->store, "Patient"), g1); /* a read changes nothing */
+    struct put_ctx other = {"Organization", "o", "{}", false, false, 0};
+    assert_int_equal(store_write(f->store, put_next, &other), ERR_OK);
+    assert_true(store_generation(f->store, "Organization") > 0);
+}
+
 static enum err put_version_one(struct store_tx *tx, void *arg)
 {
     (void)arg;
@@ -544,6 +563,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(versions_count_up_and_read_back, tmpstore_open,
                                         tmpstore_close),
+        cmocka_unit_test_setup_teardown(generation_changes_after_a_committed_write_of_the_type,
+                                        tmpstore_open, tmpstore_close),
         cmocka_unit_test_setup_teardown(failed_unit_leaves_no_trace, tmpstore_open, tmpstore_close),
         cmocka_unit_test_setup_teardown(duplicate_version_is_a_conflict, tmpstore_open,
                                         tmpstore_close),

@@ -27,47 +27,31 @@
 #include "fhir/validate.h"
 #include "modules/recognition/indicators.h"
 #include "modules/recognition/recognition.h"
+#include "modules/recognition/recognition_data.h"
 
-#define MAX_PLACES       32  /* distinct institutions looked up in one call */
 #define MAX_DECISIONS    50  /* decisions in one $recognize */
 #define MAX_RESULTS      100 /* prior results read per kind */
 #define MAX_CODES        64  /* items asked about in one call */
-#define MAX_MAPS         100 /* ConceptMaps read in one call */
-#define MAX_LOCALS       512 /* laboratories' codes mapped to the asked items */
 #define CODES_PER_GET    60  /* code values in one search (a query allows 64) */
 #define MAX_SEARCHES     24  /* searches of prior results in one call */
-#define PARTOF_DEPTH     6   /* institution → county → city → province */
 #define RESPONSE_BYTES   (8u << 20)
 #define DECISION_DEF     RECOG_BASE "/OperationDefinition/Patient-recognize"
 #define RECOGNIZABLE_DEF RECOG_BASE "/OperationDefinition/Patient-recognizable"
 
-struct place {
-    struct recog_place p;
-    struct recog_eqa *eqa;
-    size_t neqa;
-};
-
 struct decision;
-
-/* A laboratory's own code that a ConceptMap maps to a catalogue item. */
-struct local_code {
-    const char *system, *code;
-    const struct recog_item *item;
-};
 
 /* One call of an operation. */
 struct call {
     struct rest_ctx *c;
     struct arena *a;
-    struct recog_catalogue cat;
+    struct recog_data *data;     /* the reference data kept between calls */
+    struct recog_snapshot *snap; /* taken for this call */
+    const struct recog_catalogue *cat;
+    const char *version; /* the catalogue's, kept past the snapshot */
     struct recog_place consumer;
     const char *patient; /* "Patient/id" */
     bool emergency;      /* an emergency visit: not bound */
     int64_t now;
-    struct place places[MAX_PLACES];
-    size_t nplaces;
-    struct local_code *locals; /* laboratories' own codes mapped to items (ConceptMap) */
-    size_t nlocals;
     struct decision *decisions; /* $recognize: what was submitted */
     size_t ndecisions;
 };
@@ -116,140 +100,23 @@ static size_t entries(json_object *bundle, json_object **out, size_t max)
     return n;
 }
 
-/* The extension url of a resource: its valueReference's reference, or NULL. */
-static const char *ext_reference(json_object *res, const char *url)
-{
-    json_object *exts = NULL, *v = NULL;
-    if (!json_object_object_get_ex(res, "extension", &exts) ||
-        !json_object_is_type(exts, json_type_array))
-        return NULL;
-    for (size_t i = 0; i < json_object_array_length(exts); i++) {
-        json_object *e = json_object_array_get_idx(exts, i);
-        if (str_at(e, "url") && !strcmp(str_at(e, "url"), url) &&
-            json_object_object_get_ex(e, "valueReference", &v))
-            return str_at(v, "reference");
-    }
-    return NULL;
-}
-
-/* The GB/T 2260 code among an organisation's identifiers, or NULL. */
-static const char *division_code(json_object *org)
-{
-    json_object *ids = NULL;
-    if (!json_object_object_get_ex(org, "identifier", &ids) ||
-        !json_object_is_type(ids, json_type_array))
-        return NULL;
-    for (size_t i = 0; i < json_object_array_length(ids); i++) {
-        json_object *id = json_object_array_get_idx(ids, i);
-        if (str_at(id, "system") && !strcmp(str_at(id, "system"), RECOG_DIVISION_OID))
-            return str_at(id, "value");
-    }
-    return NULL;
-}
-
-/* "郑州市卫生健康委员会" → "郑州": the city's short name for its mark. */
-static const char *short_city_name(struct call *k, const char *name)
-{
-    static const char *const suffixes[] = {"卫生健康委员会", "卫健委", "市", "示范区"};
-    if (!name)
-        return NULL;
-    size_t len = strlen(name);
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        size_t sl = strlen(suffixes[i]);
-        if (len > sl && !memcmp(name + len - sl, suffixes[i], sl))
-            len -= sl;
-    }
-    return arena_strndup(k->a, name, len);
-}
-
-/* Walk partOf from org up to the city: its division code and short name. */
-static void find_city(struct call *k, json_object *org, struct recog_place *p)
-{
-    json_object *cur = json_object_get(org);
-    char city[7] = "";
-    for (int depth = 0; cur && depth < PARTOF_DEPTH; depth++) {
-        const char *code = division_code(cur);
-        if (code && !city[0] && recog_city_of_division(code, city))
-            p->city = keep(k, city);
-        if (code && city[0] && !strcmp(code, city)) {
-            p->city_name = short_city_name(k, str_at(cur, "name"));
-            break;
-        }
-        json_object *part = NULL;
-        const char *up =
-            json_object_object_get_ex(cur, "partOf", &part) ? str_at(part, "reference") : NULL;
-        json_object_put(cur);
-        cur = NULL;
-        int status;
-        if (up && !strncmp(up, "Organization/", 13))
-            cur = fetch(k, up, &status);
-    }
-    json_object_put(cur);
-}
-
-/* An institution, read once per call; NULL if it cannot be read. */
-static const struct place *place_of(struct call *k, const char *ref)
-{
-    if (!ref || strncmp(ref, "Organization/", 13) != 0)
-        return NULL;
-    for (size_t i = 0; i < k->nplaces; i++)
-        if (!strcmp(k->places[i].p.org, ref))
-            return &k->places[i];
-    if (k->nplaces == MAX_PLACES)
-        return NULL;
-    int status;
-    json_object *org = fetch(k, ref, &status);
-    if (!org)
-        return NULL;
-    struct place *pl = &k->places[k->nplaces++];
-    memset(pl, 0, sizeof(*pl));
-    pl->p.org = keep(k, ref);
-    pl->p.name = keep(k, str_at(org, "name"));
-    pl->p.alliance = keep(k, ext_reference(org, RECOG_EXT_ALLIANCE));
-    pl->neqa = recog_eqa_parse(org, k->a, &pl->eqa);
-    find_city(k, org, &pl->p);
-    json_object_put(org);
-    return pl;
-}
-
 /* ---- the call's setting ---- */
-
-/* The active catalogue, newest first. False: answered. */
-static bool load_catalogue(struct call *k)
-{
-    int status;
-    json_object *b = fetch(
-        k, "CodeSystem?url=" RECOG_CATALOGUE_URL "&status=active&_sort=-_lastUpdated&_count=1",
-        &status);
-    json_object *cs = NULL;
-    char why[256];
-    bool ok = false;
-    if (!b || entries(b, &cs, 1) == 0)
-        rest_error(k->c, ERR_UNPROCESSABLE, NULL,
-                   "未配置互认项目目录 / no recognition catalogue is configured (CodeSystem %s)",
-                   RECOG_CATALOGUE_URL);
-    else if (!recog_catalogue_parse(cs, k->a, &k->cat, why, sizeof(why)))
-        rest_error(k->c, ERR_UNPROCESSABLE, NULL, "互认项目目录有误 / the catalogue is invalid: %s",
-                   why);
-    else
-        ok = true;
-    json_object_put(b);
-    return ok;
-}
 
 /* The caller's institution: their own, or (accounts of no institution) the one named. */
 static bool load_consumer(struct call *k, json_object *params)
 {
     const struct fhir_reach *r = rest_reach(k->c);
     const char *org = r->kind == FHIR_REACH_ORG ? r->org : fhir_params_text(params, "organization");
-    const struct place *pl = org ? place_of(k, org) : NULL;
-    if (!pl) {
+    const struct recog_institution *in = org ? recog_data_institution(k->data, k->snap, org) : NULL;
+    if (!in) {
         rest_error(k->c, ERR_INVALID, "organization",
                    "须指明就诊机构 / the treating institution is unknown: name it with "
                    "'organization' (Organization/id)");
         return false;
     }
-    k->consumer = pl->p;
+    k->consumer = (struct recog_place){keep(k, in->place.org), keep(k, in->place.name),
+                                       keep(k, in->place.city), keep(k, in->place.city_name),
+                                       keep(k, in->place.alliance)};
     return true;
 }
 
@@ -292,15 +159,32 @@ static bool load_patient(struct call *k, const char *id, json_object *params)
     return n == 1;
 }
 
-static bool setup(struct call *k, struct rest_ctx *c, const char *id, json_object *params)
+static bool setup(struct call *k, struct rest_ctx *c, const char *id, json_object *params,
+                  struct recog_data *data)
 {
     memset(k, 0, sizeof(*k));
+    k->data = data;
     k->c = c;
     k->a = c->req->arena;
     k->now = time_now_ms();
     const char *em = fhir_params_text(params, "emergency");
     k->emergency = em && !strcmp(em, "true");
-    return load_patient(k, id, params) && load_consumer(k, params) && load_catalogue(k);
+    k->snap = recog_data_acquire(k->data);
+    k->cat = &k->snap->cat;
+    k->version = keep(k, k->cat->version);
+    if (!k->snap->ok) {
+        rest_error(c, ERR_UNPROCESSABLE, NULL, "%s", k->snap->why);
+        return false;
+    }
+    return load_patient(k, id, params) && load_consumer(k, params);
+}
+
+/* The end of a call: the snapshot goes back. */
+static void finish(struct call *k)
+{
+    if (k->snap)
+        recog_data_release(k->data, k->snap);
+    k->snap = NULL;
 }
 
 /* ---- prior results ---- */
@@ -375,11 +259,12 @@ static void read_result(struct call *k, json_object *res, const struct recog_ite
         read_quantity(res, r, k);
     else
         r->has_images = has_images(k, res);
-    const struct place *pl = place_of(k, performer_org(res));
-    if (pl) {
-        r->lab = pl->p;
-        r->eqa = pl->eqa;
-        r->neqa = pl->neqa;
+    const struct recog_institution *in =
+        recog_data_institution(k->data, k->snap, performer_org(res));
+    if (in) {
+        r->lab = in->place;
+        r->eqa = in->eqa;
+        r->neqa = in->neqa;
     }
 }
 
@@ -410,62 +295,13 @@ static const struct recog_item *item_of(const struct call *k, json_object *res,
         for (size_t j = 0; sys && c && j < n; j++)
             if (!strcmp(items[j]->system, sys) && !strcmp(items[j]->code, c))
                 return items[j];
-        for (size_t j = 0; sys && c && j < k->nlocals; j++)
-            if (!strcmp(k->locals[j].system, sys) && !strcmp(k->locals[j].code, c) &&
-                among(k->locals[j].item, items, n))
-                return k->locals[j].item;
-    }
-    return NULL;
-}
-
-/* ---- local codes (ConceptMap) ---- */
-
-/* One group of a ConceptMap: its elements whose target is an asked item, equivalent or equal. */
-static void map_group(struct call *k, json_object *group, const struct recog_item **items, size_t n)
-{
-    const char *source = str_at(group, "source"), *target = str_at(group, "target");
-    json_object *elements = NULL, *targets = NULL;
-    if (!source || !target || !json_object_object_get_ex(group, "element", &elements) ||
-        !json_object_is_type(elements, json_type_array))
-        return;
-    for (size_t e = 0; e < json_object_array_length(elements); e++) {
-        json_object *el = json_object_array_get_idx(elements, e);
-        const char *code = str_at(el, "code");
-        if (!code || !json_object_object_get_ex(el, "target", &targets) ||
-            !json_object_is_type(targets, json_type_array))
-            continue;
-        for (size_t t = 0; t < json_object_array_length(targets); t++) {
-            json_object *tg = json_object_array_get_idx(targets, t);
-            const char *eq = str_at(tg, "equivalence");
-            const struct recog_item *it = recog_catalogue_find(&k->cat, target, str_at(tg, "code"));
-            if (!it || !among(it, items, n) || !eq ||
-                (strcmp(eq, "equivalent") && strcmp(eq, "equal")) || k->nlocals == MAX_LOCALS)
-                continue;
-            k->locals[k->nlocals++] = (struct local_code){keep(k, source), keep(k, code), it};
+        for (size_t j = 0; sys && c && j < k->snap->nlocals; j++) {
+            const struct recog_local *l = &k->snap->locals[j];
+            if (!strcmp(l->system, sys) && !strcmp(l->code, c) && among(l->item, items, n))
+                return l->item;
         }
     }
-}
-
-/* The ConceptMaps that map laboratories' codes to the asked items. */
-static void load_mappings(struct call *k, const struct recog_item **items, size_t n, bool all)
-{
-    struct buf url;
-    buf_init(&url, 64u * 1024);
-    buf_printf(&url, "ConceptMap?status=active,draft&_count=%d", MAX_MAPS);
-    for (size_t i = 0; !all && i < n && i < MAX_CODES; i++)
-        buf_printf(&url, "%s%s", i ? "," : "&target-code=", items[i]->code);
-    int status;
-    json_object *b = fetch(k, url.ptr, &status);
-    buf_release(&url);
-    json_object *maps[MAX_MAPS], *groups = NULL;
-    size_t nmaps = entries(b, maps, MAX_MAPS);
-    k->locals = arena_alloc(k->a, sizeof(*k->locals) * MAX_LOCALS);
-    for (size_t m = 0; m < nmaps; m++)
-        if (json_object_object_get_ex(maps[m], "group", &groups) &&
-            json_object_is_type(groups, json_type_array))
-            for (size_t g = 0; g < json_object_array_length(groups); g++)
-                map_group(k, json_object_array_get_idx(groups, g), items, n);
-    json_object_put(b);
+    return NULL;
 }
 
 /* ---- $recognizable ---- */
@@ -489,7 +325,7 @@ static void ask_code(struct call *k, struct asked *q, const char *text, size_t l
         system = v;
         code = bar + 1;
     }
-    const struct recog_item *it = recog_catalogue_find(&k->cat, system, code);
+    const struct recog_item *it = recog_catalogue_find(k->cat, system, code);
     for (size_t i = 0; it && i < q->n; i++)
         if (q->items[i] == it)
             return;
@@ -504,7 +340,7 @@ static bool asked_items(struct call *k, json_object *params, struct asked *q)
 {
     json_object *parts[MAX_CODES];
     size_t n = fhir_params_all(params, "code", parts, MAX_CODES);
-    q->items = arena_alloc(k->a, sizeof(*q->items) * (k->cat.count + MAX_CODES));
+    q->items = arena_alloc(k->a, sizeof(*q->items) * (k->cat->count + MAX_CODES));
     q->unknown = arena_alloc(k->a, sizeof(*q->unknown) * MAX_CODES);
     q->n = q->nunknown = 0;
     q->all = n == 0;
@@ -529,8 +365,8 @@ static bool asked_items(struct call *k, json_object *params, struct asked *q)
             p += len + (p[len] == ',');
         }
     }
-    for (size_t i = 0; q->all && i < k->cat.count; i++)
-        q->items[q->n++] = &k->cat.items[i];
+    for (size_t i = 0; q->all && i < k->cat->count; i++)
+        q->items[q->n++] = &k->cat->items[i];
     return true;
 }
 
@@ -542,9 +378,11 @@ static size_t codes_of(struct call *k, enum recog_kind kind, const struct asked 
     for (size_t i = 0; i < q->n; i++)
         if (q->items[i]->kind == kind)
             out[n++] = arena_printf(k->a, "%s|%s", q->items[i]->system, q->items[i]->code);
-    for (size_t i = 0; i < k->nlocals; i++)
-        if (k->locals[i].item->kind == kind)
-            out[n++] = arena_printf(k->a, "%s|%s", k->locals[i].system, k->locals[i].code);
+    for (size_t i = 0; i < k->snap->nlocals; i++) {
+        const struct recog_local *l = &k->snap->locals[i];
+        if (l->item->kind == kind && among(l->item, q->items, q->n))
+            out[n++] = arena_printf(k->a, "%s|%s", l->system, l->code);
+    }
     return n;
 }
 
@@ -556,7 +394,7 @@ static size_t codes_of(struct call *k, enum recog_kind kind, const struct asked 
 static size_t search_results(struct call *k, enum recog_kind kind, const struct asked *q,
                              json_object **out, size_t max, bool *refused)
 {
-    const char **codes = arena_alloc(k->a, sizeof(*codes) * (q->n + k->nlocals + 1));
+    const char **codes = arena_alloc(k->a, sizeof(*codes) * (q->n + k->snap->nlocals + 1));
     size_t ncodes = q->all ? 0 : codes_of(k, kind, q, codes), n = 0;
     *refused = false;
     for (size_t from = 0; (q->all && n == 0) || (from < ncodes && n < max); from += CODES_PER_GET) {
@@ -666,7 +504,7 @@ static void put_item(struct call *k, struct buf *out, const struct recog_item *i
         struct recog_result r;
         struct recog_verdict v;
         read_result(k, found[i], it, &r);
-        recog_evaluate(&k->cat, it, &r, &k->consumer, k->now, k->a, &v);
+        recog_evaluate(k->cat, it, &r, &k->consumer, k->now, k->a, &v);
         any |= v.reason == RECOG_OK;
         buf_append_str(out, ",");
         put_result(out, &r, &v);
@@ -684,9 +522,9 @@ static void put_head(struct call *k, struct buf *out)
     buf_append_str(out, ",\"display\":");
     json_str(out, k->consumer.name);
     buf_printf(out, "}},{\"name\":\"bound\",\"valueBoolean\":%s}", k->emergency ? "false" : "true");
-    if (k->cat.version) {
+    if (k->version) {
         buf_append_str(out, ",{\"name\":\"catalogue-version\",\"valueString\":");
-        json_str(out, k->cat.version);
+        json_str(out, k->version);
         buf_append_str(out, "}");
     }
 }
@@ -710,14 +548,11 @@ static void run_recognizable(struct rest_ctx *c, const char *type, const char *i
                              json_object *params, void *self)
 {
     (void)type;
-    (void)self;
     struct call *k = arena_alloc(c->req->arena, sizeof(*k));
     struct asked q;
     json_object *bundles[MAX_SEARCHES];
     size_t nbundles = 0;
-    bool ok = setup(k, c, id, params) && asked_items(k, params, &q);
-    if (ok)
-        load_mappings(k, q.items, q.n, q.all);
+    bool ok = setup(k, c, id, params, self) && asked_items(k, params, &q);
     ok = ok && results_of(k, RECOG_LAB, &q, bundles, &nbundles) &&
          results_of(k, RECOG_IMAGING, &q, bundles, &nbundles);
     size_t cap = MAX_SEARCHES * MAX_RESULTS, n = 0;
@@ -741,13 +576,15 @@ static void run_recognizable(struct rest_ctx *c, const char *type, const char *i
     }
     for (size_t i = 0; i < nbundles; i++)
         json_object_put(bundles[i]);
+    finish(k);
 }
 
 /* ---- $recognize ---- */
 
 /* One submitted decision, checked. */
 struct decision {
-    const struct recog_item *item;
+    const struct recog_item *item; /* the snapshot's: NULL once it was given back */
+    int64_t saved_fen;             /* the item's price, when recognised */
     struct recog_decision d;
     struct recog_result r; /* the prior result, when one is named */
     struct recog_verdict v;
@@ -761,12 +598,12 @@ static const struct recog_item *decision_item(struct call *k, json_object *part)
     if (!fhir_params_all(part, "code", code, 1))
         return NULL;
     if (json_object_object_get_ex(code[0], "valueCoding", &coding))
-        return recog_catalogue_find(&k->cat, str_at(coding, "system"), str_at(coding, "code"));
+        return recog_catalogue_find(k->cat, str_at(coding, "system"), str_at(coding, "code"));
     const char *text = fhir_params_text(part, "code");
     const char *bar = text ? strchr(text, '|') : NULL;
     if (!bar)
-        return recog_catalogue_find(&k->cat, NULL, text);
-    return recog_catalogue_find(&k->cat, arena_strndup(k->a, text, (size_t)(bar - text)), bar + 1);
+        return recog_catalogue_find(k->cat, NULL, text);
+    return recog_catalogue_find(k->cat, arena_strndup(k->a, text, (size_t)(bar - text)), bar + 1);
 }
 
 /* Read and judge the prior result a decision names; false (answered) if it is not the patient's. */
@@ -790,7 +627,7 @@ static bool decision_result(struct call *k, struct decision *dc, const char *ref
         return false;
     }
     read_result(k, res, dc->item, &dc->r);
-    recog_evaluate(&k->cat, dc->item, &dc->r, &k->consumer, k->now, k->a, &dc->v);
+    recog_evaluate(k->cat, dc->item, &dc->r, &k->consumer, k->now, k->a, &dc->v);
     dc->has_result = true;
     json_object_put(res);
     return true;
@@ -949,7 +786,7 @@ static void on_recorded(struct rest_ctx *c, enum err result, struct fhir_write *
     put_head(k, out);
     for (size_t i = 0; i < n; i++) {
         const struct decision *dc = &k->decisions[i];
-        saved += dc->d.recognised ? dc->item->price_fen : 0;
+        saved += dc->saved_fen;
         buf_printf(out, ",{\"name\":\"decision\",\"valueReference\":{\"reference\":\"Basic/%s\"}}",
                    writes[i].id);
     }
@@ -964,30 +801,34 @@ static void run_recognize(struct rest_ctx *c, const char *type, const char *id, 
                           void *self)
 {
     (void)type;
-    (void)self;
     struct call *k = arena_alloc(c->req->arena, sizeof(*k));
-    if (!setup(k, c, id, params))
+    if (!setup(k, c, id, params, self)) {
+        finish(k);
         return;
+    }
     json_object *parts[MAX_DECISIONS];
     size_t n = fhir_params_all(params, "decision", parts, MAX_DECISIONS);
     if (n == 0 || n > MAX_DECISIONS) {
         rest_error(c, ERR_INVALID, "decision", "give 1 to %d 'decision' parameters", MAX_DECISIONS);
+        finish(k);
         return;
     }
-    const struct recog_item **every = arena_alloc(k->a, sizeof(*every) * (k->cat.count + 1));
-    for (size_t i = 0; i < k->cat.count; i++)
-        every[i] = &k->cat.items[i];
-    load_mappings(k, every, k->cat.count, true); /* a decision may name a locally coded result */
     k->decisions = arena_alloc(k->a, sizeof(*k->decisions) * n);
     struct fhir_write *writes = arena_alloc(k->a, sizeof(*writes) * n);
     for (size_t i = 0; i < n; i++)
-        if (!read_decision(k, parts[i], i, &k->decisions[i]))
+        if (!read_decision(k, parts[i], i, &k->decisions[i])) {
+            finish(k);
             return;
+        }
     for (size_t i = 0; i < n; i++) {
         json_object *res = decision_resource(k, &k->decisions[i]);
+        k->decisions[i].saved_fen =
+            k->decisions[i].d.recognised ? k->decisions[i].item->price_fen : 0;
+        k->decisions[i].item = NULL; /* the snapshot goes back before the write */
         if (!res) {
             for (size_t j = 0; j < i; j++)
                 json_object_put(writes[j].resource);
+            finish(k);
             return;
         }
         char *new_id = arena_alloc(k->a, 37);
@@ -999,13 +840,15 @@ static void run_recognize(struct rest_ctx *c, const char *type, const char *id, 
                                         .if_match = -1};
     }
     k->ndecisions = n;
+    finish(k);
     rest_write_many(c, writes, n, on_recorded, k);
 }
 
 /* ---- registration ---- */
 
-bool recognition_register(struct fhir_app *app)
+struct recog_data *recognition_register(struct fhir_app *app)
 {
+    struct recog_data *data = recog_data_new(app->store, app->cfg);
     const struct fhir_operation ops[] = {
         {.type = "Patient",
          .name = "recognizable",
@@ -1014,7 +857,8 @@ bool recognition_register(struct fhir_app *app)
          .get = true,
          .interaction = 'r',
          .definition = RECOGNIZABLE_DEF,
-         .run = run_recognizable},
+         .run = run_recognizable,
+         .self = data},
         {.type = "Patient",
          .name = "recognize",
          .on_instance = true,
@@ -1022,10 +866,19 @@ bool recognition_register(struct fhir_app *app)
          .also_type = "Basic",
          .also_interaction = 'c',
          .definition = DECISION_DEF,
-         .run = run_recognize},
+         .run = run_recognize,
+         .self = data},
     };
+    bool ok = true;
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-        if (!fhir_app_add_operation(app, &ops[i]))
-            return false;
-    return recognition_indicators_register(app) && recognition_unmapped_register(app);
+        ok = ok && fhir_app_add_operation(app, &ops[i]);
+    if (ok && recognition_indicators_register(app) && recognition_unmapped_register(app))
+        return data;
+    recog_data_free(data);
+    return NULL;
+}
+
+void recognition_free(struct recog_data *data)
+{
+    recog_data_free(data);
 }

@@ -8,8 +8,13 @@
 #include <stdbool.h>
 
 struct fhir_app;
+struct recog_data;
 
-/* Add the operations to app before serving; false if the operation table is full. */
-bool recognition_register(struct fhir_app *app);
+/*
+ * Add the operations to app before serving; NULL if the operation table is
+ * full. What it returns is the module's state: free it after the app.
+ */
+struct recog_data *recognition_register(struct fhir_app *app);
+void recognition_free(struct recog_data *data);
 
 #endif
