@@ -77,44 +77,45 @@ struct sqlite_store {
     int busy_timeout_ms;                                 /* for readers */
     int max_batch;                                       /* units per commit */
     _Atomic uint64_t generation[STORE_GENERATION_SLOTS]; /* per type slot: see store_generation */
-    uint64_t batch_touched;                              /* writer: slots written in this batch */
-    int checkpoint_mb;                                   /* WAL size that wakes the checkpointer */
-    int ckpt_frames;                                     /* the same in WAL frames */
-    char tuning[160];                                    /* cache and mmap PRAGMAs for readers */
-    char tuning_writer[160];                             /* the same for the writer */
-    sqlite3 *wdb;                                        /* writer connection; writer thread only */
-    sqlite3_stmt *w_current;                             /* writer thread only */
-    sqlite3_stmt *w_insert;                              /* writer thread only */
-    sqlite3_stmt *w_insert_current, *w_update_current;   /* writer thread only */
-    sqlite3_stmt *w_index_insert[STORE_IDX__COUNT];      /* writer thread only */
-    sqlite3_stmt *w_index_delete[STORE_IDX__COUNT];      /* writer thread only */
-    sqlite3_stmt *w_meta_set;                            /* writer thread only */
-    sqlite3_stmt *w_audit_tail;                          /* writer thread only */
-    sqlite3_stmt *w_audit_insert;                        /* writer thread only */
-    pthread_t writer;                                    /* the writer thread */
-    pthread_mutex_t queue_lock;              /* guards head, tail, stopping, done flags */
-    pthread_cond_t queue_nonempty;           /* signalled on enqueue and stop */
-    pthread_cond_t queue_done;               /* broadcast after each commit */
-    struct work_item *head;                  /* oldest queued unit */
-    struct work_item *tail;                  /* newest queued unit */
-    bool stopping;                           /* close requested */
-    pthread_t syncer;                        /* syncs the WAL, then completes units */
-    pthread_cond_t sync_nonempty;            /* a committed batch was handed over */
-    struct work_item *sync_head, *sync_tail; /* committed, not yet synced */
-    bool writer_stopped;                     /* the syncer drains and stops */
-    bool sync_failed;                        /* a sync failed: every later write fails */
-    int wal_fd;                              /* the syncer's descriptor of the WAL */
-    char *dir;                               /* data directory (synced once) */
-    sqlite3 *cdb;                            /* the checkpointer's connection */
-    pthread_t checkpointer;                  /* copies the WAL into the database */
-    bool ckpt_started;                       /* the thread runs */
-    pthread_mutex_t ckpt_lock;               /* guards ckpt_wanted, ckpt_stopping */
-    pthread_cond_t ckpt_cond;                /* signalled when either is set */
-    bool ckpt_wanted;                        /* the WAL passed its threshold */
-    bool ckpt_running;                       /* a background pass is under way */
-    long ckpt_passes;                        /* background passes finished */
-    long ckpt_passes_at_signal;              /* ckpt_passes when last woken (writer) */
-    int ckpt_backfilled;                     /* frames copied as of the last background pass */
+    int64_t optimistic_rollbacks; /* writer: batches run again with savepoints (tests) */
+    uint64_t batch_touched;       /* writer: slots written in this batch */
+    int checkpoint_mb;            /* WAL size that wakes the checkpointer */
+    int ckpt_frames;              /* the same in WAL frames */
+    char tuning[160];             /* cache and mmap PRAGMAs for readers */
+    char tuning_writer[160];      /* the same for the writer */
+    sqlite3 *wdb;                 /* writer connection; writer thread only */
+    sqlite3_stmt *w_current;      /* writer thread only */
+    sqlite3_stmt *w_insert;       /* writer thread only */
+    sqlite3_stmt *w_insert_current, *w_update_current; /* writer thread only */
+    sqlite3_stmt *w_index_insert[STORE_IDX__COUNT];    /* writer thread only */
+    sqlite3_stmt *w_index_delete[STORE_IDX__COUNT];    /* writer thread only */
+    sqlite3_stmt *w_meta_set;                          /* writer thread only */
+    sqlite3_stmt *w_audit_tail;                        /* writer thread only */
+    sqlite3_stmt *w_audit_insert;                      /* writer thread only */
+    pthread_t writer;                                  /* the writer thread */
+    pthread_mutex_t queue_lock;                        /* guards head, tail, stopping, done flags */
+    pthread_cond_t queue_nonempty;                     /* signalled on enqueue and stop */
+    pthread_cond_t queue_done;                         /* broadcast after each commit */
+    struct work_item *head;                            /* oldest queued unit */
+    struct work_item *tail;                            /* newest queued unit */
+    bool stopping;                                     /* close requested */
+    pthread_t syncer;                                  /* syncs the WAL, then completes units */
+    pthread_cond_t sync_nonempty;                      /* a committed batch was handed over */
+    struct work_item *sync_head, *sync_tail;           /* committed, not yet synced */
+    bool writer_stopped;                               /* the syncer drains and stops */
+    bool sync_failed;                                  /* a sync failed: every later write fails */
+    int wal_fd;                                        /* the syncer's descriptor of the WAL */
+    char *dir;                                         /* data directory (synced once) */
+    sqlite3 *cdb;                                      /* the checkpointer's connection */
+    pthread_t checkpointer;                            /* copies the WAL into the database */
+    bool ckpt_started;                                 /* the thread runs */
+    pthread_mutex_t ckpt_lock;                         /* guards ckpt_wanted, ckpt_stopping */
+    pthread_cond_t ckpt_cond;                          /* signalled when either is set */
+    bool ckpt_wanted;                                  /* the WAL passed its threshold */
+    bool ckpt_running;                                 /* a background pass is under way */
+    long ckpt_passes;                                  /* background passes finished */
+    long ckpt_passes_at_signal;                        /* ckpt_passes when last woken (writer) */
+    int ckpt_backfilled;         /* frames copied as of the last background pass */
     long ckpt_catch_ups;         /* the writer's small checkpoints after a pass (for tests) */
     bool ckpt_stopping;          /* close requested */
     pthread_mutex_t pool_lock;   /* guards free_readers, all_readers */

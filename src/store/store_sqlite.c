@@ -8,8 +8,9 @@
  *
  * Writes: one writer thread owns the only write connection. Callers enqueue
  * a unit of work and sleep; the writer takes up to max_batch queued units,
- * runs each inside BEGIN IMMEDIATE under its own SAVEPOINT (a failing unit
- * is rolled back alone), then COMMITs once, and hands the batch to the
+ * runs them inside BEGIN IMMEDIATE (when one fails, the batch is rolled back
+ * and run again with a SAVEPOINT per unit, so that the failing unit is
+ * rolled back alone), then COMMITs once, and hands the batch to the
  * syncer thread, which fdatasyncs the WAL (synchronous=NORMAL: SQLite's
  * commit itself does not) for every batch handed over since its last sync
  * (group commit), and only then wakes the callers: an acknowledged write is
@@ -475,9 +476,48 @@ static uint64_t sqlite_generation(struct store *base, const char *type)
     return atomic_load(&s->generation[generation_slot(type, strlen(type))]);
 }
 
+/*
+ * The common case first: every unit of the batch without a savepoint of its
+ * own (a savepoint copies each page a unit touches and allocates its
+ * bookkeeping). True when the batch is done: committed, or its only unit
+ * failed and was rolled back. False after a ROLLBACK when one of several
+ * units failed: run_batch runs the batch again with savepoints. Units are
+ * deterministic in the state they start from, and this pass stops at the
+ * first failure, so in the second pass every unit before it does again
+ * what it did, the failing one fails again, and those after it run for
+ * the first time.
+ */
+static void commit_batch(struct sqlite_store *s, struct work_item *batch);
+
+static bool run_batch_optimistic(struct sqlite_store *s, struct work_item *batch)
+{
+    struct sqlite_tx tx = {&sqlite_ops, s};
+    if (exec(s->wdb, "BEGIN IMMEDIATE"))
+        return false;
+    for (struct work_item *w = batch; w; w = w->next) {
+        enum err err = w->work((struct store_tx *)&tx, w->ctx);
+        if (err == ERR_OK)
+            continue;
+        exec(s->wdb, "ROLLBACK");
+        s->batch_touched = 0;
+        if (batch->next) {
+            s->optimistic_rollbacks++;
+            return false;
+        }
+        batch->result = err; /* a unit alone: its failure rolled back, nothing to run again */
+        return true;
+    }
+    for (struct work_item *w = batch; w; w = w->next)
+        w->result = ERR_OK;
+    commit_batch(s, batch);
+    return true;
+}
+
 static void run_batch(struct sqlite_store *s, struct work_item *batch)
 {
     struct sqlite_tx tx = {&sqlite_ops, s};
+    if (run_batch_optimistic(s, batch))
+        return;
     enum err err = exec(s->wdb, "BEGIN IMMEDIATE");
     for (struct work_item *w = batch; w; w = w->next) {
         if (err) {
@@ -491,14 +531,21 @@ static void run_batch(struct sqlite_store *s, struct work_item *batch)
             exec(s->wdb, "ROLLBACK TO unit");
         exec(s->wdb, "RELEASE unit");
     }
-    if (!err) {
-        enum err cerr = exec(s->wdb, "COMMIT");
-        if (cerr) {
-            exec(s->wdb, "ROLLBACK");
-            for (struct work_item *w = batch; w; w = w->next)
-                if (!w->result)
-                    w->result = cerr;
-        }
+    if (!err)
+        commit_batch(s, batch);
+    else
+        s->batch_touched = 0;
+}
+
+/* COMMIT the open transaction of batch (failing its units if it fails), then tell readers. */
+static void commit_batch(struct sqlite_store *s, struct work_item *batch)
+{
+    enum err cerr = exec(s->wdb, "COMMIT");
+    if (cerr) {
+        exec(s->wdb, "ROLLBACK");
+        for (struct work_item *w = batch; w; w = w->next)
+            if (!w->result)
+                w->result = cerr;
     }
     /* after the commit: a reader that sees the new number sees the new data */
     for (unsigned k = 0; s->batch_touched && k < STORE_GENERATION_SLOTS; k++)

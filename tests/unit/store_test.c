@@ -292,6 +292,63 @@ static void async_write_reports_once_and_is_durable(void **state)
     reopen_and_expect(f, "async", "async-bad");
 }
 
+/* A unit that holds the writer until released: what is queued meanwhile is one batch. */
+struct gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered, open;
+};
+
+static enum err wait_at_gate(struct store_tx *tx, void *arg)
+{
+    (void)tx;
+    struct gate *g = arg;
+    pthread_mutex_lock(&g->lock);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->open)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+    return ERR_OK;
+}
+
+static void a_failing_unit_in_a_batch_fails_alone(void **state)
+{
+    struct tmpstore *f = *state;
+    struct sqlite_store *ss = (struct sqlite_store *)f->store;
+    struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false};
+    struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ERR_INTERNAL};
+    store_write_async(f->store, wait_at_gate, &g, async_done, &r);
+    pthread_mutex_lock(&g.lock);
+    while (!g.entered)
+        pthread_cond_wait(&g.cond, &g.lock);
+    pthread_mutex_unlock(&g.lock);
+    /* queued while the writer waits: one batch of three, the middle one failing after it wrote */
+    struct put_ctx units[3] = {{"Patient", "batch-1", "{}", false, false, 0},
+                               {"Patient", "batch-2", "{}", false, true, 0},
+                               {"Patient", "batch-3", "{}", false, false, 0}};
+    struct async_result res[3];
+    for (int i = 0; i < 3; i++) {
+        res[i] = (struct async_result){PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
+                                       ERR_INTERNAL};
+        store_write_async(f->store, put_next, &units[i], async_done, &res[i]);
+    }
+    int64_t before = ss->optimistic_rollbacks;
+    pthread_mutex_lock(&g.lock);
+    g.open = true;
+    pthread_cond_broadcast(&g.cond);
+    pthread_mutex_unlock(&g.lock);
+    assert_int_equal(async_wait(&r, 1), ERR_OK);
+    assert_int_equal(async_wait(&res[0], 1), ERR_OK);
+    assert_int_equal(async_wait(&res[1], 1), ERR_CONFLICT);
+    assert_int_equal(async_wait(&res[2], 1), ERR_OK);
+    assert_int_equal(ss->optimistic_rollbacks, before + 1); /* run again with savepoints */
+    assert_int_equal(units[0].version, 1);
+    assert_int_equal(units[2].version, 1);
+    reopen_and_expect(f, "batch-1", "batch-2");
+    reopen_and_expect(f, "batch-3", "batch-2");
+}
+
 static bool keep_entry(int64_t key, const struct store_index_entry *e, void *arg)
 {
     (void)key;
@@ -565,6 +622,8 @@ int main(void)
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(generation_changes_after_a_committed_write_of_the_type,
                                         tmpstore_open, tmpstore_close),
+        cmocka_unit_test_setup_teardown(a_failing_unit_in_a_batch_fails_alone, tmpstore_open,
+                                        tmpstore_close),
         cmocka_unit_test_setup_teardown(failed_unit_leaves_no_trace, tmpstore_open, tmpstore_close),
         cmocka_unit_test_setup_teardown(duplicate_version_is_a_conflict, tmpstore_open,
                                         tmpstore_close),
