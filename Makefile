@@ -22,12 +22,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-run: build
+# The console's chart library, from npm (package-lock.json), served by the server from web/vendor.
+web/vendor/echarts.min.js: node_modules/.installed
+	@mkdir -p web/vendor
+	cp node_modules/echarts/dist/echarts.min.js $@
+
+run: build web/vendor/echarts.min.js
 	@if [ ! -f $(DATA)/yujian.db ]; then $(BUILD)/yujian demo --data $(DATA); \
 	elif [ -f $(DATA)/demo-accounts.txt ]; then echo "demo accounts (演示账号):"; cat $(DATA)/demo-accounts.txt; fi
 	$(BUILD)/yujian serve --data $(DATA) --port $(PORT)
 
-check: deps node_modules/.installed
+check: deps node_modules/.installed web/vendor/echarts.min.js
 	@sh tools/check
 
 # Regenerate the FHIR model and search-parameter tables from the R4 definitions.

@@ -3,12 +3,17 @@
 
 import { ApiError, call, changePassword, session, signIn, signOut, whenExpired } from './api.js';
 import * as browser from './browser.js';
+import * as recognition from './recognition.js';
 import { language, setLanguage, t, translate } from './i18n.js';
 import { h } from './view.js';
 
 // Pages per role (DESIGN.md §1). Every role has the data browser; the API
 // decides which records each one sees. Pages of later modules join here.
-const PAGES = [{ route: '/browse/Patient', key: 'browser', roles: '*' }];
+const PAGES = [
+  { route: '/browse/Patient', key: 'browser', roles: '*' },
+  { route: '/recognize', key: 'recognition', roles: ['doctor', 'platform-admin'] },
+  { route: '/indicators', key: 'indicators', roles: ['regulator', 'hospital-admin', 'platform-admin'] },
+];
 // Where the data browser opens for roles that see no patients' records:
 // the organisation directory (regulators see records only with break-glass).
 const DIRECTORY_ROLES = ['regulator', 'hospital-admin', 'waste'];
@@ -110,7 +115,7 @@ async function render() {
   const path = location.hash.replace(/^#/, '') || start;
   notice('');
   try {
-    if (!(await browser.route(main, path))) location.hash = start;
+    if (!(await browser.route(main, path)) && !(await recognition.route(main, path))) location.hash = start;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return; // the sign-in form is showing
     notice(err instanceof ApiError ? err.message : String(err));

@@ -240,3 +240,64 @@ test('the one-time password of the first run is changed in the console, then the
     first.cleanup();
   }
 });
+
+test('a doctor sees a patient\'s recognisable results and records decisions; the regulator sees them counted', async () => {
+  const demo = await startServer({ args: ['--web-dir', join(ROOT, 'web')] });
+  try {
+    await demo.stop();
+    assert.equal(cli(['demo', '--data', demo.dir]).status, 0);
+    const accounts = Object.fromEntries(readFileSync(join(demo.dir, 'demo-accounts.txt'), 'utf8').trim().split('\n')
+      .map((line) => line.trim().split(/\s+/)).map(([name, password]) => [name, password]));
+    const again = await startServer({ dir: demo.dir, args: ['--web-dir', join(ROOT, 'web')] });
+    const o = `http://127.0.0.1:${again.port}`;
+    const open = async (name) => {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await page.goto(`${o}/console/`);
+      await page.fill('#username', name);
+      await page.fill('#password', accounts[name]);
+      await page.click('#signin');
+      await page.waitForSelector('nav a');
+      return page;
+    };
+    try {
+      const doc = await open('demo-doctor');
+      await doc.click('nav a[href="#/recognize"]');
+      await doc.waitForSelector('#recognize-form');
+      await doc.fill('#patient', 'pat-0001');
+      await doc.click('#find');
+      await doc.waitForSelector('section.item[data-code="718-7"] tr.ok');
+      assert.match(await doc.textContent('section.item[data-code="718-7"]'), /★ 豫HR/);
+      assert.match(await doc.textContent('section.item[data-code="1742-6"]'), /★ 郑州HR/, 'a city item in its own city');
+      assert.match(await doc.textContent('section.item[data-code="24627-2"]'), /胸部CT/);
+      // re-test the glucose before an operation; recognise the rest
+      const glu = doc.locator('fieldset.decision[data-code="2345-7"]');
+      await glu.locator('input[value="retest"]').check();
+      await glu.locator('select.reason').selectOption('major-intervention');
+      await glu.locator('input.note').fill('术前复查');
+      await glu.locator('input.explained').check();
+      await doc.screenshot({ path: join(SHOTS, 'console-recognition.png'), fullPage: true });
+      await doc.click('#record');
+      await doc.waitForSelector('#recorded');
+      assert.match(await doc.textContent('#recorded'), /已记录 6 项决定，节省费用 ¥2\d\d\.\d\d/);
+      // a re-test without a reason is refused in plain words, and nothing is recorded
+      await doc.locator('fieldset.decision[data-code="2345-7"] select.reason').selectOption('');
+      await doc.click('#record');
+      await doc.waitForSelector('#refused');
+      assert.match(await doc.textContent('#refused'), /复查须注明理由/);
+      await doc.close();
+
+      const reg = await open('demo-regulator');
+      await reg.click('nav a[href="#/indicators"]');
+      await reg.waitForSelector('#indicator-table tbody tr');
+      const text = await reg.textContent('#indicator-table');
+      assert.match(text, /郑州市卫生健康委员会/);
+      await reg.waitForSelector('#chart svg');
+      await reg.screenshot({ path: join(SHOTS, 'console-indicators.png'), fullPage: true });
+      await reg.close();
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    demo.cleanup();
+  }
+});
