@@ -490,21 +490,26 @@ static void write_ack(struct job *j, struct buf *ack)
     buf_append_str(ack, "\r");
 }
 
-enum hl7_outcome hl7_handle(const struct hl7_service *svc, const char *msg, size_t len,
-                            const char *peer, const char *dead_letter_id, struct buf *ack)
+static struct job *job_new(const struct hl7_service *svc, const char *msg, size_t len,
+                           const char *peer)
 {
     struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
     arena_init(&j->a, 64u * 1024);
     j->svc = svc;
     j->peer = peer ? peer : "";
     j->raw = msg;
     j->raw_len = len;
     j->outcome = HL7_ACCEPTED;
-    size_t text_len = 0;
-    const char *text = decode(j, &text_len);
-    bool ok = text ? take(j, text, text_len)
-                   : fail(j, HL7_REJECTED, 102, "%s", arena_strndup(&j->a, j->why, strlen(j->why)));
-    if ((!ok || dead_letter_id) && !keep_dead_letter(j, dead_letter_id))
+    return j;
+}
+
+/* Keep what was not taken (unless it is a dead letter already), answer, and free j. */
+static enum hl7_outcome job_finish(struct job *j, bool taken, const char *dead_letter_id,
+                                   struct buf *ack)
+{
+    if ((!taken || dead_letter_id) && !keep_dead_letter(j, dead_letter_id))
         j->outcome = HL7_NOT_KEPT;
     if (j->outcome != HL7_NOT_KEPT)
         write_ack(j, ack);
@@ -514,27 +519,30 @@ enum hl7_outcome hl7_handle(const struct hl7_service *svc, const char *msg, size
     return o;
 }
 
+enum hl7_outcome hl7_handle(const struct hl7_service *svc, const char *msg, size_t len,
+                            const char *peer, const char *dead_letter_id, struct buf *ack)
+{
+    struct job *j = job_new(svc, msg, len, peer);
+    if (!j)
+        return HL7_NOT_KEPT;
+    size_t text_len = 0;
+    const char *text = decode(j, &text_len);
+    bool ok = text ? take(j, text, text_len)
+                   : fail(j, HL7_REJECTED, 102, "%s", arena_strndup(&j->a, j->why, strlen(j->why)));
+    return job_finish(j, ok, dead_letter_id, ack);
+}
+
 enum hl7_outcome hl7_handle_oversized(const struct hl7_service *svc, const char *head,
                                       size_t head_len, size_t total, const char *peer,
                                       struct buf *ack)
 {
-    struct job *j = calloc(1, sizeof(*j));
-    arena_init(&j->a, 64u * 1024);
-    j->svc = svc;
-    j->peer = peer ? peer : "";
-    j->raw = head;
-    j->raw_len = head_len;
+    struct job *j = job_new(svc, head, head_len, peer);
+    if (!j)
+        return HL7_NOT_KEPT;
     j->control_id = raw_msh_field(head, head_len, 10, &j->a);
     fail(j, HL7_REJECTED, 100,
          "the message (%zu bytes) is larger than hl7.max_message_kb; its first %zu bytes are "
          "kept",
          total, head_len);
-    if (!keep_dead_letter(j, NULL))
-        j->outcome = HL7_NOT_KEPT;
-    if (j->outcome != HL7_NOT_KEPT)
-        write_ack(j, ack);
-    enum hl7_outcome o = j->outcome;
-    arena_release(&j->a);
-    free(j);
-    return o;
+    return job_finish(j, false, NULL, ack);
 }

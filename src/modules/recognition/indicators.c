@@ -14,9 +14,9 @@
 #include "fhir/query.h"
 #include "fhir/rest_internal.h"
 #include "modules/recognition/recognition.h"
+#include "modules/recognition/recognition_data.h"
 
 #define PAGE          1000
-#define PARTOF_DEPTH  6
 #define MAX_UNITS     4096
 #define INDICATOR_SYS RECOG_BASE "/CodeSystem/recognition-indicator"
 #define MEASURE_URL   RECOG_BASE "/Measure/recognition"
@@ -92,25 +92,13 @@ void recog_tally_decision(struct recog_tally *t, json_object *decision, const ch
         t->marked[!strcmp(mark, province_mark) ? 0 : !strcmp(mark, RECOG_ALLIANCE_MARK) ? 2 : 1]++;
 }
 
-/* ---- where an institution is, read from the store ---- */
-
-struct org {
-    const char *ref; /* "Organization/id" */
-    const char *name;
-    const char *city; /* "Organization/<the city's commission>", or NULL */
-    const char *city_name;
-    const char *province; /* the top of its partOf chain */
-    const char *province_name;
-    struct recog_eqa *eqa; /* its EQA record */
-    size_t neqa;
-};
-
 struct run {
     struct rest_ctx *c;
     struct store *store;
     struct arena *a;
-    struct strmap orgs;    /* ref -> struct org * */
-    struct strmap allowed; /* the caller's organisations; NULL set = all */
+    struct recog_data *data;     /* institutions, the catalogue, the mappings */
+    struct recog_snapshot *snap; /* taken for this call */
+    struct strmap allowed;       /* the caller's organisations; NULL set = all */
     bool all;
     int level;          /* 0 hospital, 1 city, 2 province */
     int64_t period_end; /* ms: EQA is counted at this moment */
@@ -118,13 +106,12 @@ struct run {
     struct strmap units; /* unit ref -> struct unit * */
     struct unit **list;
     size_t nunits;
-    int64_t cap;                /* scans stop after this many resources (0: never) */
-    bool newest_first;          /* scans go from the newest resource back */
-    int64_t scanned;            /* resources scanned */
-    bool truncated;             /* a scan stopped at cap */
-    struct recog_catalogue cat; /* $recognition-unmapped: the items */
-    struct strmap mapped;       /* "system|code" mapped to an item */
-    struct strmap seen;         /* "system|code" -> struct seen * */
+    int64_t cap;          /* scans stop after this many resources (0: never) */
+    bool newest_first;    /* scans go from the newest resource back */
+    int64_t scanned;      /* resources scanned */
+    bool truncated;       /* a scan stopped at cap */
+    struct strmap mapped; /* "system|code" mapped to an item */
+    struct strmap seen;   /* "system|code" -> struct seen * */
     struct seen **codes;
     size_t ncodes;
 };
@@ -140,104 +127,14 @@ struct unit {
     struct recog_tally t;
 };
 
-static json_object *read_json(struct run *r, const char *ref)
-{
-    const char *slash = strchr(ref, '/');
-    if (!slash)
-        return NULL;
-    char type[64];
-    snprintf(type, sizeof(type), "%.*s", (int)(slash - ref), ref);
-    struct buf body;
-    buf_init(&body, 64u << 20);
-    struct store_row row;
-    json_object *o = NULL;
-    if (!store_read(r->store, type, slash + 1, 0, &body, &row) && !row.deleted)
-        o = json_tokener_parse(body.ptr);
-    buf_release(&body);
-    return o;
-}
-
-static const char *str_of(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
-static const char *part_of(json_object *o)
-{
-    json_object *p = NULL;
-    return json_object_object_get_ex(o, "partOf", &p) ? str_of(p, "reference") : NULL;
-}
-
-/* The division code of an organisation (GB/T 2260 identifier), or NULL. */
-static const char *division(json_object *o)
-{
-    json_object *ids = NULL;
-    if (!json_object_object_get_ex(o, "identifier", &ids) ||
-        !json_object_is_type(ids, json_type_array))
-        return NULL;
-    for (size_t i = 0; i < json_object_array_length(ids); i++) {
-        json_object *id = json_object_array_get_idx(ids, i);
-        const char *sys = str_of(id, "system");
-        if (sys && !strcmp(sys, RECOG_DIVISION_OID))
-            return str_of(id, "value");
-    }
-    return NULL;
-}
-
-/* Walk up from org: its city's commission and the top of the tree. */
-static void locate(struct run *r, struct org *o, json_object *org)
-{
-    char city[7] = "";
-    json_object *cur = json_object_get(org);
-    const char *ref = o->ref;
-    for (int depth = 0; cur && depth < PARTOF_DEPTH; depth++) {
-        const char *code = division(cur);
-        if (code && !city[0])
-            recog_city_of_division(code, city);
-        if (code && city[0] && !strcmp(code, city) && !o->city) {
-            o->city = arena_printf(r->a, "%s", ref);
-            o->city_name = arena_printf(r->a, "%s", str_of(cur, "name") ? str_of(cur, "name") : "");
-        }
-        o->province = arena_printf(r->a, "%s", ref);
-        o->province_name = arena_printf(r->a, "%s", str_of(cur, "name") ? str_of(cur, "name") : "");
-        const char *up = part_of(cur);
-        ref = up ? arena_printf(r->a, "%s", up) : NULL;
-        json_object_put(cur);
-        cur = ref && !strncmp(ref, "Organization/", 13) ? read_json(r, ref) : NULL;
-    }
-    json_object_put(cur);
-}
-
-static const struct org *org_of(struct run *r, const char *ref, json_object *known)
-{
-    if (!ref)
-        return NULL;
-    const struct org *cached = (const struct org *)strmap_get(&r->orgs, ref);
-    if (cached)
-        return cached;
-    json_object *json = known ? json_object_get(known) : read_json(r, ref);
-    if (!json)
-        return NULL;
-    struct org *o = arena_alloc(r->a, sizeof(*o));
-    memset(o, 0, sizeof(*o));
-    o->ref = arena_printf(r->a, "%s", ref);
-    o->name = arena_printf(r->a, "%s", str_of(json, "name") ? str_of(json, "name") : "");
-    o->neqa = recog_eqa_parse(json, r->a, &o->eqa);
-    locate(r, o, json);
-    json_object_put(json);
-    strmap_put(&r->orgs, o->ref, (const char *)o);
-    return o;
-}
-
 /* ---- units: hospital, city or province ---- */
 
-static struct unit *unit_of(struct run *r, const struct org *o)
+static struct unit *unit_of(struct run *r, const struct recog_institution *o)
 {
-    const char *ref = r->level == 0 ? o->ref : r->level == 1 ? o->city : o->province;
-    const char *name = r->level == 0 ? o->name : r->level == 1 ? o->city_name : o->province_name;
+    const char *ref = r->level == 0 ? o->place.org : r->level == 1 ? o->city_org : o->top_org;
+    const char *name = r->level == 0   ? o->place.name
+                       : r->level == 1 ? o->city_org_name
+                                       : o->top_org_name;
     if (!ref)
         return NULL; /* a city level without a city commission above it */
     struct unit *u = (struct unit *)strmap_get(&r->units, ref);
@@ -315,7 +212,8 @@ static enum err scan(struct run *r, const char *type, const char *const criteria
 static void count_decision(struct run *r, json_object *d)
 {
     const char *consumer = recog_decision_ref(d, "organization");
-    const struct org *o = allowed(r, consumer) ? org_of(r, consumer, NULL) : NULL;
+    const struct recog_institution *o =
+        allowed(r, consumer) ? recog_data_institution(r->data, r->snap, consumer) : NULL;
     struct unit *u = o ? unit_of(r, o) : NULL;
     if (u)
         recog_tally_decision(&u->t, d, r->province_mark);
@@ -323,7 +221,7 @@ static void count_decision(struct run *r, json_object *d)
 
 static void count_lab(struct run *r, json_object *org)
 {
-    const char *id = str_of(org, "id");
+    const char *id = recog_str(org, "id");
     const char *ref = id ? arena_printf(r->a, "Organization/%s", id) : NULL;
     if (!allowed(r, ref))
         return;
@@ -339,7 +237,7 @@ static void count_lab(struct run *r, json_object *org)
         }
     if (!passed)
         return;
-    const struct org *o = org_of(r, ref, org);
+    const struct recog_institution *o = recog_data_institution(r->data, r->snap, ref);
     struct unit *u = o ? unit_of(r, o) : NULL;
     if (u) {
         u->t.eqa_labs++;
@@ -444,20 +342,6 @@ static void csv_row(struct buf *out, const char *period, const char *level, cons
 
 /* ---- the operation ---- */
 
-static void keep_mark(struct run *r, json_object *cs)
-{
-    json_object *exts = NULL;
-    if (!json_object_object_get_ex(cs, "extension", &exts) ||
-        !json_object_is_type(exts, json_type_array))
-        return;
-    for (size_t i = 0; i < json_object_array_length(exts); i++) {
-        json_object *e = json_object_array_get_idx(exts, i);
-        const char *url = str_of(e, "url"), *v = str_of(e, "valueString");
-        if (url && v && !strcmp(url, RECOG_EXT_MARK))
-            r->province_mark = arena_printf(r->a, "%s", v);
-    }
-}
-
 /* Whose indicators the caller may see; false (answered) when none. */
 static bool scope(struct run *r)
 {
@@ -507,13 +391,10 @@ static int unit_order(const void *a, const void *b)
 
 static bool compute(struct run *r, const char *start, const char *next)
 {
-    const char *cat[][2] = {{"url", RECOG_CATALOGUE_URL}};
     const char *dec[][2] = {{"code", RECOG_DECISION_CODE "|decision"},
                             {"created", arena_printf(r->a, "ge%s", start)},
                             {"created", arena_printf(r->a, "lt%s", next)}};
-    enum err err = scan(r, "CodeSystem", cat, 1, keep_mark);
-    if (!err)
-        err = scan(r, "Basic", dec, 3, count_decision);
+    enum err err = scan(r, "Basic", dec, 3, count_decision);
     if (!err)
         err = scan(r, "Organization", NULL, 0, count_lab);
     if (err)
@@ -521,44 +402,12 @@ static bool compute(struct run *r, const char *start, const char *next)
     return !err;
 }
 
-static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
-                           json_object *params, void *self)
+static void answer(struct run *r, const char *period, const char *start, const char *end, bool csv)
 {
-    (void)type;
-    (void)id;
-    (void)self;
     static const char *const levels[] = {"hospital", "city", "province"};
-    const char *period = fhir_params_text(params, "period");
-    const char *level = fhir_params_text(params, "level");
-    const char *format = fhir_params_text(params, "format");
-    struct run *r = arena_alloc(c->req->arena, sizeof(*r));
-    memset(r, 0, sizeof(*r));
-    *r = (struct run){.c = c, .store = c->app->store, .a = c->req->arena, .province_mark = "豫HR"};
-    r->level = -1;
-    for (int i = 0; i < 3; i++)
-        if (level && !strcmp(level, levels[i]))
-            r->level = i;
-    char start[32], end[32], next[32];
-    if (!month(period, start, end, next) || r->level < 0 ||
-        (format && strcmp(format, "csv") && strcmp(format, "json"))) {
-        rest_error(c, ERR_INVALID, NULL,
-                   "give period=YYYY-MM and level=hospital|city|province (format=json|csv)");
-        return;
-    }
-    int64_t end_ms = 0;
-    char end_at[64];
-    snprintf(end_at, sizeof(end_at), "%sT23:59:59.999+08:00", end);
-    time_parse_fhir(end_at, strlen(end_at), &end_ms);
-    r->period_end = end_ms;
-    strmap_init(&r->orgs, r->a, 256);
-    strmap_init(&r->units, r->a, 256);
-    r->list = arena_alloc(r->a, sizeof(*r->list) * MAX_UNITS);
-    if (!scope(r) || !compute(r, start, next))
-        return;
     qsort(r->list, r->nunits, sizeof(*r->list), unit_order);
-    struct buf *out = &c->res->body;
+    struct buf *out = &r->c->res->body;
     buf_reset(out);
-    bool csv = format && !strcmp(format, "csv");
     if (csv)
         buf_append_str(out, "period,level,reporter,name,decisions,eligible,recognised,"
                             "recognition_rate,retests,fees_saved_cny,marked_province,marked_city,"
@@ -576,14 +425,47 @@ static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
     }
     if (!csv)
         buf_append_str(out, "]}");
-    c->res->status = 200;
+    r->c->res->status = 200;
     if (csv)
-        c->res->content_type = "text/csv; charset=utf-8";
+        r->c->res->content_type = "text/csv; charset=utf-8";
     else
-        rest_json_type(c);
+        rest_json_type(r->c);
 }
 
-bool recognition_indicators_register(struct fhir_app *app)
+static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
+                           json_object *params, void *self)
+{
+    (void)type;
+    (void)id;
+    static const char *const levels[] = {"hospital", "city", "province"};
+    const char *period = fhir_params_text(params, "period");
+    const char *level = fhir_params_text(params, "level");
+    const char *format = fhir_params_text(params, "format");
+    struct run *r = arena_alloc(c->req->arena, sizeof(*r));
+    *r =
+        (struct run){.c = c, .store = c->app->store, .a = c->req->arena, .data = self, .level = -1};
+    for (int i = 0; i < 3; i++)
+        if (level && !strcmp(level, levels[i]))
+            r->level = i;
+    char start[32], end[32], next[32], end_at[64];
+    if (!month(period, start, end, next) || r->level < 0 ||
+        (format && strcmp(format, "csv") && strcmp(format, "json"))) {
+        rest_error(c, ERR_INVALID, NULL,
+                   "give period=YYYY-MM and level=hospital|city|province (format=json|csv)");
+        return;
+    }
+    snprintf(end_at, sizeof(end_at), "%sT23:59:59.999+08:00", end);
+    time_parse_fhir(end_at, strlen(end_at), &r->period_end);
+    strmap_init(&r->units, r->a, 256);
+    r->list = arena_alloc(r->a, sizeof(*r->list) * MAX_UNITS);
+    r->snap = recog_data_acquire(r->data);
+    r->province_mark = r->snap->ok ? r->snap->cat.province_mark : "豫HR";
+    if (scope(r) && compute(r, start, next))
+        answer(r, period, start, end, format && !strcmp(format, "csv"));
+    recog_data_release(r->data, r->snap);
+}
+
+bool recognition_indicators_register(struct fhir_app *app, struct recog_data *data)
 {
     const struct fhir_operation op = {
         .type = "MeasureReport",
@@ -593,6 +475,7 @@ bool recognition_indicators_register(struct fhir_app *app)
         .interaction = 's',
         .definition = RECOG_BASE "/OperationDefinition/MeasureReport-recognition-indicators",
         .run = run_indicators,
+        .self = data,
     };
     return fhir_app_add_operation(app, &op);
 }
@@ -602,42 +485,6 @@ bool recognition_indicators_register(struct fhir_app *app)
 #define UNMAPPED_SCAN_DEFAULT 20000
 #define UNMAPPED_SCAN_MAX     200000
 #define UNMAPPED_MAX_CODES    2000
-
-static void keep_catalogue(struct run *r, json_object *cs)
-{
-    char why[200];
-    if (!r->cat.count)
-        recog_catalogue_parse(cs, r->a, &r->cat, why, sizeof(why));
-}
-
-static void keep_mapped(struct run *r, json_object *map)
-{
-    json_object *groups = NULL, *els = NULL, *tgs = NULL;
-    if (!json_object_object_get_ex(map, "group", &groups) ||
-        !json_object_is_type(groups, json_type_array))
-        return;
-    for (size_t g = 0; g < json_object_array_length(groups); g++) {
-        json_object *gr = json_object_array_get_idx(groups, g);
-        const char *src = str_of(gr, "source"), *dst = str_of(gr, "target");
-        if (!src || !dst || !json_object_object_get_ex(gr, "element", &els) ||
-            !json_object_is_type(els, json_type_array))
-            continue;
-        for (size_t e = 0; e < json_object_array_length(els); e++) {
-            json_object *el = json_object_array_get_idx(els, e);
-            if (!str_of(el, "code") || !json_object_object_get_ex(el, "target", &tgs) ||
-                !json_object_is_type(tgs, json_type_array))
-                continue;
-            for (size_t t = 0; t < json_object_array_length(tgs); t++) {
-                json_object *tg = json_object_array_get_idx(tgs, t);
-                const char *eq = str_of(tg, "equivalence");
-                if (eq && (!strcmp(eq, "equivalent") || !strcmp(eq, "equal")) &&
-                    recog_catalogue_find(&r->cat, dst, str_of(tg, "code")))
-                    strmap_put(&r->mapped, arena_printf(r->a, "%s|%s", src, str_of(el, "code")),
-                               "");
-            }
-        }
-    }
-}
 
 /* A result: when none of its codes is an item or mapped to one, count its first code. */
 static void note_codes(struct run *r, json_object *obs)
@@ -649,28 +496,29 @@ static void note_codes(struct run *r, json_object *obs)
         return;
     for (size_t i = 0; i < json_object_array_length(codings); i++) {
         json_object *cd = json_object_array_get_idx(codings, i);
-        const char *sys = str_of(cd, "system"), *c = str_of(cd, "code");
+        const char *sys = recog_str(cd, "system"), *c = recog_str(cd, "code");
         if (sys && c &&
-            (recog_catalogue_find(&r->cat, sys, c) ||
+            (recog_catalogue_find(&r->snap->cat, sys, c) ||
              strmap_get(&r->mapped, arena_printf(r->a, "%s|%s", sys, c))))
             return; /* recognisable by its code */
     }
     json_object *first = json_object_array_get_idx(codings, 0);
-    const char *sys = str_of(first, "system"), *c = str_of(first, "code");
+    const char *sys = recog_str(first, "system"), *c = recog_str(first, "code");
     if (!c)
         return;
     const char *key = arena_printf(r->a, "%s|%s", sys ? sys : "", c);
     struct seen *s = (struct seen *)strmap_get(&r->seen, key);
     if (!s && r->ncodes < UNMAPPED_MAX_CODES) {
         s = arena_alloc(r->a, sizeof(*s));
-        *s = (struct seen){
-            sys ? arena_printf(r->a, "%s", sys) : NULL, arena_printf(r->a, "%s", c),
-            str_of(first, "display") ? arena_printf(r->a, "%s", str_of(first, "display")) : NULL,
-            NULL, 0};
+        *s = (struct seen){sys ? arena_printf(r->a, "%s", sys) : NULL, arena_printf(r->a, "%s", c),
+                           recog_str(first, "display")
+                               ? arena_printf(r->a, "%s", recog_str(first, "display"))
+                               : NULL,
+                           NULL, 0};
         strmap_put(&r->seen, key, (const char *)s);
         r->codes[r->ncodes++] = s;
     }
-    const char *when = str_of(obs, "issued");
+    const char *when = recog_str(obs, "issued");
     if (s && ++s->count && when && (!s->last || strcmp(when, s->last) > 0))
         s->last = arena_printf(r->a, "%s", when);
 }
@@ -713,14 +561,15 @@ static void put_unmapped(struct run *r, struct buf *out, const char *lab)
     buf_append_str(out, "]}");
 }
 
+static void unmapped(struct run *r, const char *lab);
+
 static void run_unmapped(struct rest_ctx *c, const char *type, const char *id, json_object *params,
                          void *self)
 {
     (void)type;
     (void)id;
-    (void)self;
     struct run *r = arena_alloc(c->req->arena, sizeof(*r));
-    *r = (struct run){.c = c, .store = c->app->store, .a = c->req->arena};
+    *r = (struct run){.c = c, .store = c->app->store, .a = c->req->arena, .data = self};
     const char *lab = fhir_params_text(params, "laboratory"),
                *count = fhir_params_text(params, "count");
     long long cap = count ? atoll(count) : UNMAPPED_SCAN_DEFAULT;
@@ -735,18 +584,26 @@ static void run_unmapped(struct rest_ctx *c, const char *type, const char *id, j
         rest_error(c, ERR_FORBIDDEN, NULL, "'%.80s' is not among your organisations", lab);
         return;
     }
+    r->cap = cap;
+    r->snap = recog_data_acquire(r->data);
+    unmapped(r, lab);
+    recog_data_release(r->data, r->snap);
+}
+
+/* The scans and the answer of $recognition-unmapped, with r's snapshot. */
+static void unmapped(struct run *r, const char *lab)
+{
+    struct rest_ctx *c = r->c;
     strmap_init(&r->mapped, r->a, 256);
     strmap_init(&r->seen, r->a, 256);
     r->codes = arena_alloc(r->a, sizeof(*r->codes) * UNMAPPED_MAX_CODES);
-    const char *cat[][2] = {{"url", RECOG_CATALOGUE_URL}, {"status", "active"}};
     const char *obs[][2] = {{"performer", lab}};
-    enum err err = scan(r, "CodeSystem", cat, 2, keep_catalogue);
-    if (!err)
-        err = scan(r, "ConceptMap", NULL, 0, keep_mapped);
-    r->cap = cap;
+    for (size_t i = 0; i < r->snap->nlocals; i++)
+        strmap_put(&r->mapped,
+                   arena_printf(r->a, "%s|%s", r->snap->locals[i].system, r->snap->locals[i].code),
+                   "");
     r->newest_first = true; /* the laboratory's latest results */
-    if (!err)
-        err = scan(r, "Observation", obs, 1, note_codes);
+    enum err err = scan(r, "Observation", obs, 1, note_codes);
     if (err) {
         rest_error(c, err, NULL, "the codes could not be read: %s", err_message(err));
         return;
@@ -758,7 +615,7 @@ static void run_unmapped(struct rest_ctx *c, const char *type, const char *id, j
     rest_json_type(c);
 }
 
-bool recognition_unmapped_register(struct fhir_app *app)
+bool recognition_unmapped_register(struct fhir_app *app, struct recog_data *data)
 {
     const struct fhir_operation op = {
         .type = "ConceptMap",
@@ -768,6 +625,7 @@ bool recognition_unmapped_register(struct fhir_app *app)
         .interaction = 'r',
         .definition = RECOG_BASE "/OperationDefinition/ConceptMap-recognition-unmapped",
         .run = run_unmapped,
+        .self = data,
     };
     return fhir_app_add_operation(app, &op);
 }

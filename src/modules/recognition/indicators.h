@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 struct fhir_app;
+struct recog_data;
 
 struct recog_tally {
     int64_t decisions;  /* all decisions */
@@ -45,7 +46,7 @@ void recog_tally_decision(struct recog_tally *t, json_object *decision, const ch
 const char *recog_decision_ref(json_object *decision, const char *name);
 
 /* Add the operation to app; false when the operation table is full. */
-bool recognition_indicators_register(struct fhir_app *app);
+bool recognition_indicators_register(struct fhir_app *app, struct recog_data *data);
 
 /*
  * GET [base]/ConceptMap/$recognition-unmapped?laboratory=Organization/id
@@ -54,6 +55,6 @@ bool recognition_indicators_register(struct fhir_app *app);
  * an equivalent ConceptMap entry, with how often and when last seen: what
  * its mapping still lacks. Scoped as the indicators are.
  */
-bool recognition_unmapped_register(struct fhir_app *app);
+bool recognition_unmapped_register(struct fhir_app *app, struct recog_data *data);
 
 #endif

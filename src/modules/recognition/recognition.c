@@ -60,10 +60,10 @@ const struct recog_retest_reason *recog_retest_find(const char *code)
 
 /* ---- catalogue ---- */
 
-static const char *get_string(json_object *o, const char *key)
+const char *recog_str(json_object *o, const char *key)
 {
     json_object *v = NULL;
-    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
                ? json_object_get_string(v)
                : NULL;
 }
@@ -91,13 +91,13 @@ static bool parse_conversion(const char *text, struct arena *a, struct recog_con
 /* One concept property into the item; false if its value is wrong. */
 static bool item_property(struct recog_item *it, json_object *prop, struct arena *a)
 {
-    const char *code = get_string(prop, "code");
+    const char *code = recog_str(prop, "code");
     json_object *v = NULL;
     if (!code)
         return false;
-    const char *text = get_string(prop, "valueCode");
+    const char *text = recog_str(prop, "valueCode");
     if (!text)
-        text = get_string(prop, "valueString");
+        text = recog_str(prop, "valueString");
     if (!strcmp(code, "system") && text) {
         it->system = dup(a, text);
     } else if (!strcmp(code, "kind") && text) {
@@ -138,8 +138,8 @@ static bool parse_item(json_object *concept, struct arena *a, struct recog_item 
     memset(it, 0, sizeof(*it));
     it->window_days = -1;
     it->scope = RECOG_SCOPE_PROVINCE;
-    it->code = dup(a, get_string(concept, "code"));
-    it->display = dup(a, get_string(concept, "display"));
+    it->code = dup(a, recog_str(concept, "code"));
+    it->display = dup(a, recog_str(concept, "display"));
     json_object *props = NULL;
     if (!it->code) {
         snprintf(why, size, "a catalogue concept has no code");
@@ -168,9 +168,9 @@ static const char *province_mark(json_object *cs)
         json_object_is_type(exts, json_type_array))
         for (size_t i = 0; i < json_object_array_length(exts); i++) {
             json_object *e = json_object_array_get_idx(exts, i);
-            const char *url = get_string(e, "url");
-            if (url && !strcmp(url, RECOG_EXT_MARK) && get_string(e, "valueString"))
-                return get_string(e, "valueString");
+            const char *url = recog_str(e, "url");
+            if (url && !strcmp(url, RECOG_EXT_MARK) && recog_str(e, "valueString"))
+                return recog_str(e, "valueString");
         }
     return "豫HR"; /* [A] DOMAIN.md §1 */
 }
@@ -195,7 +195,7 @@ bool recog_catalogue_parse(json_object *cs, struct arena *a, struct recog_catalo
         if (!parse_item(json_object_array_get_idx(concepts, i), a, &out->items[i], why, size))
             return false;
     out->count = n;
-    out->version = dup(a, get_string(cs, "version"));
+    out->version = dup(a, recog_str(cs, "version"));
     out->province_mark = dup(a, province_mark(cs));
     return true;
 }
@@ -224,21 +224,21 @@ static bool parse_eqa(json_object *ext, struct recog_eqa *out)
         return false;
     for (size_t i = 0; i < json_object_array_length(parts); i++) {
         json_object *p = json_object_array_get_idx(parts, i);
-        const char *url = get_string(p, "url");
+        const char *url = recog_str(p, "url");
         if (!url)
             continue;
         if (!strcmp(url, "item") && json_object_object_get_ex(p, "valueCoding", &v)) {
-            out->system = get_string(v, "system");
-            out->code = get_string(v, "code");
+            out->system = recog_str(v, "system");
+            out->code = recog_str(v, "code");
         } else if (!strcmp(url, "period") && json_object_object_get_ex(p, "valuePeriod", &v)) {
-            const char *s = get_string(v, "start"), *e = get_string(v, "end");
+            const char *s = recog_str(v, "start"), *e = recog_str(v, "end");
             int64_t lo, hi;
             if (s && time_parse_fhir_range(s, strlen(s), &lo, &hi))
                 out->start = lo;
             if (e && time_parse_fhir_range(e, strlen(e), &lo, &hi))
                 out->end = hi;
-        } else if (!strcmp(url, "result") && get_string(p, "valueCode")) {
-            out->passed = !strcmp(get_string(p, "valueCode"), "pass");
+        } else if (!strcmp(url, "result") && recog_str(p, "valueCode")) {
+            out->passed = !strcmp(recog_str(p, "valueCode"), "pass");
         }
     }
     return out->code && out->start != INT64_MAX;
@@ -257,7 +257,7 @@ size_t recog_eqa_parse(json_object *org, struct arena *a, struct recog_eqa **out
     struct recog_eqa *list = arena_alloc(a, sizeof(*list) * (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(exts, i);
-        const char *url = get_string(e, "url");
+        const char *url = recog_str(e, "url");
         if (url && !strcmp(url, RECOG_EXT_EQA) && parse_eqa(e, &list[k])) {
             list[k].system = dup(a, list[k].system);
             list[k].code = dup(a, list[k].code);

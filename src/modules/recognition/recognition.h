@@ -67,6 +67,9 @@ struct recog_catalogue {
     size_t count;
 };
 
+/* The string member key of a JSON object, or NULL (absent, or not a string). */
+const char *recog_str(json_object *o, const char *key);
+
 /*
  * Read a catalogue from a CodeSystem resource into the arena; false with
  * the reason in why when an item is malformed (the whole list is refused:

@@ -38,14 +38,6 @@ struct recog_data {
 
 /* ---- reading ---- */
 
-static const char *str_of(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
 static char *keep(struct snap *sn, const char *s)
 {
     return s ? arena_strndup(&sn->a, s, strlen(s)) : NULL;
@@ -112,7 +104,7 @@ struct newest {
 static bool take_catalogue(void *arg, json_object *cs, int64_t last_updated)
 {
     struct newest *n = arg;
-    const char *status = str_of(cs, "status");
+    const char *status = recog_str(cs, "status");
     if (!status || strcmp(status, "active") != 0 || last_updated < n->at)
         return true;
     n->at = last_updated;
@@ -124,22 +116,22 @@ static bool take_catalogue(void *arg, json_object *cs, int64_t last_updated)
 /* One group of a ConceptMap: the elements equivalent (or equal) to a catalogue item. */
 static void map_group(struct snap *sn, json_object *group)
 {
-    const char *source = str_of(group, "source"), *target = str_of(group, "target");
+    const char *source = recog_str(group, "source"), *target = recog_str(group, "target");
     json_object *elements = NULL, *targets = NULL;
     if (!source || !target || !json_object_object_get_ex(group, "element", &elements) ||
         !json_object_is_type(elements, json_type_array))
         return;
     for (size_t e = 0; e < json_object_array_length(elements); e++) {
         json_object *el = json_object_array_get_idx(elements, e);
-        const char *code = str_of(el, "code");
+        const char *code = recog_str(el, "code");
         if (!code || !json_object_object_get_ex(el, "target", &targets) ||
             !json_object_is_type(targets, json_type_array))
             continue;
         for (size_t t = 0; t < json_object_array_length(targets); t++) {
             json_object *tg = json_object_array_get_idx(targets, t);
-            const char *eq = str_of(tg, "equivalence");
+            const char *eq = recog_str(tg, "equivalence");
             const struct recog_item *it =
-                recog_catalogue_find(&sn->pub.cat, target, str_of(tg, "code"));
+                recog_catalogue_find(&sn->pub.cat, target, recog_str(tg, "code"));
             if (!it || !eq || (strcmp(eq, "equivalent") && strcmp(eq, "equal")) ||
                 sn->pub.nlocals == MAX_LOCALS)
                 continue;
@@ -259,9 +251,9 @@ static const char *ext_reference(json_object *res, const char *url)
         return NULL;
     for (size_t i = 0; i < json_object_array_length(exts); i++) {
         json_object *e = json_object_array_get_idx(exts, i);
-        if (str_of(e, "url") && !strcmp(str_of(e, "url"), url) &&
+        if (recog_str(e, "url") && !strcmp(recog_str(e, "url"), url) &&
             json_object_object_get_ex(e, "valueReference", &v))
-            return str_of(v, "reference");
+            return recog_str(v, "reference");
     }
     return NULL;
 }
@@ -275,8 +267,8 @@ static const char *division_code(json_object *org)
         return NULL;
     for (size_t i = 0; i < json_object_array_length(ids); i++) {
         json_object *id = json_object_array_get_idx(ids, i);
-        if (str_of(id, "system") && !strcmp(str_of(id, "system"), RECOG_DIVISION_OID))
-            return str_of(id, "value");
+        if (recog_str(id, "system") && !strcmp(recog_str(id, "system"), RECOG_DIVISION_OID))
+            return recog_str(id, "value");
     }
     return NULL;
 }
@@ -296,25 +288,31 @@ static const char *short_city_name(struct snap *sn, const char *name)
     return arena_strndup(&sn->a, name, len);
 }
 
-/* Walk partOf from org up to its city: the city's division code and short name. */
-static void find_city(struct recog_data *d, struct snap *sn, json_object *org,
-                      struct recog_place *p)
+/*
+ * Walk partOf from org up to the top: its city (the division code, the
+ * commission and its short name) and the top of the tree.
+ */
+static void locate(struct recog_data *d, struct snap *sn, json_object *org, const char *ref,
+                   struct recog_institution *in)
 {
     json_object *cur = json_object_get(org);
     char city[7] = "";
     for (int depth = 0; cur && depth < PARTOF_DEPTH; depth++) {
-        const char *code = division_code(cur);
+        const char *code = division_code(cur), *name = recog_str(cur, "name");
         if (code && !city[0] && recog_city_of_division(code, city))
-            p->city = keep(sn, city);
-        if (code && city[0] && !strcmp(code, city)) {
-            p->city_name = short_city_name(sn, str_of(cur, "name"));
-            break;
+            in->place.city = keep(sn, city);
+        if (code && city[0] && !strcmp(code, city) && !in->city_org) {
+            in->place.city_name = short_city_name(sn, name);
+            in->city_org = keep(sn, ref);
+            in->city_org_name = keep(sn, name);
         }
+        in->top_org = keep(sn, ref);
+        in->top_org_name = keep(sn, name);
         json_object *part = NULL;
-        const char *up =
-            json_object_object_get_ex(cur, "partOf", &part) ? str_of(part, "reference") : NULL;
+        ref = json_object_object_get_ex(cur, "partOf", &part) ? recog_str(part, "reference") : NULL;
         json_object *next =
-            up && !strncmp(up, "Organization/", 13) ? read_json(d->store, up) : NULL;
+            ref && !strncmp(ref, "Organization/", 13) ? read_json(d->store, ref) : NULL;
+        ref = next ? keep(sn, ref) : NULL;
         json_object_put(cur);
         cur = next;
     }
@@ -335,10 +333,10 @@ const struct recog_institution *recog_data_institution(struct recog_data *d,
             in = arena_alloc(&sn->a, sizeof(*in));
             memset(in, 0, sizeof(*in));
             in->place.org = keep(sn, ref);
-            in->place.name = keep(sn, str_of(org, "name"));
+            in->place.name = keep(sn, recog_str(org, "name"));
             in->place.alliance = keep(sn, ext_reference(org, RECOG_EXT_ALLIANCE));
             in->neqa = recog_eqa_parse(org, &sn->a, &in->eqa);
-            find_city(d, sn, org, &in->place);
+            locate(d, sn, org, ref, in);
             strmap_put(&sn->institutions, in->place.org, (const char *)in);
             json_object_put(org);
         }

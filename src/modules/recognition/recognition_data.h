@@ -32,6 +32,10 @@ struct recog_institution {
     struct recog_place place;
     struct recog_eqa *eqa; /* its EQA record */
     size_t neqa;
+    const char *city_org;      /* "Organization/id" of its city's health commission, or NULL */
+    const char *city_org_name; /* and its name */
+    const char *top_org;       /* the top of its partOf tree (the province's commission) */
+    const char *top_org_name;  /* and its name */
 };
 
 struct recog_snapshot {

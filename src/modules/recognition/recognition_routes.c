@@ -73,14 +73,6 @@ static json_object *fetch(struct call *k, const char *url, int *status)
     return obj;
 }
 
-static const char *str_at(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
 static char *keep(struct call *k, const char *s)
 {
     return s ? arena_strndup(k->a, s, strlen(s)) : NULL;
@@ -95,7 +87,8 @@ static size_t entries(json_object *bundle, json_object **out, size_t max)
         return 0;
     for (size_t i = 0; i < json_object_array_length(list) && n < max; i++)
         if (json_object_object_get_ex(json_object_array_get_idx(list, i), "resource", &res) &&
-            str_at(res, "resourceType") && strcmp(str_at(res, "resourceType"), "OperationOutcome"))
+            recog_str(res, "resourceType") &&
+            strcmp(recog_str(res, "resourceType"), "OperationOutcome"))
             out[n++] = res;
     return n;
 }
@@ -147,7 +140,7 @@ static bool load_patient(struct call *k, const char *id, json_object *params)
     json_object *found[2];
     size_t n = entries(b, found, 2);
     if (n == 1)
-        k->patient = arena_printf(k->a, "Patient/%s", str_at(found[0], "id"));
+        k->patient = arena_printf(k->a, "Patient/%s", recog_str(found[0], "id"));
     else if (n == 0)
         rest_error(k->c, ERR_NOT_FOUND, "identifier", "no patient has identifier '%.100s'", ident);
     else
@@ -197,7 +190,7 @@ static const char *performer_org(json_object *res)
         !json_object_is_type(list, json_type_array))
         return NULL;
     for (size_t i = 0; i < json_object_array_length(list); i++) {
-        const char *ref = str_at(json_object_array_get_idx(list, i), "reference");
+        const char *ref = recog_str(json_object_array_get_idx(list, i), "reference");
         if (ref && !strncmp(ref, "Organization/", 13))
             return ref;
     }
@@ -213,7 +206,7 @@ static bool has_images(struct call *k, json_object *report)
         return false;
     bool found = false;
     for (size_t i = 0; i < json_object_array_length(list) && !found && i < 4; i++) {
-        const char *ref = str_at(json_object_array_get_idx(list, i), "reference");
+        const char *ref = recog_str(json_object_array_get_idx(list, i), "reference");
         int status;
         json_object *study =
             ref && !strncmp(ref, "ImagingStudy/", 13) ? fetch(k, ref, &status) : NULL;
@@ -222,7 +215,7 @@ static bool has_images(struct call *k, json_object *report)
             json_object_is_type(ids, json_type_array))
             for (size_t j = 0; j < json_object_array_length(ids); j++) {
                 json_object *id = json_object_array_get_idx(ids, j);
-                const char *sys = str_at(id, "system"), *val = str_at(id, "value");
+                const char *sys = recog_str(id, "system"), *val = recog_str(id, "value");
                 found |= sys && val && !strcmp(sys, "urn:dicom:uid") && *val;
             }
         json_object_put(study);
@@ -239,7 +232,7 @@ static void read_quantity(json_object *res, struct recog_result *r, struct call 
         return;
     r->value = json_object_get_double(v);
     r->has_value = isfinite(r->value);
-    r->unit = keep(k, str_at(q, "code") ? str_at(q, "code") : str_at(q, "unit"));
+    r->unit = keep(k, recog_str(q, "code") ? recog_str(q, "code") : recog_str(q, "unit"));
 }
 
 /* A prior result as the rules see it, from an Observation or a DiagnosticReport. */
@@ -247,12 +240,12 @@ static void read_result(struct call *k, json_object *res, const struct recog_ite
                         struct recog_result *r)
 {
     memset(r, 0, sizeof(*r));
-    r->ref = arena_printf(k->a, "%s/%s", str_at(res, "resourceType"), str_at(res, "id"));
-    r->status = keep(k, str_at(res, "status"));
+    r->ref = arena_printf(k->a, "%s/%s", recog_str(res, "resourceType"), recog_str(res, "id"));
+    r->status = keep(k, recog_str(res, "status"));
     r->reported = INT64_MIN;
-    const char *when = str_at(res, "issued");
+    const char *when = recog_str(res, "issued");
     if (!when)
-        when = str_at(res, "effectiveDateTime");
+        when = recog_str(res, "effectiveDateTime");
     if (when && !time_parse_fhir(when, strlen(when), &r->reported))
         r->reported = INT64_MIN;
     if (item->kind == RECOG_LAB)
@@ -291,7 +284,7 @@ static const struct recog_item *item_of(const struct call *k, json_object *res,
         return NULL;
     for (size_t i = 0; i < json_object_array_length(codings); i++) {
         json_object *cd = json_object_array_get_idx(codings, i);
-        const char *sys = str_at(cd, "system"), *c = str_at(cd, "code");
+        const char *sys = recog_str(cd, "system"), *c = recog_str(cd, "code");
         for (size_t j = 0; sys && c && j < n; j++)
             if (!strcmp(items[j]->system, sys) && !strcmp(items[j]->code, c))
                 return items[j];
@@ -353,11 +346,11 @@ static bool asked_items(struct call *k, json_object *params, struct asked *q)
         const char *text = fhir_params_text(parts[i], "code");
         if (json_object_object_get_ex(parts[i], "valueCoding", &coding))
             text = arena_printf(k->a, "%s|%s",
-                                str_at(coding, "system") ? str_at(coding, "system") : "",
-                                str_at(coding, "code") ? str_at(coding, "code") : "");
+                                recog_str(coding, "system") ? recog_str(coding, "system") : "",
+                                recog_str(coding, "code") ? recog_str(coding, "code") : "");
         else
-            text = str_at(parts[i], "valueString") ? str_at(parts[i], "valueString")
-                                                   : str_at(parts[i], "valueCode");
+            text = recog_str(parts[i], "valueString") ? recog_str(parts[i], "valueString")
+                                                      : recog_str(parts[i], "valueCode");
         for (const char *p = text; p && *p;) {
             size_t len = strcspn(p, ",");
             if (len)
@@ -598,7 +591,7 @@ static const struct recog_item *decision_item(struct call *k, json_object *part)
     if (!fhir_params_all(part, "code", code, 1))
         return NULL;
     if (json_object_object_get_ex(code[0], "valueCoding", &coding))
-        return recog_catalogue_find(k->cat, str_at(coding, "system"), str_at(coding, "code"));
+        return recog_catalogue_find(k->cat, recog_str(coding, "system"), recog_str(coding, "code"));
     const char *text = fhir_params_text(part, "code");
     const char *bar = text ? strchr(text, '|') : NULL;
     if (!bar)
@@ -615,7 +608,7 @@ static bool decision_result(struct call *k, struct decision *dc, const char *ref
         res = fetch(k, ref, &status);
     json_object *subject = NULL;
     const char *who = res && json_object_object_get_ex(res, "subject", &subject)
-                          ? str_at(subject, "reference")
+                          ? recog_str(subject, "reference")
                           : NULL;
     const struct recog_item *items[1] = {dc->item};
     if (!res || !who || strcmp(who, k->patient) != 0 || item_of(k, res, items, 1) != dc->item) {
@@ -872,7 +865,8 @@ struct recog_data *recognition_register(struct fhir_app *app)
     bool ok = true;
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         ok = ok && fhir_app_add_operation(app, &ops[i]);
-    if (ok && recognition_indicators_register(app) && recognition_unmapped_register(app))
+    if (ok && recognition_indicators_register(app, data) &&
+        recognition_unmapped_register(app, data))
         return data;
     recog_data_free(data);
     return NULL;
