@@ -412,7 +412,8 @@ static json_object *dead_letter(struct job *j, const char *id)
                       sodium_base64_VARIANT_ORIGINAL);
     char now[40];
     time_format_instant(time_now_ms(), now, sizeof(now));
-    add_ext(exts, "message", "valueBase64Binary", json_object_new_string(b64));
+    if (j->raw_len) /* FHIR has no empty values: an empty frame keeps no message */
+        add_ext(exts, "message", "valueBase64Binary", json_object_new_string(b64));
     add_ext(exts, "ack", "valueCode", json_object_new_string(ack_code(j->outcome)));
     add_ext(exts, "reason", "valueString", json_object_new_string(j->why[0] ? j->why : "-"));
     add_ext(exts, "peer", "valueString", json_object_new_string(*j->peer ? j->peer : "-"));

@@ -128,8 +128,10 @@ test('versions 2.3 to 2.5.1 are taken; other versions and messages are refused A
   const garbage = await send('this is not HL7');
   assert.equal(garbage.code, 'AR');
   assert.match(garbage.text, /MSH/);
+  assert.equal((await send('')).code, 'AR', 'an empty frame is answered too');
   const letters = await deadLetters();
-  assert.equal(letters.length, before + 4, 'every refused message is kept');
+  assert.equal(letters.length, before + 5, 'every refused message is kept');
+  for (const l of letters) assert.equal((await http('PUT', `${srv.base}/Basic/${l.id}`, { body: l })).status, 200, 'a dead letter is valid FHIR');
   const kept = letters.find((l) => ext(l, 'control-id')?.valueString === 'R1');
   assert.equal(ext(kept, 'ack').valueCode, 'AR');
   assert.equal(Buffer.from(ext(kept, 'message').valueBase64Binary, 'base64').toString(), sent.R1, 'kept byte for byte');
