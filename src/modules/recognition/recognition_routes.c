@@ -22,6 +22,7 @@
 
 #include "core/timeutil.h"
 #include "fhir/operation.h"
+#include "fhir/query.h"
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 #include "fhir/validate.h"
@@ -78,19 +79,57 @@ static char *keep(struct call *k, const char *s)
     return s ? arena_strndup(k->a, s, strlen(s)) : NULL;
 }
 
-/* The searchset's resources, in order. */
-static size_t entries(json_object *bundle, json_object **out, size_t max)
+/* Hits of a search, parsed. */
+struct hits {
+    json_object **out;
+    size_t n, max;
+};
+
+static bool take_hit(const struct store_hit *hit, void *arg)
 {
-    json_object *list = NULL, *res = NULL;
-    size_t n = 0;
-    if (!bundle || !json_object_object_get_ex(bundle, "entry", &list))
-        return 0;
-    for (size_t i = 0; i < json_object_array_length(list) && n < max; i++)
-        if (json_object_object_get_ex(json_object_array_get_idx(list, i), "resource", &res) &&
-            recog_str(res, "resourceType") &&
-            strcmp(recog_str(res, "resourceType"), "OperationOutcome"))
-            out[n++] = res;
-    return n;
+    struct hits *h = arg;
+    json_tokener *tok = json_tokener_new();
+    json_object *o = json_tokener_parse_ex(tok, hit->body.ptr, (int)hit->body.len);
+    json_tokener_free(tok);
+    if (o)
+        h->out[h->n++] = o;
+    return h->n < h->max;
+}
+
+/*
+ * Search type as the caller would (the same confinement as a search of
+ * theirs, recorded for the audit trail) straight on the store, without an
+ * internal request's Bundle: the parsed resources into out[] (the caller
+ * puts them), at most max. False (answered) when refused or malformed.
+ */
+static bool search(struct call *k, const char *type, const char *const criteria[][2], size_t n,
+                   json_object **out, size_t max, size_t *found)
+{
+    struct fhir_query q;
+    fhir_query_init(&q, k->a, k->c->app->cfg, type);
+    rest_confine_nested(k->c, &q);
+    *found = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fhir_query_add(&q, criteria[i][0], criteria[i][1]) != FHIR_QUERY_OK) {
+            rest_error(k->c, ERR_INVALID, criteria[i][0], "%s", q.why);
+            return false;
+        }
+    if (!rest_confine(k->c, &q))
+        return false;
+    rest_touched(k->c, type, NULL, k->patient);
+    struct store_query sq;
+    fhir_query_to_store(&q, (int)max, &sq);
+    struct hits h = {out, 0, max};
+    enum err err = store_search(k->c->app->store, &sq, take_hit, &h, NULL);
+    *found = h.n;
+    if (err) {
+        for (size_t i = 0; i < h.n; i++)
+            json_object_put(out[i]);
+        *found = 0;
+        rest_error(k->c, err, NULL, "the search failed: %s", err_message(err));
+        return false;
+    }
+    return true;
 }
 
 /* ---- the call's setting ---- */
@@ -130,15 +169,11 @@ static bool load_patient(struct call *k, const char *id, json_object *params)
                    "须给出患者 id 或 identifier / give the patient's id or an identifier");
         return false;
     }
-    struct buf url;
-    buf_init(&url, 4096);
-    buf_append_str(&url, "Patient?_count=2&identifier=");
-    rest_url_encode(&url, ident);
-    int status;
-    json_object *b = fetch(k, url.ptr, &status);
-    buf_release(&url);
-    json_object *found[2];
-    size_t n = entries(b, found, 2);
+    const char *criteria[][2] = {{"identifier", ident}};
+    json_object *found[2] = {NULL, NULL};
+    size_t n = 0;
+    if (!search(k, "Patient", criteria, 1, found, 2, &n))
+        return false;
     if (n == 1)
         k->patient = arena_printf(k->a, "Patient/%s", recog_str(found[0], "id"));
     else if (n == 0)
@@ -148,7 +183,8 @@ static bool load_patient(struct call *k, const char *id, json_object *params)
                    "该证件号对应多个患者记录，请先合并 / several patients have identifier "
                    "'%.100s': merge them first",
                    ident);
-    json_object_put(b);
+    json_object_put(found[0]);
+    json_object_put(found[1]);
     return n == 1;
 }
 
@@ -379,38 +415,49 @@ static size_t codes_of(struct call *k, enum recog_kind kind, const struct asked 
     return n;
 }
 
+/* A token search value's part with the search syntax escaped (search.html#escaping). */
+static void escaped(struct buf *out, const char *s, bool in_code)
+{
+    for (const char *p = s; *p; p++)
+        buf_printf(out, "%s%c", strchr(in_code ? ",$\\|" : ",$\\", *p) ? "\\" : "", *p);
+}
+
 /*
- * The patient's results of kind for the asked items, newest first: one
- * searchset per CODES_PER_GET codes into out[] (at most max). Returns how
- * many; *refused when a search was refused.
+ * The patient's results of kind for the asked items, newest first, into
+ * found[] (owned, *n of them, at most max): one search per CODES_PER_GET
+ * codes. False (answered) when a search was refused.
  */
-static size_t search_results(struct call *k, enum recog_kind kind, const struct asked *q,
-                             json_object **out, size_t max, bool *refused)
+static bool results_of(struct call *k, enum recog_kind kind, const struct asked *q,
+                       json_object **found, size_t max, size_t *n)
 {
     const char **codes = arena_alloc(k->a, sizeof(*codes) * (q->n + k->snap->nlocals + 1));
-    size_t ncodes = q->all ? 0 : codes_of(k, kind, q, codes), n = 0;
-    *refused = false;
-    for (size_t from = 0; (q->all && n == 0) || (from < ncodes && n < max); from += CODES_PER_GET) {
-        struct buf url;
-        buf_init(&url, 64u * 1024);
-        buf_printf(&url, "%s?subject=%s&_sort=-date&_count=%d",
-                   kind == RECOG_LAB ? "Observation" : "DiagnosticReport", k->patient, MAX_RESULTS);
+    size_t ncodes = q->all ? 0 : codes_of(k, kind, q, codes);
+    const char *type = kind == RECOG_LAB ? "Observation" : "DiagnosticReport";
+    for (size_t from = 0; (q->all && from == 0) || from < ncodes; from += CODES_PER_GET) {
+        struct buf values;
+        buf_init(&values, 64u * 1024);
         for (size_t i = from; i < ncodes && i < from + CODES_PER_GET; i++) {
-            buf_append_str(&url, i == from ? "&code=" : ",");
-            rest_url_encode(&url, codes[i]);
+            const char *bar = strchr(codes[i], '|');
+            if (i > from)
+                buf_append_str(&values, ",");
+            escaped(&values, arena_strndup(k->a, codes[i], (size_t)(bar - codes[i])), false);
+            buf_append_str(&values, "|");
+            escaped(&values, bar + 1, true);
         }
-        int status;
-        out[n] = fetch(k, url.ptr, &status);
-        buf_release(&url);
-        if (!out[n]) {
-            *refused = true;
-            return n;
-        }
-        n++;
+        const char *criteria[][2] = {
+            {"subject", k->patient},
+            {"_sort", "-date"},
+            {"code", arena_printf(k->a, "%s", values.ptr ? values.ptr : "")}};
+        size_t got = 0, room = max - *n < MAX_RESULTS ? max - *n : MAX_RESULTS;
+        bool ok = room == 0 || search(k, type, criteria, q->all ? 2 : 3, found + *n, room, &got);
+        buf_release(&values);
+        *n += got;
+        if (!ok)
+            return false;
         if (q->all)
             break;
     }
-    return n;
+    return true;
 }
 
 static void json_str(struct buf *out, const char *s)
@@ -522,36 +569,17 @@ static void put_head(struct call *k, struct buf *out)
     }
 }
 
-/* Search as the caller into found[]; false (answered) when a search was refused. */
-static bool results_of(struct call *k, enum recog_kind kind, const struct asked *q,
-                       json_object **bundles, size_t *nbundles)
-{
-    bool refused;
-    size_t n = search_results(k, kind, q, bundles + *nbundles, MAX_SEARCHES - *nbundles, &refused);
-    *nbundles += n;
-    if (!refused)
-        return true;
-    rest_error(k->c, ERR_FORBIDDEN, NULL,
-               "无法读取该患者的%s结果 / the patient's %s results cannot be read with your access",
-               kind == RECOG_LAB ? "检验" : "检查", kind == RECOG_LAB ? "lab" : "imaging");
-    return false;
-}
-
 static void run_recognizable(struct rest_ctx *c, const char *type, const char *id,
                              json_object *params, void *self)
 {
     (void)type;
     struct call *k = arena_alloc(c->req->arena, sizeof(*k));
     struct asked q;
-    json_object *bundles[MAX_SEARCHES];
-    size_t nbundles = 0;
-    bool ok = setup(k, c, id, params, self) && asked_items(k, params, &q);
-    ok = ok && results_of(k, RECOG_LAB, &q, bundles, &nbundles) &&
-         results_of(k, RECOG_IMAGING, &q, bundles, &nbundles);
     size_t cap = MAX_SEARCHES * MAX_RESULTS, n = 0;
-    json_object **found = ok ? arena_alloc(k->a, sizeof(*found) * cap) : NULL;
-    for (size_t i = 0; ok && i < nbundles; i++)
-        n += entries(bundles[i], found + n, cap - n);
+    json_object **found = arena_alloc(c->req->arena, sizeof(*found) * cap);
+    bool ok = setup(k, c, id, params, self) && asked_items(k, params, &q) &&
+              results_of(k, RECOG_LAB, &q, found, cap, &n) &&
+              results_of(k, RECOG_IMAGING, &q, found, cap, &n);
     if (ok) {
         struct buf *out = &c->res->body;
         buf_reset(out);
@@ -567,8 +595,8 @@ static void run_recognizable(struct rest_ctx *c, const char *type, const char *i
         c->res->status = 200;
         rest_json_type(c);
     }
-    for (size_t i = 0; i < nbundles; i++)
-        json_object_put(bundles[i]);
+    for (size_t i = 0; i < n; i++)
+        json_object_put(found[i]);
     finish(k);
 }
 
