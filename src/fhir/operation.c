@@ -125,11 +125,12 @@ size_t fhir_params_all(json_object *params, const char *name, json_object **out,
 {
     json_object *list = NULL, *n = NULL;
     size_t found = 0;
-    if (!params || !json_object_object_get_ex(params, "parameter", &list) ||
-        json_object_get_type(list) != json_type_array)
-        if (!json_object_object_get_ex(params, "part", &list) ||
-            json_object_get_type(list) != json_type_array)
-            return 0;
+    /* a Parameters resource has "parameter", one of its parameters "part" */
+    if (!params || (!json_object_object_get_ex(params, "parameter", &list) &&
+                    !json_object_object_get_ex(params, "part", &list)))
+        return 0;
+    if (json_object_get_type(list) != json_type_array)
+        return 0;
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         json_object *part = json_object_array_get_idx(list, i);
         if (json_object_object_get_ex(part, "name", &n) &&

@@ -432,7 +432,7 @@ static json_object *dead_letter(struct job *j, const char *id)
  */
 static bool keep_dead_letter(struct job *j, const char *existing)
 {
-    char id[37];
+    char id[65]; /* a resource id: 64 characters at most */
     if (existing)
         snprintf(id, sizeof(id), "%s", existing);
     else

@@ -195,7 +195,11 @@ static void accept_one(struct mllp_server *s)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, conn_main, c) != 0) {
         pthread_mutex_lock(&s->lock);
-        s->fds[--s->nconn] = -1;
+        for (int i = 0; i < s->nconn; i++)
+            if (s->fds[i] == fd) {
+                s->fds[i] = s->fds[--s->nconn];
+                break;
+            }
         pthread_mutex_unlock(&s->lock);
         close(fd);
         free(c);
