@@ -84,6 +84,15 @@ static size_t split_at(struct arena *a, const char *v, char sep, bool keep, char
     }
 }
 
+void fhir_query_escape(struct buf *out, const char *value)
+{
+    for (const char *p = value; *p; p++) {
+        if (strchr(",|$\\", *p))
+            buf_append(out, "\\", 1);
+        buf_append(out, p, 1);
+    }
+}
+
 static size_t split_values(struct arena *a, const char *v, char **out, size_t max)
 {
     return split_at(a, v, ',', false, out, max);

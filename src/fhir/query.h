@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/config.h"
 #include "store/store.h"
 
@@ -140,6 +141,13 @@ bool fhir_query_parse_condition(struct fhir_query *q, const char *qs);
 
 /* The store query of q, for a page of limit rows (0 = count only). */
 void fhir_query_to_store(const struct fhir_query *q, int limit, struct store_query *out);
+
+/*
+ * Append value to out with the search syntax escaped (a backslash before
+ * each , | $ and backslash, search.html#escaping): one part of a value,
+ * such as the code of a token "system|code".
+ */
+void fhir_query_escape(struct buf *out, const char *value);
 
 /* One decoded name=value of a query string ("" when the value is absent). */
 struct fhir_query_pair {

@@ -15,6 +15,7 @@
 #include "auth/audit.h"
 #include "core/timeutil.h"
 #include "fhir/access.h"
+#include "fhir/conditional.h"
 #include "fhir/query.h"
 #include "fhir/resource.h"
 #include "fhir/validate.h"
@@ -187,39 +188,22 @@ static bool check_header(struct job *j)
 
 /* ---- 3. who sent it, and whose results they are ---- */
 
-struct first_hit {
-    struct arena *a;
-    const char *id;
-};
-
-static bool take_first(const struct store_hit *hit, void *arg)
-{
-    struct first_hit *f = arg;
-    f->id = arena_strndup(f->a, hit->id.ptr, hit->id.len);
-    return false;
-}
-
-/* The id of the one resource of type with identifier system|value, or NULL. */
+/* The id of the first resource of type with identifier system|value (key order), or NULL. */
 static const char *find_by_identifier(struct job *j, const char *type, const char *system,
                                       const char *value)
 {
-    struct fhir_query q;
-    fhir_query_init(&q, &j->a, j->svc->cfg, type);
+    struct fhir_condition cond;
+    fhir_condition_init(&cond, &j->a, j->svc->cfg, type);
     struct buf v;
     buf_init(&v, 4096);
-    buf_printf(&v, "%s|", system);
-    for (const char *p = value; *p; p++) /* escape the search syntax in the value */
-        buf_printf(&v, "%s%c", strchr(",|$\\", *p) ? "\\" : "", *p);
-    enum fhir_query_result r = fhir_query_add(&q, "identifier", v.ptr ? v.ptr : "");
+    fhir_query_escape(&v, system);
+    buf_append_str(&v, "|");
+    fhir_query_escape(&v, value);
+    bool ok = fhir_condition_add(&cond, "identifier", v.ptr ? v.ptr : "");
     buf_release(&v);
-    if (r != FHIR_QUERY_OK)
+    if (!ok || fhir_condition_resolve(j->svc->store, &cond, 1) || !cond.check.count)
         return NULL;
-    struct store_query sq;
-    fhir_query_to_store(&q, 1, &sq);
-    struct first_hit f = {&j->a, NULL};
-    if (store_search(j->svc->store, &sq, take_first, &f, NULL))
-        return NULL;
-    return f.id;
+    return cond.check.ids[0];
 }
 
 static bool find_lab(struct job *j)

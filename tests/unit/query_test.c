@@ -71,6 +71,23 @@ static void tokens(void **state)
     assert_non_null(strstr(q->why, "not a token modifier"));
 }
 
+/* An escaped part reads back as itself: one value, one system, one code. */
+static void escaped_values_read_back(void **state)
+{
+    struct fhir_query *q = query(state, "Patient");
+    struct buf v;
+    buf_init(&v, 1024);
+    fhir_query_escape(&v, "urn:a,b");
+    buf_append_str(&v, "|");
+    fhir_query_escape(&v, "x,y$z\\w|v");
+    assert_string_equal(v.ptr, "urn:a\\,b|x\\,y\\$z\\\\w\\|v");
+    assert_int_equal(fhir_query_add(q, "identifier", v.ptr), FHIR_QUERY_OK);
+    assert_int_equal(q->clauses[0].count, 1);
+    assert_string_equal(q->clauses[0].preds[0].text1, "urn:a,b");
+    assert_string_equal(q->clauses[0].preds[0].text2, "x,y$z\\w|v");
+    buf_release(&v);
+}
+
 static void composites(void **state)
 {
     struct fhir_query *q = query(state, "Observation");
@@ -418,6 +435,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(escaped_values_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(composites, setup, teardown),
         cmocka_unit_test_setup_teardown(identifier_modifiers, setup, teardown),
         cmocka_unit_test_setup_teardown(uri_above, setup, teardown),
