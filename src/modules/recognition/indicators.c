@@ -16,7 +16,6 @@
 #include "modules/recognition/recognition.h"
 #include "modules/recognition/recognition_data.h"
 
-#define PAGE          1000
 #define MAX_UNITS     4096
 #define INDICATOR_SYS RECOG_BASE "/CodeSystem/recognition-indicator"
 #define MEASURE_URL   RECOG_BASE "/Measure/recognition"
@@ -106,10 +105,7 @@ struct run {
     struct strmap units; /* unit ref -> struct unit * */
     struct unit **list;
     size_t nunits;
-    int64_t cap;          /* scans stop after this many resources (0: never) */
-    bool newest_first;    /* scans go from the newest resource back */
-    int64_t scanned;      /* resources scanned */
-    bool truncated;       /* a scan stopped at cap */
+    int64_t cap;          /* $recognition-unmapped: results scanned at most */
     struct strmap mapped; /* "system|code" mapped to an item */
     struct strmap seen;   /* "system|code" -> struct seen * */
     struct seen **codes;
@@ -156,75 +152,27 @@ static bool allowed(struct run *r, const char *ref)
 
 /* ---- the scans ---- */
 
-typedef void scan_fn(struct run *r, json_object *resource);
-
-struct scan {
-    struct run *r;
-    scan_fn *fn;
-    int64_t last_key;
-    int n;
-};
-
-static bool on_hit(const struct store_hit *hit, void *arg)
+static bool count_decision(void *arg, json_object *d, int64_t last_updated)
 {
-    struct scan *s = arg;
-    s->last_key = hit->key;
-    s->n++;
-    if (s->r->cap && ++s->r->scanned > s->r->cap) {
-        s->r->truncated = true;
-        s->n = 0; /* no further page */
-        return false;
-    }
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, hit->body.ptr, (int)hit->body.len);
-    json_tokener_free(tok);
-    if (o)
-        s->fn(s->r, o);
-    json_object_put(o);
-    return true;
-}
-
-/* Every resource matching the (name, value) criteria, a page at a time. */
-static enum err scan(struct run *r, const char *type, const char *const criteria[][2], size_t n,
-                     scan_fn *fn)
-{
-    struct fhir_query q;
-    fhir_query_init(&q, r->a, r->c->app->cfg, type);
-    for (size_t i = 0; i < n; i++)
-        if (fhir_query_add(&q, criteria[i][0], criteria[i][1]) != FHIR_QUERY_OK)
-            return ERR_INVALID;
-    struct store_query sq;
-    fhir_query_to_store(&q, PAGE, &sq);
-    struct scan s = {r, fn, 0, PAGE};
-    while (s.n == PAGE) {
-        s.n = 0;
-        if (r->newest_first) /* up to and including before_key, descending */
-            sq.before_key = s.last_key ? s.last_key - 1 : INT64_MAX;
-        else
-            sq.after_key = s.last_key;
-        enum err err = store_search(r->store, &sq, on_hit, &s, NULL);
-        if (err)
-            return err;
-    }
-    return ERR_OK;
-}
-
-static void count_decision(struct run *r, json_object *d)
-{
+    (void)last_updated;
+    struct run *r = arg;
     const char *consumer = recog_decision_ref(d, "organization");
     const struct recog_institution *o =
         allowed(r, consumer) ? recog_data_institution(r->data, r->snap, consumer) : NULL;
     struct unit *u = o ? unit_of(r, o) : NULL;
     if (u)
         recog_tally_decision(&u->t, d, r->province_mark);
+    return true;
 }
 
-static void count_lab(struct run *r, json_object *org)
+static bool count_lab(void *arg, json_object *org, int64_t last_updated)
 {
+    (void)last_updated;
+    struct run *r = arg;
     const char *id = recog_str(org, "id");
     const char *ref = id ? arena_printf(r->a, "Organization/%s", id) : NULL;
     if (!allowed(r, ref))
-        return;
+        return true;
     struct recog_eqa *eqa;
     size_t n = recog_eqa_parse(org, r->a, &eqa), passed = 0;
     for (size_t i = 0; i < n; i++) /* each item once: the outcome that decides at the end */
@@ -236,13 +184,14 @@ static void count_lab(struct run *r, json_object *org)
             passed += !seen;
         }
     if (!passed)
-        return;
+        return true;
     const struct recog_institution *o = recog_data_institution(r->data, r->snap, ref);
     struct unit *u = o ? unit_of(r, o) : NULL;
     if (u) {
         u->t.eqa_labs++;
         u->t.eqa_items += (int64_t)passed;
     }
+    return true;
 }
 
 /* ---- the answer ---- */
@@ -394,9 +343,12 @@ static bool compute(struct run *r, const char *start, const char *next)
     const char *dec[][2] = {{"code", RECOG_DECISION_CODE "|decision"},
                             {"created", arena_printf(r->a, "ge%s", start)},
                             {"created", arena_printf(r->a, "lt%s", next)}};
-    enum err err = scan(r, "Basic", dec, 3, count_decision);
+    struct recog_scan decisions = {"Basic", dec, 3, 0, false, 0, false};
+    struct recog_scan labs = {"Organization", NULL, 0, 0, false, 0, false};
+    const struct config *cfg = r->c->app->cfg;
+    enum err err = recog_each(r->store, cfg, r->a, &decisions, count_decision, r);
     if (!err)
-        err = scan(r, "Organization", NULL, 0, count_lab);
+        err = recog_each(r->store, cfg, r->a, &labs, count_lab, r);
     if (err)
         rest_error(r->c, err, NULL, "the indicators could not be computed: %s", err_message(err));
     return !err;
@@ -487,25 +439,27 @@ bool recognition_indicators_register(struct fhir_app *app, struct recog_data *da
 #define UNMAPPED_MAX_CODES    2000
 
 /* A result: when none of its codes is an item or mapped to one, count its first code. */
-static void note_codes(struct run *r, json_object *obs)
+static bool note_codes(void *arg, json_object *obs, int64_t last_updated)
 {
+    (void)last_updated;
+    struct run *r = arg;
     json_object *code = NULL, *codings = NULL;
     if (!json_object_object_get_ex(obs, "code", &code) ||
         !json_object_object_get_ex(code, "coding", &codings) ||
         !json_object_is_type(codings, json_type_array) || !json_object_array_length(codings))
-        return;
+        return true;
     for (size_t i = 0; i < json_object_array_length(codings); i++) {
         json_object *cd = json_object_array_get_idx(codings, i);
         const char *sys = recog_str(cd, "system"), *c = recog_str(cd, "code");
         if (sys && c &&
             (recog_catalogue_find(&r->snap->cat, sys, c) ||
              strmap_get(&r->mapped, arena_printf(r->a, "%s|%s", sys, c))))
-            return; /* recognisable by its code */
+            return true; /* recognisable by its code */
     }
     json_object *first = json_object_array_get_idx(codings, 0);
     const char *sys = recog_str(first, "system"), *c = recog_str(first, "code");
     if (!c)
-        return;
+        return true;
     const char *key = arena_printf(r->a, "%s|%s", sys ? sys : "", c);
     struct seen *s = (struct seen *)strmap_get(&r->seen, key);
     if (!s && r->ncodes < UNMAPPED_MAX_CODES) {
@@ -521,6 +475,7 @@ static void note_codes(struct run *r, json_object *obs)
     const char *when = recog_str(obs, "issued");
     if (s && ++s->count && when && (!s->last || strcmp(when, s->last) > 0))
         s->last = arena_printf(r->a, "%s", when);
+    return true;
 }
 
 static int by_count(const void *a, const void *b)
@@ -529,7 +484,8 @@ static int by_count(const void *a, const void *b)
     return x->count != y->count ? (x->count < y->count ? 1 : -1) : strcmp(x->code, y->code);
 }
 
-static void put_unmapped(struct run *r, struct buf *out, const char *lab)
+static void put_unmapped(struct run *r, struct buf *out, const char *lab,
+                         const struct recog_scan *scanned)
 {
     buf_append_str(out, "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"laboratory\","
                         "\"valueReference\":{\"reference\":");
@@ -537,7 +493,7 @@ static void put_unmapped(struct run *r, struct buf *out, const char *lab)
     buf_printf(out,
                "}},{\"name\":\"scanned\",\"valueInteger\":%lld},{\"name\":\"truncated\","
                "\"valueBoolean\":%s}",
-               (long long)(r->truncated ? r->cap : r->scanned), r->truncated ? "true" : "false");
+               (long long)scanned->seen, scanned->truncated ? "true" : "false");
     for (size_t i = 0; i < r->ncodes; i++) {
         const struct seen *s = r->codes[i];
         buf_append_str(out,
@@ -602,15 +558,16 @@ static void unmapped(struct run *r, const char *lab)
         strmap_put(&r->mapped,
                    arena_printf(r->a, "%s|%s", r->snap->locals[i].system, r->snap->locals[i].code),
                    "");
-    r->newest_first = true; /* the laboratory's latest results */
-    enum err err = scan(r, "Observation", obs, 1, note_codes);
+    /* the laboratory's latest results */
+    struct recog_scan results = {"Observation", obs, 1, r->cap, true, 0, false};
+    enum err err = recog_each(r->store, r->c->app->cfg, r->a, &results, note_codes, r);
     if (err) {
         rest_error(c, err, NULL, "the codes could not be read: %s", err_message(err));
         return;
     }
     qsort(r->codes, r->ncodes, sizeof(*r->codes), by_count);
     buf_reset(&c->res->body);
-    put_unmapped(r, &c->res->body, lab);
+    put_unmapped(r, &c->res->body, lab, &results);
     c->res->status = 200;
     rest_json_type(c);
 }

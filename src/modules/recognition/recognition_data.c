@@ -12,9 +12,10 @@
 #include "core/xalloc.h"
 #include "fhir/query.h"
 
-#define PARTOF_DEPTH 6    /* institution → county → city → province */
-#define MAX_MAPS     1000 /* ConceptMaps read into a snapshot */
-#define MAX_LOCALS   8192 /* mapped local codes kept */
+#define PARTOF_DEPTH   6    /* institution → county → city → province */
+#define MAX_MAPS       1000 /* ConceptMaps read into a snapshot */
+#define MAX_CATALOGUES 1000 /* catalogue versions looked at for the active one */
+#define MAX_LOCALS     8192 /* mapped local codes kept */
 
 static const char *const watched[] = {"CodeSystem", "ConceptMap", "Organization"};
 #define NWATCHED (sizeof(watched) / sizeof(watched[0]))
@@ -61,36 +62,66 @@ static json_object *read_json(struct store *store, const char *ref)
     return o;
 }
 
-typedef bool each_fn(void *arg, json_object *resource, int64_t last_updated);
+json_object *recog_parse_body(const char *text, size_t len)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+    json_tokener_free(tok);
+    return o;
+}
 
-struct each {
-    each_fn *fn;
+#define PAGE 1000 /* resources per store search of recog_each */
+
+struct visit {
+    struct recog_scan *sc;
+    recog_each_fn *fn;
     void *arg;
+    int64_t last_key;
+    int n;     /* hits of this page */
+    bool stop; /* the visitor said so, or the limit was reached */
 };
 
 static bool on_hit(const struct store_hit *hit, void *arg)
 {
-    struct each *e = arg;
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, hit->body.ptr, (int)hit->body.len);
-    json_tokener_free(tok);
-    bool more = !o || e->fn(e->arg, o, hit->last_updated);
+    struct visit *v = arg;
+    v->last_key = hit->key;
+    v->n++;
+    if (v->sc->limit && v->sc->seen == v->sc->limit) {
+        v->sc->truncated = true;
+        v->stop = true;
+        return false;
+    }
+    v->sc->seen++;
+    json_object *o = recog_parse_body(hit->body.ptr, hit->body.len);
+    v->stop = o && !v->fn(v->arg, o, hit->last_updated);
     json_object_put(o);
-    return more;
+    return !v->stop;
 }
 
-/* Each resource of type matching name=value (the first limit of them). */
-static enum err each(struct recog_data *d, struct arena *a, const char *type, const char *name,
-                     const char *value, int limit, each_fn *fn, void *arg)
+enum err recog_each(struct store *store, const struct config *cfg, struct arena *a,
+                    struct recog_scan *sc, recog_each_fn *fn, void *arg)
 {
     struct fhir_query q;
-    fhir_query_init(&q, a, d->cfg, type);
-    if (fhir_query_add(&q, name, value) != FHIR_QUERY_OK)
-        return ERR_INVALID;
+    fhir_query_init(&q, a, cfg, sc->type);
+    for (size_t i = 0; i < sc->ncriteria; i++)
+        if (fhir_query_add(&q, sc->criteria[i][0], sc->criteria[i][1]) != FHIR_QUERY_OK)
+            return ERR_INVALID;
     struct store_query sq;
-    fhir_query_to_store(&q, limit, &sq);
-    struct each e = {fn, arg};
-    return store_search(d->store, &sq, on_hit, &e, NULL);
+    fhir_query_to_store(&q, PAGE, &sq);
+    struct visit v = {sc, fn, arg, 0, PAGE, false};
+    sc->seen = 0;
+    sc->truncated = false;
+    while (v.n == PAGE && !v.stop) {
+        v.n = 0;
+        if (sc->newest_first) /* up to and including before_key, descending */
+            sq.before_key = v.last_key ? v.last_key - 1 : INT64_MAX;
+        else
+            sq.after_key = v.last_key;
+        enum err err = store_search(store, &sq, on_hit, &v, NULL);
+        if (err)
+            return err;
+    }
+    return ERR_OK;
 }
 
 /* ---- the catalogue and the mappings ---- */
@@ -166,10 +197,13 @@ static struct snap *build(struct recog_data *d, const uint64_t gens[NWATCHED])
              "未配置互认项目目录 / no recognition catalogue is configured (CodeSystem %s)",
              RECOG_CATALOGUE_URL);
     struct newest n = {sn, INT64_MIN};
-    enum err err =
-        each(d, &sn->a, "CodeSystem", "url", RECOG_CATALOGUE_URL, 1000, take_catalogue, &n);
+    const char *cat[][2] = {{"url", RECOG_CATALOGUE_URL}};
+    const char *maps[][2] = {{"status", "active,draft"}};
+    struct recog_scan cats = {"CodeSystem", cat, 1, MAX_CATALOGUES, false, 0, false};
+    struct recog_scan cms = {"ConceptMap", maps, 1, MAX_MAPS, false, 0, false};
+    enum err err = recog_each(d->store, d->cfg, &sn->a, &cats, take_catalogue, &n);
     if (!err && sn->pub.ok)
-        err = each(d, &sn->a, "ConceptMap", "status", "active,draft", MAX_MAPS, take_map, sn);
+        err = recog_each(d->store, d->cfg, &sn->a, &cms, take_map, sn);
     if (err) {
         sn->pub.ok = false;
         snprintf(sn->pub.why, sizeof(sn->pub.why), "the catalogue could not be read: %s",

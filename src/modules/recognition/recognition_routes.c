@@ -88,9 +88,7 @@ struct hits {
 static bool take_hit(const struct store_hit *hit, void *arg)
 {
     struct hits *h = arg;
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, hit->body.ptr, (int)hit->body.len);
-    json_tokener_free(tok);
+    json_object *o = recog_parse_body(hit->body.ptr, hit->body.len);
     if (o)
         h->out[h->n++] = o;
     return h->n < h->max;
@@ -415,13 +413,6 @@ static size_t codes_of(struct call *k, enum recog_kind kind, const struct asked 
     return n;
 }
 
-/* A token search value's part with the search syntax escaped (search.html#escaping). */
-static void escaped(struct buf *out, const char *s, bool in_code)
-{
-    for (const char *p = s; *p; p++)
-        buf_printf(out, "%s%c", strchr(in_code ? ",$\\|" : ",$\\", *p) ? "\\" : "", *p);
-}
-
 /*
  * The patient's results of kind for the asked items, newest first, into
  * found[] (owned, *n of them, at most max): one search per CODES_PER_GET
@@ -440,9 +431,9 @@ static bool results_of(struct call *k, enum recog_kind kind, const struct asked 
             const char *bar = strchr(codes[i], '|');
             if (i > from)
                 buf_append_str(&values, ",");
-            escaped(&values, arena_strndup(k->a, codes[i], (size_t)(bar - codes[i])), false);
+            fhir_query_escape(&values, arena_strndup(k->a, codes[i], (size_t)(bar - codes[i])));
             buf_append_str(&values, "|");
-            escaped(&values, bar + 1, true);
+            fhir_query_escape(&values, bar + 1);
         }
         const char *criteria[][2] = {
             {"subject", k->patient},
@@ -517,21 +508,28 @@ static void put_result(struct buf *out, const struct recog_result *r, const stru
     buf_append_str(out, "]}");
 }
 
+/* A catalogue item as a Coding. */
+static void put_coding(struct buf *out, const struct recog_item *it)
+{
+    buf_append_str(out, "{\"system\":");
+    json_str(out, it->system);
+    buf_append_str(out, ",\"code\":");
+    json_str(out, it->code);
+    buf_append_str(out, ",\"display\":");
+    json_str(out, it->display);
+    buf_append_str(out, "}");
+}
+
 static const char *const scope_codes[] = {"alliance", "city", "province"};
 
 /* One item: what it is, then each prior result with its verdict. */
 static void put_item(struct call *k, struct buf *out, const struct recog_item *it,
                      json_object **found, size_t nfound, const struct asked *q)
 {
-    buf_append_str(out, ",{\"name\":\"item\",\"part\":[{\"name\":\"code\",\"valueCoding\":"
-                        "{\"system\":");
-    json_str(out, it->system);
-    buf_append_str(out, ",\"code\":");
-    json_str(out, it->code);
-    buf_append_str(out, ",\"display\":");
-    json_str(out, it->display);
+    buf_append_str(out, ",{\"name\":\"item\",\"part\":[{\"name\":\"code\",\"valueCoding\":");
+    put_coding(out, it);
     buf_printf(out,
-               "}},{\"name\":\"kind\",\"valueCode\":\"%s\"},{\"name\":\"scope\",\"valueCode\":"
+               "},{\"name\":\"kind\",\"valueCode\":\"%s\"},{\"name\":\"scope\",\"valueCode\":"
                "\"%s\"},{\"name\":\"window-days\",\"valueInteger\":%d},{\"name\":\"price\","
                "\"valueMoney\":",
                it->kind == RECOG_LAB ? "lab" : "imaging", scope_codes[it->scope], it->window_days);
@@ -716,14 +714,9 @@ static void ext_ref(struct buf *b, const char *name, const char *ref)
 /* The extensions of a decision: what was decided, on what, by whom, and what it saved. */
 static void decision_extensions(struct call *k, struct buf *b, const struct decision *dc)
 {
-    buf_append_str(b, "\"extension\":[{\"url\":\"" RECOG_EXT "recognition-item\","
-                      "\"valueCoding\":{\"system\":");
-    json_str(b, dc->item->system);
-    buf_append_str(b, ",\"code\":");
-    json_str(b, dc->item->code);
-    buf_append_str(b, ",\"display\":");
-    json_str(b, dc->item->display);
-    buf_append_str(b, "}}");
+    buf_append_str(b, "\"extension\":[{\"url\":\"" RECOG_EXT "recognition-item\",\"valueCoding\":");
+    put_coding(b, dc->item);
+    buf_append_str(b, "}");
     ext_string(b, "outcome", "Code", dc->d.recognised ? "recognised" : "retest");
     if (dc->has_result)
         ext_ref(b, "result", dc->r.ref);
