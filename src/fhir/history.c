@@ -103,8 +103,8 @@ void rest_history(struct rest_ctx *c, const char *type, const char *id)
                    since);
         return;
     }
-    struct store_history_query q = {type, id, since_ms, cursor ? cursor : INT64_MAX,
-                                    (int)count + 1};
+    struct store_history_query q = {type,           id, since_ms, cursor ? cursor : INT64_MAX,
+                                    (int)count + 1, 0};
     const char *path = id     ? arena_printf(c->req->arena, "/%s/%s/_history", type, id)
                        : type ? arena_printf(c->req->arena, "/%s/_history", type)
                               : "/_history";

@@ -100,6 +100,7 @@ struct store_history_query {
     int64_t since_ms;   /* only versions with last_updated >= this; INT64_MIN = all */
     int64_t before_seq; /* only rows with seq < this (paging cursor); INT64_MAX = all */
     int limit;          /* at most this many rows, newest first */
+    int64_t after_seq;  /* only rows with seq > this (what changed since); 0 = all */
 };
 
 /*

@@ -374,7 +374,7 @@ static enum err sqlite_history(struct store *base, const struct store_history_qu
     char sql[512];
     snprintf(sql, sizeof(sql),
              "SELECT type, id, version, last_updated, deleted, body, seq FROM resource "
-             "WHERE seq < ?3 AND last_updated >= ?4%s%s ORDER BY seq DESC LIMIT ?5",
+             "WHERE seq < ?3 AND seq > ?6 AND last_updated >= ?4%s%s ORDER BY seq DESC LIMIT ?5",
              q->type ? " AND type = ?1" : "", q->id ? " AND id = ?2" : "");
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -389,6 +389,7 @@ static enum err sqlite_history(struct store *base, const struct store_history_qu
     sqlite3_bind_int64(st, 3, q->before_seq);
     sqlite3_bind_int64(st, 4, q->since_ms);
     sqlite3_bind_int(st, 5, q->limit);
+    sqlite3_bind_int64(st, 6, q->after_seq);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_row row;

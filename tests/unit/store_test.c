@@ -207,7 +207,7 @@ static void history_is_newest_first_and_pages_by_cursor(void **state)
     put(f->store, "h2", "{}", false);
     put(f->store, "h1", "{}", false);
     struct collected c = {0};
-    struct store_history_query q = {"Patient", NULL, INT64_MIN, INT64_MAX, 2};
+    struct store_history_query q = {"Patient", NULL, INT64_MIN, INT64_MAX, 2, 0};
     assert_int_equal(store_history(f->store, &q, collect, &c), ERR_OK);
     assert_int_equal(c.count, 2);
     assert_string_equal(c.ids[0], "h1");
@@ -218,9 +218,16 @@ static void history_is_newest_first_and_pages_by_cursor(void **state)
     assert_int_equal(next.count, 1);
     assert_string_equal(next.ids[0], "h1");
     struct collected inst = {0};
-    struct store_history_query qi = {"Patient", "h1", INT64_MIN, INT64_MAX, 10};
+    struct store_history_query qi = {"Patient", "h1", INT64_MIN, INT64_MAX, 10, 0};
     assert_int_equal(store_history(f->store, &qi, collect, &inst), ERR_OK);
     assert_int_equal(inst.count, 2);
+    /* what changed since a row: only the rows after it */
+    struct collected since = {0};
+    struct store_history_query qs = {"Patient", NULL, INT64_MIN, INT64_MAX, 10, c.seqs[1]};
+    assert_int_equal(store_history(f->store, &qs, collect, &since), ERR_OK);
+    assert_int_equal(since.count, 1);
+    assert_string_equal(since.ids[0], "h1");
+    assert_true(since.seqs[0] > c.seqs[1]);
 }
 
 static void data_survives_reopen(void **state)
