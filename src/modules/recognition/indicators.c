@@ -343,12 +343,12 @@ static bool compute(struct run *r, const char *start, const char *next)
     const char *dec[][2] = {{"code", RECOG_DECISION_CODE "|decision"},
                             {"created", arena_printf(r->a, "ge%s", start)},
                             {"created", arena_printf(r->a, "lt%s", next)}};
-    struct recog_scan decisions = {"Basic", dec, 3, 0, false, 0, false};
-    struct recog_scan labs = {"Organization", NULL, 0, 0, false, 0, false};
+    struct fhir_scan decisions = {"Basic", dec, 3, 0, false, 0, false};
+    struct fhir_scan labs = {"Organization", NULL, 0, 0, false, 0, false};
     const struct config *cfg = r->c->app->cfg;
-    enum err err = recog_each(r->store, cfg, r->a, &decisions, count_decision, r);
+    enum err err = fhir_scan_run(r->store, cfg, r->a, &decisions, count_decision, r);
     if (!err)
-        err = recog_each(r->store, cfg, r->a, &labs, count_lab, r);
+        err = fhir_scan_run(r->store, cfg, r->a, &labs, count_lab, r);
     if (err)
         rest_error(r->c, err, NULL, "the indicators could not be computed: %s", err_message(err));
     return !err;
@@ -485,7 +485,7 @@ static int by_count(const void *a, const void *b)
 }
 
 static void put_unmapped(struct run *r, struct buf *out, const char *lab,
-                         const struct recog_scan *scanned)
+                         const struct fhir_scan *scanned)
 {
     buf_append_str(out, "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"laboratory\","
                         "\"valueReference\":{\"reference\":");
@@ -559,8 +559,8 @@ static void unmapped(struct run *r, const char *lab)
                    arena_printf(r->a, "%s|%s", r->snap->locals[i].system, r->snap->locals[i].code),
                    "");
     /* the laboratory's latest results */
-    struct recog_scan results = {"Observation", obs, 1, r->cap, true, 0, false};
-    enum err err = recog_each(r->store, r->c->app->cfg, r->a, &results, note_codes, r);
+    struct fhir_scan results = {"Observation", obs, 1, r->cap, true, 0, false};
+    enum err err = fhir_scan_run(r->store, r->c->app->cfg, r->a, &results, note_codes, r);
     if (err) {
         rest_error(c, err, NULL, "the codes could not be read: %s", err_message(err));
         return;

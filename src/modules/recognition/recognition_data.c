@@ -62,68 +62,6 @@ static json_object *read_json(struct store *store, const char *ref)
     return o;
 }
 
-json_object *recog_parse_body(const char *text, size_t len)
-{
-    json_tokener *tok = json_tokener_new();
-    json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
-    json_tokener_free(tok);
-    return o;
-}
-
-#define PAGE 1000 /* resources per store search of recog_each */
-
-struct visit {
-    struct recog_scan *sc;
-    recog_each_fn *fn;
-    void *arg;
-    int64_t last_key;
-    int n;     /* hits of this page */
-    bool stop; /* the visitor said so, or the limit was reached */
-};
-
-static bool on_hit(const struct store_hit *hit, void *arg)
-{
-    struct visit *v = arg;
-    v->last_key = hit->key;
-    v->n++;
-    if (v->sc->limit && v->sc->seen == v->sc->limit) {
-        v->sc->truncated = true;
-        v->stop = true;
-        return false;
-    }
-    v->sc->seen++;
-    json_object *o = recog_parse_body(hit->body.ptr, hit->body.len);
-    v->stop = o && !v->fn(v->arg, o, hit->last_updated);
-    json_object_put(o);
-    return !v->stop;
-}
-
-enum err recog_each(struct store *store, const struct config *cfg, struct arena *a,
-                    struct recog_scan *sc, recog_each_fn *fn, void *arg)
-{
-    struct fhir_query q;
-    fhir_query_init(&q, a, cfg, sc->type);
-    for (size_t i = 0; i < sc->ncriteria; i++)
-        if (fhir_query_add(&q, sc->criteria[i][0], sc->criteria[i][1]) != FHIR_QUERY_OK)
-            return ERR_INVALID;
-    struct store_query sq;
-    fhir_query_to_store(&q, PAGE, &sq);
-    struct visit v = {sc, fn, arg, 0, PAGE, false};
-    sc->seen = 0;
-    sc->truncated = false;
-    while (v.n == PAGE && !v.stop) {
-        v.n = 0;
-        if (sc->newest_first) /* up to and including before_key, descending */
-            sq.before_key = v.last_key ? v.last_key - 1 : INT64_MAX;
-        else
-            sq.after_key = v.last_key;
-        enum err err = store_search(store, &sq, on_hit, &v, NULL);
-        if (err)
-            return err;
-    }
-    return ERR_OK;
-}
-
 /* ---- the catalogue and the mappings ---- */
 
 struct newest {
@@ -199,11 +137,11 @@ static struct snap *build(struct recog_data *d, const uint64_t gens[NWATCHED])
     struct newest n = {sn, INT64_MIN};
     const char *cat[][2] = {{"url", RECOG_CATALOGUE_URL}};
     const char *maps[][2] = {{"status", "active,draft"}};
-    struct recog_scan cats = {"CodeSystem", cat, 1, MAX_CATALOGUES, false, 0, false};
-    struct recog_scan cms = {"ConceptMap", maps, 1, MAX_MAPS, false, 0, false};
-    enum err err = recog_each(d->store, d->cfg, &sn->a, &cats, take_catalogue, &n);
+    struct fhir_scan cats = {"CodeSystem", cat, 1, MAX_CATALOGUES, false, 0, false};
+    struct fhir_scan cms = {"ConceptMap", maps, 1, MAX_MAPS, false, 0, false};
+    enum err err = fhir_scan_run(d->store, d->cfg, &sn->a, &cats, take_catalogue, &n);
     if (!err && sn->pub.ok)
-        err = recog_each(d->store, d->cfg, &sn->a, &cms, take_map, sn);
+        err = fhir_scan_run(d->store, d->cfg, &sn->a, &cms, take_map, sn);
     if (err) {
         sn->pub.ok = false;
         snprintf(sn->pub.why, sizeof(sn->pub.why), "the catalogue could not be read: %s",

@@ -19,6 +19,7 @@
 
 #include "core/config.h"
 #include "modules/recognition/recognition.h"
+#include "fhir/scan.h"
 #include "store/store.h"
 
 /* A laboratory's own code that an equivalent ConceptMap entry maps to a catalogue item. */
@@ -47,28 +48,6 @@ struct recog_snapshot {
 };
 
 struct recog_data;
-
-/* A resource's JSON body, parsed; NULL if it is not JSON. The caller puts it. */
-json_object *recog_parse_body(const char *text, size_t len);
-
-/* Visits resources for recog_each; false stops the visit. */
-typedef bool recog_each_fn(void *arg, json_object *resource, int64_t last_updated);
-
-/* A visit of the resources of type matching (name, value) criteria, straight on the store. */
-struct recog_scan {
-    const char *type;
-    const char *const (*criteria)[2];
-    size_t ncriteria;
-    int64_t limit;     /* at most this many resources; 0: every one */
-    bool newest_first; /* from the newest resource back, else from the oldest */
-    int64_t seen;      /* out: resources visited */
-    bool truncated;    /* out: more than limit matched */
-};
-
-/* Visit what sc asks for, a page at a time (no caller's confinement: directory data, aggregates).
- */
-enum err recog_each(struct store *store, const struct config *cfg, struct arena *a,
-                    struct recog_scan *sc, recog_each_fn *fn, void *arg);
 
 /* Keep reference data of store (borrowed, as cfg). */
 struct recog_data *recog_data_new(struct store *store, const struct config *cfg);

@@ -88,7 +88,7 @@ struct hits {
 static bool take_hit(const struct store_hit *hit, void *arg)
 {
     struct hits *h = arg;
-    json_object *o = recog_parse_body(hit->body.ptr, hit->body.len);
+    json_object *o = fhir_parse_body(hit->body.ptr, hit->body.len);
     if (o)
         h->out[h->n++] = o;
     return h->n < h->max;
