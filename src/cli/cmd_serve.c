@@ -14,6 +14,7 @@
 #include "auth/auth_app.h"
 #include "hl7v2/hl7_routes.h"
 #include "hl7v2/mllp.h"
+#include "modules/inpatient/bed_routes.h"
 #include "modules/recognition/recognition_routes.h"
 #include "cli/cli.h"
 #include "core/log.h"
@@ -142,6 +143,18 @@ int cmd_init(struct config *cfg, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* What the domain modules keep while serving. */
+struct modules {
+    struct recog_data *recognition; /* result recognition's reference data */
+    struct bed_pool *beds;          /* the inpatient bed pool */
+};
+
+static void modules_free(struct modules *m)
+{
+    recognition_free(m->recognition);
+    bed_routes_free(m->beds);
+}
+
 int cmd_serve(struct config *cfg, int argc, char **argv)
 {
     if (argc) {
@@ -168,8 +181,8 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     /* an out-of-date search index is rebuilt in the background (see reindex.h) */
     struct fhir_app *app = fhir_app_new(cfg, store);
     struct hl7_service hl7 = {store, cfg};
-    /* three operations: the table has room (FHIR_MAX_OPERATIONS) */
-    struct recog_data *recognition = recognition_register(app);
+    /* the modules' operations: the table has room (FHIR_MAX_OPERATIONS) */
+    struct modules mods = {recognition_register(app), bed_routes_register(app)};
     hl7_register(app, &hl7);
     struct auth_app *gate = auth_app_new(cfg, store, app);
     struct http_server *server = NULL;
@@ -177,7 +190,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
         fprintf(stderr, "yujian serve: cannot listen on %s:%d\n", cfg->host, cfg->port);
         auth_app_free(gate);
         fhir_app_free(app);
-        recognition_free(recognition);
+        modules_free(&mods);
         store_close(store);
         return CLI_EXIT_FAIL;
     }
@@ -188,7 +201,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
         http_server_stop(server, SHUTDOWN_GRACE_MS);
         auth_app_free(gate);
         fhir_app_free(app);
-        recognition_free(recognition);
+        modules_free(&mods);
         store_close(store);
         return CLI_EXIT_FAIL;
     }
@@ -209,7 +222,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     http_server_stop(server, SHUTDOWN_GRACE_MS);
     auth_app_free(gate);
     fhir_app_free(app);
-    recognition_free(recognition);
+    modules_free(&mods);
     store_close(store);
     log_info(LOG_MAIN, "stopped");
     return CLI_EXIT_OK;

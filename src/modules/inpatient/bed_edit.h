@@ -1,0 +1,47 @@
+/*
+ * bed_edit.h - the changes the bed operations make to resources, as pure
+ * edits of parsed JSON (no store, no HTTP): a bed Location's status with
+ * who holds it since when, and an Encounter's bed in its location list.
+ *
+ * An Encounter's bed is the location entry whose physicalType is "bd" and
+ * whose status is active (the patient lies in it) or reserved (held for
+ * them); a bed left is kept in the list as completed, with its period, so
+ * the Encounter is the patient's bed history. A borrowed bed's entry
+ * carries the borrowed-bed extension naming the lending (host) department:
+ * clinical responsibility stays with Encounter.serviceProvider.
+ */
+#ifndef MODULES_INPATIENT_BED_EDIT_H
+#define MODULES_INPATIENT_BED_EDIT_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "modules/inpatient/inpatient.h"
+
+/*
+ * Give bed status s: operationalStatus, and the extensions of the holder
+ * (encounter, NULL for none), the start of the status (since_ms), a reason
+ * (NULL for none) and, when turnaround_min >= 0, the turnaround of the
+ * cleaning just finished. Earlier values of these extensions go.
+ */
+void bed_edit_status(json_object *bed, enum bed_status s, const char *encounter, int64_t since_ms,
+                     const char *reason, int64_t turnaround_min);
+
+/* The index in enc.location of its bed (active or reserved), or -1; *bed_ref and *status of it. */
+int bed_edit_current(json_object *enc, const char **bed_ref, const char **status);
+
+/*
+ * Put enc in bed_ref (display: the bed's name) with status "active" or
+ * "reserved", from now; a reserved entry of the same bed becomes active.
+ * host_department: the lending department of a borrowed bed, or NULL.
+ */
+void bed_edit_place(json_object *enc, const char *bed_ref, const char *display, const char *status,
+                    const char *host_department, int64_t now_ms);
+
+/* Close enc.location[index]: completed, its period ended now. */
+void bed_edit_leave(json_object *enc, int index, int64_t now_ms);
+
+/* The string member key of o, or NULL. */
+const char *bed_edit_text(json_object *o, const char *key);
+
+#endif

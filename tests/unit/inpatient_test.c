@@ -1,0 +1,317 @@
+/*
+ * inpatient_test.c - the bed pool's rules (DOMAIN.md §2): every bed status
+ * move allowed and refused, whether a bed serves a patient (hospital, type,
+ * sex, age, own department, borrowing within the specialty group and the
+ * floor distance, isolation wards, other buildings), the ranking, ages,
+ * and the edits of a bed and an Encounter.
+ */
+#include "test.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+#include "modules/inpatient/bed_edit.h"
+#include "modules/inpatient/inpatient.h"
+
+static int64_t at(const char *fhir_time)
+{
+    int64_t ms = 0;
+    assert_true(time_parse_fhir(fhir_time, strlen(fhir_time), &ms));
+    return ms;
+}
+
+static void every_move_of_the_status_table(void **state)
+{
+    (void)state;
+    /* the allowed moves; every other (status, event) pair is refused */
+    static const struct {
+        enum bed_status from;
+        enum bed_event ev;
+        enum bed_status to;
+    } allowed[] = {
+        {BED_FREE, BED_EV_RESERVE, BED_RESERVED},    {BED_FREE, BED_EV_OCCUPY, BED_OCCUPIED},
+        {BED_RESERVED, BED_EV_OCCUPY, BED_OCCUPIED}, {BED_RESERVED, BED_EV_RELEASE, BED_FREE},
+        {BED_OCCUPIED, BED_EV_VACATE, BED_CLEANING}, {BED_CLEANING, BED_EV_CLEANED, BED_FREE},
+        {BED_FREE, BED_EV_BLOCK, BED_BLOCKED},       {BED_CLEANING, BED_EV_BLOCK, BED_BLOCKED},
+        {BED_FREE, BED_EV_ISOLATE, BED_ISOLATION},   {BED_CLEANING, BED_EV_ISOLATE, BED_ISOLATION},
+        {BED_BLOCKED, BED_EV_UNBLOCK, BED_FREE},     {BED_ISOLATION, BED_EV_UNBLOCK, BED_CLEANING},
+    };
+    int seen = 0;
+    for (int s = 0; s < BED__COUNT; s++)
+        for (int e = BED_EV_RESERVE; e <= BED_EV_UNBLOCK; e++) {
+            enum bed_status to = BED__COUNT;
+            bool ok = bed_transition((enum bed_status)s, (enum bed_event)e, &to);
+            bool expect = false;
+            for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+                if (allowed[i].from == (enum bed_status)s && allowed[i].ev == (enum bed_event)e) {
+                    expect = true;
+                    assert_int_equal(to, allowed[i].to);
+                }
+            assert_int_equal(ok, expect);
+            seen += ok;
+        }
+    assert_int_equal(seen, (int)(sizeof(allowed) / sizeof(allowed[0])));
+    /* an occupied bed is never handed to someone else, nor blocked under a patient */
+    enum bed_status to;
+    assert_false(bed_transition(BED_OCCUPIED, BED_EV_OCCUPY, &to));
+    assert_false(bed_transition(BED_OCCUPIED, BED_EV_BLOCK, &to));
+    assert_false(bed_transition(BED_BLOCKED, BED_EV_OCCUPY, &to));
+}
+
+static void statuses_read_our_codes_and_hl7(void **state)
+{
+    (void)state;
+    enum bed_status s;
+    assert_true(bed_status_parse(INPT_STATUS_SYSTEM, "cleaning", &s));
+    assert_int_equal(s, BED_CLEANING);
+    assert_true(bed_status_parse(NULL, "reserved", &s));
+    assert_int_equal(s, BED_RESERVED);
+    assert_true(bed_status_parse(INPT_V2_0116, "U", &s));
+    assert_int_equal(s, BED_FREE);
+    assert_true(bed_status_parse(INPT_V2_0116, "O", &s));
+    assert_int_equal(s, BED_OCCUPIED);
+    assert_true(bed_status_parse(INPT_V2_0116, "H", &s));
+    assert_int_equal(s, BED_CLEANING);
+    assert_true(bed_status_parse(INPT_V2_0116, "K", &s));
+    assert_int_equal(s, BED_BLOCKED);
+    assert_true(bed_status_parse(INPT_V2_0116, "I", &s));
+    assert_int_equal(s, BED_ISOLATION);
+    assert_false(bed_status_parse(INPT_V2_0116, "free", &s));
+    assert_false(bed_status_parse(INPT_STATUS_SYSTEM, "U", &s));
+    assert_false(bed_status_parse(NULL, NULL, &s));
+    assert_string_equal(bed_status_code(BED_ISOLATION), "isolation");
+    assert_string_equal(bed_status_zh(BED_FREE), "空床");
+}
+
+/* Home: surgery department gs, wards on floors 3 and 5 of building A. */
+static const struct bed_floor HOME[] = {{"A", 3}, {"A", 5}};
+
+static struct bed_request request(void)
+{
+    return (struct bed_request){.hospital = "Organization/h",
+                                .department = "Organization/gs",
+                                .group = "surgery",
+                                .floors = HOME,
+                                .nfloors = 2,
+                                .sex = 'm',
+                                .age = 40,
+                                .max_floor_distance = 1};
+}
+
+static struct bed_place place(const char *id, const char *dept, const char *group,
+                              const char *building, int floor)
+{
+    return (struct bed_place){.id = id,
+                              .name = id,
+                              .ward = "w",
+                              .ward_name = "w",
+                              .department = dept,
+                              .group = group,
+                              .at = {building, floor},
+                              .hospital = "Organization/h",
+                              .age_min = -1,
+                              .age_max = -1,
+                              .active = true,
+                              .status = BED_FREE};
+}
+
+static void own_beds_and_borrowing_rules(void **state)
+{
+    (void)state;
+    struct bed_request rq = request();
+    int d;
+    struct bed_place b = place("own", "Organization/gs", "surgery", "A", 9);
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_FIT_OWN); /* own: any floor */
+    b = place("near", "Organization/orth", "surgery", "A", 4);
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_FIT_BORROW);
+    assert_int_equal(d, 1); /* floor 4: one from 3 and from 5 */
+    b = place("same-floor", "Organization/orth", "surgery", "A", 5);
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_FIT_BORROW);
+    assert_int_equal(d, 0);
+    b = place("two-up", "Organization/orth", "surgery", "A", 7);
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_FAR);
+    assert_int_equal(d, 2);
+    rq.max_floor_distance = 2; /* configuration */
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_FIT_BORROW);
+    rq.max_floor_distance = 1;
+    b = place("other-building", "Organization/orth", "surgery", "B", 3);
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_FAR);
+    assert_int_equal(d, INT32_MAX);
+    b = place("no-floor", "Organization/orth", "surgery", "A", INPT_NO_FLOOR);
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_FAR);
+    b = place("other-group", "Organization/card", "internal", "A", 3);
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_GROUP);
+    b = place("no-group", "Organization/x", NULL, "A", 3);
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_GROUP);
+    b = place("isolation", "Organization/inf", "surgery", "A", 3);
+    b.isolation_ward = true;
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_ISOLATION);
+    b.department = "Organization/gs"; /* its own isolation ward takes it */
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_FIT_OWN);
+    /* a department without a group never borrows */
+    rq.group = NULL;
+    b = place("near", "Organization/orth", NULL, "A", 4);
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_GROUP);
+}
+
+static void the_patient_and_the_bed(void **state)
+{
+    (void)state;
+    struct bed_request rq = request();
+    int d;
+    struct bed_place b = place("b", "Organization/gs", "surgery", "A", 3);
+    b.hospital = "Organization/other";
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_HOSPITAL);
+    b = place("b", "Organization/gs", "surgery", "A", 3);
+    b.status = BED_CLEANING;
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_STATUS);
+    b.status = BED_RESERVED; /* reserved for this very encounter */
+    assert_int_equal(bed_fit(&rq, &b, true, &d), BED_FIT_OWN);
+    b.status = BED_FREE;
+    b.active = false;
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_INACTIVE);
+    b.active = true;
+    b.type = "icu";
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_TYPE);
+    rq.type = "icu";
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_FIT_OWN);
+    b.type = NULL;
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_TYPE);
+    rq.type = INPT_GENERAL; /* a bed without type is general */
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_FIT_OWN);
+    b.sex = 'f';
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_SEX);
+    rq.sex = 0; /* unknown sex: not into a bed kept for one */
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_SEX);
+    b.sex = 0;
+    b.age_max = 14; /* children's bed */
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_AGE);
+    rq.age = 14;
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_FIT_OWN);
+    rq.age = -1; /* unknown age: not into an age-limited bed */
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_AGE);
+    b.age_max = -1;
+    b.age_min = 65;
+    rq.age = 64;
+    assert_int_equal(bed_fit(&rq, &b, false, &d), BED_UNFIT_AGE);
+    assert_string_equal(bed_fit_code(BED_UNFIT_AGE), "age");
+    assert_non_null(strstr(bed_fit_zh(BED_UNFIT_GROUP), "专科组"));
+    assert_non_null(strstr(bed_fit_en(BED_UNFIT_FAR), "floors"));
+}
+
+static void ranking_own_first_then_nearer(void **state)
+{
+    (void)state;
+    struct bed_place p[5] = {
+        place("z-borrow-far", "o", "s", "A", 4),  place("b-own", "gs", "s", "A", 3),
+        place("a-borrow-near", "o", "s", "A", 3), place("a-own", "gs", "s", "A", 9),
+        place("b-borrow-near", "o", "s", "A", 3),
+    };
+    struct bed_candidate c[5] = {
+        {&p[0], BED_FIT_BORROW, 1}, {&p[1], BED_FIT_OWN, 0},    {&p[2], BED_FIT_BORROW, 0},
+        {&p[3], BED_FIT_OWN, 6},    {&p[4], BED_FIT_BORROW, 0},
+    };
+    p[2].ward_name = "w2";
+    p[4].ward_name = "w1";
+    qsort(c, 5, sizeof(c[0]), bed_candidate_cmp);
+    const char *want[] = {"a-own", "b-own", "b-borrow-near", "a-borrow-near", "z-borrow-far"};
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(c[i].bed->id, want[i]);
+}
+
+static void ages_in_whole_years_in_china(void **state)
+{
+    (void)state;
+    /* 2024-05-01 00:30 in Beijing is still 2024-04-30 in UTC */
+    int64_t now = at("2024-04-30T16:30:00Z");
+    assert_int_equal(inpt_age_years("1984-05-01", now), 40);
+    assert_int_equal(inpt_age_years("1984-05-02", now), 39);
+    assert_int_equal(inpt_age_years("2024-05-01", now), 0);
+    assert_int_equal(inpt_age_years("2024-05-02", now), -1); /* not born yet */
+    assert_int_equal(inpt_age_years("1984", now), -1);       /* a year alone: unknown */
+    assert_int_equal(inpt_age_years(NULL, now), -1);
+}
+
+static const char *ext_url(json_object *o, size_t i)
+{
+    json_object *list = NULL;
+    json_object_object_get_ex(o, "extension", &list);
+    return bed_edit_text(json_object_array_get_idx(list, i), "url");
+}
+
+static void a_bed_status_replaces_the_last(void **state)
+{
+    (void)state;
+    json_object *bed = json_tokener_parse(
+        "{\"resourceType\":\"Location\",\"extension\":[{\"url\":\"" INPT_EXT_SEX
+        "\",\"valueCode\":\"male\"},{\"url\":\"" INPT_EXT_REASON "\",\"valueString\":\"old\"}]}");
+    bed_edit_status(bed, BED_OCCUPIED, "Encounter/e1", at("2024-05-01T08:00:00Z"), NULL, -1);
+    json_object *st = NULL, *list = NULL;
+    json_object_object_get_ex(bed, "operationalStatus", &st);
+    assert_string_equal(bed_edit_text(st, "code"), "occupied");
+    assert_string_equal(bed_edit_text(st, "system"), INPT_STATUS_SYSTEM);
+    json_object_object_get_ex(bed, "extension", &list);
+    assert_int_equal(json_object_array_length(list), 3); /* sex kept, reason gone, holder, since */
+    assert_string_equal(ext_url(bed, 0), INPT_EXT_SEX);
+    assert_string_equal(ext_url(bed, 1), INPT_EXT_ENCOUNTER);
+    assert_string_equal(ext_url(bed, 2), INPT_EXT_SINCE);
+    bed_edit_status(bed, BED_FREE, NULL, at("2024-05-01T09:00:00Z"), NULL, 42);
+    json_object_object_get_ex(bed, "extension", &list);
+    assert_int_equal(json_object_array_length(list), 3); /* sex, since, turnaround */
+    assert_string_equal(ext_url(bed, 2), INPT_EXT_TURNAROUND);
+    json_object_put(bed);
+}
+
+static void an_encounter_moves_between_beds(void **state)
+{
+    (void)state;
+    json_object *enc =
+        json_tokener_parse("{\"resourceType\":\"Encounter\",\"status\":\"planned\"}");
+    const char *ref = NULL, *status = NULL;
+    assert_int_equal(bed_edit_current(enc, &ref, &status), -1);
+    int64_t t0 = at("2024-05-01T08:00:00Z");
+    bed_edit_place(enc, "Location/b1", "1床", "reserved", NULL, t0);
+    assert_int_equal(bed_edit_current(enc, &ref, &status), 0);
+    assert_string_equal(ref, "Location/b1");
+    assert_string_equal(status, "reserved");
+    bed_edit_place(enc, "Location/b1", "1床", "active", NULL, t0); /* the reservation taken up */
+    json_object *list = NULL;
+    json_object_object_get_ex(enc, "location", &list);
+    assert_int_equal(json_object_array_length(list), 1);
+    assert_int_equal(bed_edit_current(enc, &ref, &status), 0);
+    assert_string_equal(status, "active");
+    bed_edit_leave(enc, 0, t0 + 3600000);
+    bed_edit_place(enc, "Location/b2", "2床", "active", "Organization/orth", t0 + 3600000);
+    assert_int_equal(json_object_array_length(list), 2);
+    assert_int_equal(bed_edit_current(enc, &ref, &status), 1);
+    assert_string_equal(ref, "Location/b2");
+    json_object *old = json_object_array_get_idx(list, 0), *period = NULL;
+    assert_string_equal(bed_edit_text(old, "status"), "completed");
+    json_object_object_get_ex(old, "period", &period);
+    assert_string_equal(bed_edit_text(period, "end"), "2024-05-01T09:00:00.000Z");
+    json_object *borrowed = json_object_array_get_idx(list, 1), *exts = NULL;
+    json_object_object_get_ex(borrowed, "extension", &exts);
+    assert_string_equal(bed_edit_text(json_object_array_get_idx(exts, 0), "url"),
+                        INPT_EXT_BORROWED);
+    bed_edit_leave(enc, 1, t0 + 7200000);
+    assert_int_equal(bed_edit_current(enc, &ref, &status), -1);
+    bed_edit_leave(enc, 9, t0); /* out of range: nothing */
+    json_object_put(enc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_move_of_the_status_table),
+        cmocka_unit_test(statuses_read_our_codes_and_hl7),
+        cmocka_unit_test(own_beds_and_borrowing_rules),
+        cmocka_unit_test(the_patient_and_the_bed),
+        cmocka_unit_test(ranking_own_first_then_nearer),
+        cmocka_unit_test(ages_in_whole_years_in_china),
+        cmocka_unit_test(a_bed_status_replaces_the_last),
+        cmocka_unit_test(an_encounter_moves_between_beds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
