@@ -904,9 +904,9 @@ static enum err open_writer(struct sqlite_store *s)
     if (!err)
         err = exec(s->wdb, s->tuning_writer);
     /*
-     * Grow the file 64 MiB at a time. Readers map the file (mmap_size) and
-     * remap it whenever it grows; with writes going on (the audit trail
-     * appends on every request) growth page by page made each read remap.
+     * Grow the file 64 MiB at a time: with store.mmap_mb set, readers map
+     * the file and remap it whenever it grows, and growth page by page made
+     * each read remap (the audit trail appends on every request).
      */
     int chunk_bytes = 64 << 20;
     sqlite3_file_control(s->wdb, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk_bytes);
@@ -957,8 +957,12 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
     s->max_batch = cfg->max_batch;
     s->checkpoint_mb = cfg->checkpoint_mb;
     /*
-     * The page cache keeps the index B-trees' upper levels in memory; mmap
-     * saves read syscalls. temp_store=MEMORY keeps the per-unit savepoint
+     * The page cache keeps the index B-trees' upper levels in memory. mmap
+     * is off by default: in WAL mode a read transaction that begins after
+     * any commit (the audit trail commits every 50 ms) unmaps the whole
+     * mapping and faults it in again (measured: 1 ms per munmap of a 1.9 GB
+     * file; identifier search 6,800 -> 9,700 req/s and bed assignment
+     * 1,300 -> 2,900 req/s without it). temp_store=MEMORY keeps the per-unit savepoint
      * journal off disk: on a file it wrote every page a unit touched once
      * more (measured: 218 KB of writes per ingested resource, 54 KB after).
      * A larger WAL before each checkpoint writes a page changed by several
