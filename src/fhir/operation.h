@@ -61,11 +61,12 @@ size_t fhir_params_all(json_object *params, const char *name, json_object **out,
  * suspended; done runs on a worker thread once the unit is durable or has
  * failed (result, and the writes' results as in fhir/write.h), and answers
  * the request. writes live in the request's arena; their resources are
- * released after done.
+ * released after done. False when the caller may not write them: the
+ * request is answered, the resources released, and done is never called.
  */
 typedef void rest_written_fn(struct rest_ctx *c, enum err result, struct fhir_write *writes,
                              size_t n, void *arg);
-void rest_write_many(struct rest_ctx *c, struct fhir_write *writes, size_t n, rest_written_fn *done,
+bool rest_write_many(struct rest_ctx *c, struct fhir_write *writes, size_t n, rest_written_fn *done,
                      void *arg);
 
 #endif

@@ -236,11 +236,12 @@ static bool admit_writes(struct pending *p)
     return true;
 }
 
-static void submit(struct pending *p, finish_fn *finish)
+/* Queue p's unit; false (answered, released) when the caller may not write what it holds. */
+static bool submit(struct pending *p, finish_fn *finish)
 {
     if (!admit_writes(p)) {
         pending_release(p);
-        return;
+        return false;
     }
     p->finish = finish;
     p->job = (struct fhir_write_job){.writes = p->writes ? p->writes : &p->w,
@@ -254,6 +255,7 @@ static void submit(struct pending *p, finish_fn *finish)
     /* suspend first: the writer may resume us before submit returns */
     http_request_suspend(p->c->req, on_resumed, p);
     fhir_write_submit(p->c->app->store, &p->job);
+    return true;
 }
 
 static struct pending *pending_new(struct rest_ctx *c, const char *type, const char *id)
@@ -291,7 +293,7 @@ static void finish_many(struct pending *p)
     pending_release(p);
 }
 
-void rest_write_many(struct rest_ctx *c, struct fhir_write *writes, size_t n, rest_written_fn *done,
+bool rest_write_many(struct rest_ctx *c, struct fhir_write *writes, size_t n, rest_written_fn *done,
                      void *arg)
 {
     struct pending *p = pending_new(c, writes[0].type, writes[0].id);
@@ -299,7 +301,7 @@ void rest_write_many(struct rest_ctx *c, struct fhir_write *writes, size_t n, re
     p->nwrites = n;
     p->written = done;
     p->written_arg = arg;
-    submit(p, finish_many);
+    return submit(p, finish_many);
 }
 
 /* ---- create, update, delete ---- */

@@ -42,6 +42,7 @@ struct node {
     int64_t since_ms;       /* bed-status-since */
     int64_t version;        /* the version read */
     bool gone;              /* deleted */
+    bool claimed;           /* a change of it is being written (bed_pool_claim) */
     struct bed_place place; /* NODE_BED, resolved */
     struct bed_ward ward;   /* NODE_WARD, resolved */
 };
@@ -584,6 +585,26 @@ enum err bed_pool_visit(struct bed_pool *p, bed_visit_fn *fn, void *arg)
     return err;
 }
 
+bool bed_pool_claim(struct bed_pool *p, const char *id)
+{
+    pthread_mutex_lock(&p->lock);
+    struct node *n = node_find(p, id);
+    bool ok = n && !n->claimed;
+    if (ok)
+        n->claimed = true;
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
+void bed_pool_release(struct bed_pool *p, const char *id)
+{
+    pthread_mutex_lock(&p->lock);
+    struct node *n = node_find(p, id);
+    if (n)
+        n->claimed = false;
+    pthread_mutex_unlock(&p->lock);
+}
+
 const struct bed_place *bed_view_bed(const struct bed_view *v, const char *id)
 {
     const struct node *n = node_find(v->pool, id);
@@ -603,22 +624,27 @@ static const char *hospital_at(const void *const *items, size_t i, size_t off)
     return h ? h : "";
 }
 
-/* The first of sorted items whose hospital is h; *count of them are h's. */
-static size_t range_of(const void *const *items, size_t n, size_t off, const char *h, size_t *count)
+/* The first of sorted items whose hospital is not below h (above h when past). */
+static size_t bound(const void *const *items, size_t n, size_t off, const char *h, bool past)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (strcmp(hospital_at(items, mid, off), h) < 0)
+        int c = strcmp(hospital_at(items, mid, off), h);
+        if (c < 0 || (past && c == 0))
             lo = mid + 1;
         else
             hi = mid;
     }
-    size_t end = lo;
-    while (end < n && !strcmp(hospital_at(items, end, off), h))
-        end++;
-    *count = end - lo;
     return lo;
+}
+
+/* The first of sorted items whose hospital is h; *count of them are h's. */
+static size_t range_of(const void *const *items, size_t n, size_t off, const char *h, size_t *count)
+{
+    size_t first = bound(items, n, off, h, false);
+    *count = bound(items, n, off, h, true) - first;
+    return first;
 }
 
 const struct bed_place *const *bed_view_beds(const struct bed_view *v, const char *hospital,

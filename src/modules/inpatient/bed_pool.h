@@ -58,6 +58,15 @@ void bed_pool_free(struct bed_pool *p);
 typedef void bed_visit_fn(const struct bed_view *v, void *arg);
 enum err bed_pool_visit(struct bed_pool *p, bed_visit_fn *fn, void *arg);
 
+/*
+ * Claim the bed id for a change about to be written, or false when another
+ * call of this server holds it: the loser of a race is told at once instead
+ * of queueing a unit that must fail (If-Match stays the guard between
+ * servers). Every claim is released, after its write is done or given up.
+ */
+bool bed_pool_claim(struct bed_pool *p, const char *id);
+void bed_pool_release(struct bed_pool *p, const char *id);
+
 /* The bed with Location id, or NULL (not a bed, or unknown). */
 const struct bed_place *bed_view_bed(const struct bed_view *v, const char *id);
 

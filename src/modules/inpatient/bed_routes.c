@@ -17,6 +17,7 @@
  */
 #include "modules/inpatient/bed_routes.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,9 @@ struct bed_call {
     enum bed_status answer_status;
     const char *borrowed;   /* the lending department, or NULL */
     int64_t turnaround_min; /* $cleaned, or -1 */
+    const char *claims[2];  /* beds claimed in the pool (bed_pool_claim) */
+    size_t nclaims;
+    bool submitted; /* the writes are queued: the claims go when they are done */
 };
 
 static char *keep(struct bed_call *k, const char *s)
@@ -73,8 +77,17 @@ static void call_init(struct bed_call *k, struct rest_ctx *c, json_object *param
     k->turnaround_min = -1;
 }
 
+static void unclaim(struct bed_call *k)
+{
+    for (size_t i = 0; i < k->nclaims; i++)
+        bed_pool_release(k->pool, k->claims[i]);
+    k->nclaims = 0;
+}
+
 static void call_release(struct bed_call *k)
 {
+    if (!k->submitted)
+        unclaim(k);
     json_object_put(k->enc);
     k->enc = NULL;
     for (size_t i = 0; i < k->nw; i++) {
@@ -328,6 +341,7 @@ static void on_written(struct rest_ctx *c, enum err result, struct fhir_write *w
     (void)writes;
     (void)n;
     struct bed_call *k = arg;
+    unclaim(k);
     if (result == ERR_VERSION_CONFLICT)
         rest_error(c, ERR_CONFLICT, NULL,
                    "床位或就诊刚被他人修改，请重新选床 / the bed or the encounter changed a "
@@ -360,6 +374,14 @@ static bool add_write(struct bed_call *k, const char *type, const char *id, json
 static bool write_bed(struct bed_call *k, const struct bed_place *b, enum bed_status to,
                       const char *encounter, const char *reason)
 {
+    if (!bed_pool_claim(k->pool, b->id)) {
+        rest_error(k->c, ERR_CONFLICT, NULL,
+                   "另一位工作人员正在变更此床 / bed '%s' is being changed by someone else right "
+                   "now: find another",
+                   b->id);
+        return false;
+    }
+    k->claims[k->nclaims++] = b->id;
     int64_t version = 0;
     json_object *res = read_current(k->c->app->store, "Location", b->id, &version);
     if (!res || version != b->version) {
@@ -384,7 +406,7 @@ static void submit(struct bed_call *k)
 {
     size_t n = k->nw;
     k->nw = 0; /* the writes are the REST layer's now */
-    rest_write_many(k->c, k->w, n, on_written, k);
+    k->submitted = rest_write_many(k->c, k->w, n, on_written, k);
 }
 
 /* The move ev of bed b, or false (answered 409) when its status does not allow it. */
@@ -671,6 +693,63 @@ struct finding {
     bool no_wards;                         /* the home department has no ward here */
 };
 
+/* Keep c among the best f->max of f->cands (sorted, best first). */
+static void rank(struct finding *f, const struct bed_candidate *c)
+{
+    if (f->ncands == f->max && bed_candidate_cmp(c, &f->cands[f->max - 1]) >= 0)
+        return;
+    size_t lo = 0, hi = f->ncands;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (bed_candidate_cmp(&f->cands[mid], c) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t keep_n = f->ncands < f->max ? f->ncands : f->max - 1;
+    memmove(&f->cands[lo + 1], &f->cands[lo], (keep_n - lo) * sizeof(*c));
+    f->cands[lo] = *c;
+    if (f->ncands < f->max)
+        f->ncands++;
+}
+
+/* What each ward decides for the call's patient, found by the ward's id pointer (the pool's). */
+struct ward_memo {
+    struct ward_verdict {
+        const char *ward; /* NULL = free slot */
+        enum bed_fit fit;
+        int distance;
+    } * slots;
+    size_t mask; /* slots - 1, a power of two minus one */
+};
+
+static void memo_init(struct ward_memo *m, struct arena *a, size_t wards)
+{
+    size_t n = 64;
+    while (n < wards * 2)
+        n *= 2;
+    m->slots = arena_alloc(a, n * sizeof(*m->slots));
+    memset(m->slots, 0, n * sizeof(*m->slots));
+    m->mask = n - 1;
+}
+
+static enum bed_fit memo_fit(struct ward_memo *m, const struct bed_request *rq,
+                             const struct bed_place *b, int *distance)
+{
+    if (!b->ward)
+        return bed_fit_ward(rq, b, distance);
+    size_t i = ((uintptr_t)b->ward >> 4) & m->mask;
+    while (m->slots[i].ward && m->slots[i].ward != b->ward)
+        i = (i + 1) & m->mask;
+    if (!m->slots[i].ward) {
+        m->slots[i].fit = bed_fit_ward(rq, b, &m->slots[i].distance);
+        m->slots[i].ward = b->ward;
+    }
+    *distance = m->slots[i].distance;
+    return m->slots[i].fit;
+}
+
+/* Every free bed of the hospital judged; the best kept, the rest counted by reason. */
 static void find(const struct bed_view *v, void *arg)
 {
     struct finding *f = arg;
@@ -684,29 +763,30 @@ static void find(const struct bed_view *v, void *arg)
     f->no_wards = rq.nfloors == 0;
     size_t n = 0;
     const struct bed_place *const *beds = bed_view_beds(v, hospital, &n);
-    struct bed_candidate *all = malloc((n ? n : 1) * sizeof(*all));
-    size_t nall = 0;
-    for (size_t i = 0; all && i < n; i++) {
+    f->cands = arena_alloc(k->a, f->max * sizeof(*f->cands));
+    size_t nwards = 0;
+    bed_view_wards(v, hospital, &nwards);
+    struct ward_memo memo;
+    memo_init(&memo, k->a, nwards);
+    for (size_t i = 0; i < n; i++) {
         if (beds[i]->status != BED_FREE || !beds[i]->active)
             continue;
-        int distance;
-        enum bed_fit fit = bed_fit(&rq, beds[i], false, &distance);
-        if (fit == BED_FIT_OWN || fit == BED_FIT_BORROW)
-            all[nall++] = (struct bed_candidate){beds[i], fit, distance};
-        else
-            f->unfit[fit]++;
+        struct bed_candidate c = {beds[i], BED_FIT_OWN, 0};
+        c.fit = bed_fit_bed(&rq, beds[i], false);
+        if (c.fit == BED_FIT_OWN)
+            c.fit = memo_fit(&memo, &rq, beds[i], &c.distance);
+        if (c.fit == BED_FIT_OWN || c.fit == BED_FIT_BORROW) {
+            f->fitting++;
+            rank(f, &c);
+        } else {
+            f->unfit[c.fit]++;
+        }
     }
-    qsort(all, nall, sizeof(*all), bed_candidate_cmp);
-    f->fitting = nall;
-    f->ncands = nall < f->max ? nall : f->max;
-    f->cands = arena_alloc(k->a, (f->ncands ? f->ncands : 1) * sizeof(*f->cands));
-    for (size_t i = 0; i < f->ncands; i++) {
+    for (size_t i = 0; i < f->ncands; i++) { /* copied out: the pool moves on after the visit */
         struct bed_place *copy = arena_alloc(k->a, sizeof(*copy));
-        copy_place(k, all[i].bed, copy);
-        f->cands[i] = all[i];
+        copy_place(k, f->cands[i].bed, copy);
         f->cands[i].bed = copy;
     }
-    free(all);
 }
 
 /* The patient of a $find-bed without an encounter: department, and patient or gender and age. */

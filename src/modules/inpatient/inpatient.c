@@ -78,7 +78,7 @@ bool bed_transition(enum bed_status from, enum bed_event ev, enum bed_status *to
 
 static bool same(const char *a, const char *b)
 {
-    return a && b && !strcmp(a, b);
+    return a && b && (a == b || !strcmp(a, b)); /* the pool shares one copy of a ward's strings */
 }
 
 /* Floors from the nearest home floor in b's building; INT32_MAX when none is in it. */
@@ -114,19 +114,21 @@ static enum bed_fit patient_fits(const struct bed_request *rq, const struct bed_
     return BED_FIT_OWN;
 }
 
-enum bed_fit bed_fit(const struct bed_request *rq, const struct bed_place *b, bool ignore_status,
-                     int *distance)
+enum bed_fit bed_fit_bed(const struct bed_request *rq, const struct bed_place *b,
+                         bool ignore_status)
 {
-    *distance = floor_distance(rq, b);
     if (!b->active)
         return BED_UNFIT_INACTIVE;
     if (!ignore_status && b->status != BED_FREE)
         return BED_UNFIT_STATUS;
     if (!same(rq->hospital, b->hospital))
         return BED_UNFIT_HOSPITAL;
-    enum bed_fit fit = patient_fits(rq, b);
-    if (fit != BED_FIT_OWN)
-        return fit;
+    return patient_fits(rq, b);
+}
+
+enum bed_fit bed_fit_ward(const struct bed_request *rq, const struct bed_place *b, int *distance)
+{
+    *distance = floor_distance(rq, b);
     if (same(rq->department, b->department))
         return BED_FIT_OWN;
     if (!same(rq->group, b->group))
@@ -136,6 +138,17 @@ enum bed_fit bed_fit(const struct bed_request *rq, const struct bed_place *b, bo
     if (*distance > rq->max_floor_distance)
         return BED_UNFIT_FAR;
     return BED_FIT_BORROW;
+}
+
+enum bed_fit bed_fit(const struct bed_request *rq, const struct bed_place *b, bool ignore_status,
+                     int *distance)
+{
+    enum bed_fit fit = bed_fit_bed(rq, b, ignore_status);
+    if (fit != BED_FIT_OWN) {
+        *distance = floor_distance(rq, b);
+        return fit;
+    }
+    return bed_fit_ward(rq, b, distance);
 }
 
 static const char *const FIT_ZH[] = {

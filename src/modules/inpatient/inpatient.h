@@ -138,6 +138,16 @@ enum bed_fit {
 enum bed_fit bed_fit(const struct bed_request *rq, const struct bed_place *b, bool ignore_status,
                      int *distance);
 
+/*
+ * bed_fit in two parts, for a caller judging many beds: what the bed itself
+ * decides (in use, status, hospital, type, sex, age: BED_FIT_OWN when they
+ * allow it), and what its ward decides (own department, or borrowing), the
+ * same for every bed of a ward.
+ */
+enum bed_fit bed_fit_bed(const struct bed_request *rq, const struct bed_place *b,
+                         bool ignore_status);
+enum bed_fit bed_fit_ward(const struct bed_request *rq, const struct bed_place *b, int *distance);
+
 /* Its code: "own", "borrow", "not-free", "inactive", "hospital", "type", "sex", "age", "group",
  * "far", "isolation-ward". */
 const char *bed_fit_code(enum bed_fit f);
