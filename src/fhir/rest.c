@@ -244,6 +244,14 @@ bool rest_may_read(struct rest_ctx *c, const char *type, const char *id)
     return reaches(c, r, type, id, FHIR_ACCESS_WRITE) || in_shared_record(c, r, type, id);
 }
 
+bool rest_holds(struct rest_ctx *c, json_object *resource)
+{
+    const struct fhir_reach *r = rest_reach(c);
+    const char *custodian = fhir_access_custodian(resource);
+    return r->kind == FHIR_REACH_ALL ||
+           (r->kind == FHIR_REACH_ORG && r->org && custodian && !strcmp(custodian, r->org));
+}
+
 static bool confine_nested(void *ctx, struct fhir_query *q)
 {
     struct rest_ctx *c = ctx;

@@ -66,6 +66,12 @@ const char *rest_own_patient(struct rest_ctx *c);
 /* rest.c: may the caller read type/id (its current version)? */
 bool rest_may_read(struct rest_ctx *c, const char *type, const char *id);
 /*
+ * rest.c: does the caller reach resource (a current version in hand) as its
+ * own: everything, or its organisation holds it (custodian tag)? The first
+ * question of rest_may_read, answered without a query; false says nothing.
+ */
+bool rest_holds(struct rest_ctx *c, json_object *resource);
+/*
  * rest.c: confine a search to what the caller reaches (fhir_access_confine);
  * false, with a 403 written, when nothing of the type is reachable.
  */

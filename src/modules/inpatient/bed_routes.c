@@ -45,6 +45,8 @@ struct bed_call {
     json_object *enc;       /* its current version (put at the end) */
     int64_t enc_version;    /* that version */
     const char *department; /* its home department, "Organization/id" */
+    const char *patient;    /* its subject, "Patient/id", read only when a bed asks (sex, age) */
+    bool patient_read;      /* sex and age below are known */
     char sex;               /* the patient's */
     int age;                /* years, or -1 */
     const char *type;       /* bed type wanted, or NULL */
@@ -125,6 +127,7 @@ static const char *ref_text(json_object *o, const char *key)
 /* The patient's sex and age, for the bed's restrictions. */
 static void read_patient(struct bed_call *k, const char *patient)
 {
+    k->patient_read = true;
     if (!patient || strncmp(patient, "Patient/", 8))
         return;
     int64_t version = 0;
@@ -149,7 +152,7 @@ static bool load_encounter(struct bed_call *k, const char *id)
         rest_error(k->c, ERR_NOT_FOUND, "encounter", "no Encounter '%s'", id);
         return false;
     }
-    if (!rest_may_read(k->c, "Encounter", id)) {
+    if (!rest_holds(k->c, k->enc) && !rest_may_read(k->c, "Encounter", id)) {
         rest_error(k->c, ERR_FORBIDDEN, "encounter", "'Encounter/%s' is not in your records", id);
         return false;
     }
@@ -173,7 +176,7 @@ static bool load_encounter(struct bed_call *k, const char *id)
                    "(serviceProvider)");
         return false;
     }
-    read_patient(k, patient);
+    k->patient = keep(k, patient);
     return true;
 }
 
@@ -261,6 +264,12 @@ static bool judge_bed(struct bed_call *k, const char *id, struct judged *j)
 {
     *j = (struct judged){.k = k, .id = id};
     enum err err = bed_pool_visit(k->pool, judge, j);
+    bool restricted = j->bed.sex || j->bed.age_min >= 0 || j->bed.age_max >= 0;
+    if (!err && j->found && restricted && !k->patient_read) { /* the bed asks: who is it for? */
+        read_patient(k, k->patient);
+        *j = (struct judged){.k = k, .id = id};
+        err = bed_pool_visit(k->pool, judge, j);
+    }
     if (err) {
         rest_error(k->c, err, NULL, "the beds could not be read: %s", err_message(err));
         return false;
@@ -905,6 +914,8 @@ static void run_find(struct rest_ctx *c, const char *type, const char *id, json_
     }
     if (enc ? !load_encounter(k, id_of(enc, "Encounter")) : !find_patient(k, params))
         goto out;
+    if (!k->patient_read)
+        read_patient(k, k->patient);
     k->type = keep(k, fhir_params_text(params, "bed-type"));
     f.hospital = keep(k, fhir_params_text(params, "hospital"));
     enum err err = bed_pool_visit(k->pool, find, &f);
