@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "fhir/capability.h"
+#include "fhir/query.h"
+#include "fhir/scan.h"
 #include "fhir/rest_internal.h"
 #include "fhir/validate.h"
 
@@ -147,4 +149,51 @@ const char *fhir_params_text(json_object *params, const char *name)
 {
     json_object *part = NULL;
     return fhir_params_all(params, name, &part, 1) ? value_text(part) : NULL;
+}
+
+/* ---- searches for handlers ---- */
+
+/* Hits of a search, parsed. */
+struct hits {
+    json_object **out;
+    size_t n, max;
+};
+
+static bool take_hit(const struct store_hit *hit, void *arg)
+{
+    struct hits *h = arg;
+    json_object *o = fhir_parse_body(hit->body.ptr, hit->body.len);
+    if (o)
+        h->out[h->n++] = o;
+    return h->n < h->max;
+}
+
+bool rest_search_parsed(struct rest_ctx *c, const char *type, const char *const criteria[][2],
+                        size_t n, const char *patient, json_object **out, size_t max, size_t *found)
+{
+    struct fhir_query q;
+    fhir_query_init(&q, c->req->arena, c->app->cfg, type);
+    rest_confine_nested(c, &q);
+    *found = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fhir_query_add(&q, criteria[i][0], criteria[i][1]) != FHIR_QUERY_OK) {
+            rest_error(c, ERR_INVALID, criteria[i][0], "%s", q.why);
+            return false;
+        }
+    if (!rest_confine(c, &q))
+        return false;
+    rest_touched(c, type, NULL, patient);
+    struct store_query sq;
+    fhir_query_to_store(&q, (int)max, &sq);
+    struct hits h = {out, 0, max};
+    enum err err = store_search(c->app->store, &sq, take_hit, &h, NULL);
+    *found = h.n;
+    if (err) {
+        for (size_t i = 0; i < h.n; i++)
+            json_object_put(out[i]);
+        *found = 0;
+        rest_error(c, err, NULL, "the search failed: %s", err_message(err));
+        return false;
+    }
+    return true;
 }

@@ -64,6 +64,17 @@ size_t fhir_params_all(json_object *params, const char *name, json_object **out,
  * released after done. False when the caller may not write them: the
  * request is answered, the resources released, and done is never called.
  */
+/*
+ * Search type as the caller would (the same confinement as a search of
+ * theirs, recorded for the audit trail as touching patient's data, or NULL)
+ * straight on the store, without an internal request's Bundle: the parsed
+ * resources into out[] (the caller puts them), at most max, in the store's
+ * key order. False (answered) when refused or malformed.
+ */
+bool rest_search_parsed(struct rest_ctx *c, const char *type, const char *const criteria[][2],
+                        size_t n, const char *patient, json_object **out, size_t max,
+                        size_t *found);
+
 typedef void rest_written_fn(struct rest_ctx *c, enum err result, struct fhir_write *writes,
                              size_t n, void *arg);
 bool rest_write_many(struct rest_ctx *c, struct fhir_write *writes, size_t n, rest_written_fn *done,

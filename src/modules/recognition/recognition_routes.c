@@ -79,55 +79,11 @@ static char *keep(struct call *k, const char *s)
     return s ? arena_strndup(k->a, s, strlen(s)) : NULL;
 }
 
-/* Hits of a search, parsed. */
-struct hits {
-    json_object **out;
-    size_t n, max;
-};
-
-static bool take_hit(const struct store_hit *hit, void *arg)
-{
-    struct hits *h = arg;
-    json_object *o = fhir_parse_body(hit->body.ptr, hit->body.len);
-    if (o)
-        h->out[h->n++] = o;
-    return h->n < h->max;
-}
-
-/*
- * Search type as the caller would (the same confinement as a search of
- * theirs, recorded for the audit trail) straight on the store, without an
- * internal request's Bundle: the parsed resources into out[] (the caller
- * puts them), at most max. False (answered) when refused or malformed.
- */
+/* Search type as the caller would: rest_search_parsed about the call's patient. */
 static bool search(struct call *k, const char *type, const char *const criteria[][2], size_t n,
                    json_object **out, size_t max, size_t *found)
 {
-    struct fhir_query q;
-    fhir_query_init(&q, k->a, k->c->app->cfg, type);
-    rest_confine_nested(k->c, &q);
-    *found = 0;
-    for (size_t i = 0; i < n; i++)
-        if (fhir_query_add(&q, criteria[i][0], criteria[i][1]) != FHIR_QUERY_OK) {
-            rest_error(k->c, ERR_INVALID, criteria[i][0], "%s", q.why);
-            return false;
-        }
-    if (!rest_confine(k->c, &q))
-        return false;
-    rest_touched(k->c, type, NULL, k->patient);
-    struct store_query sq;
-    fhir_query_to_store(&q, (int)max, &sq);
-    struct hits h = {out, 0, max};
-    enum err err = store_search(k->c->app->store, &sq, take_hit, &h, NULL);
-    *found = h.n;
-    if (err) {
-        for (size_t i = 0; i < h.n; i++)
-            json_object_put(out[i]);
-        *found = 0;
-        rest_error(k->c, err, NULL, "the search failed: %s", err_message(err));
-        return false;
-    }
-    return true;
+    return rest_search_parsed(k->c, type, criteria, n, k->patient, out, max, found);
 }
 
 /* ---- the call's setting ---- */
