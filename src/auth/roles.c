@@ -62,7 +62,7 @@ const struct auth_role auth_roles[] = {
     {"hospital-admin", "医院管理员", "Hospital administrator",
      "user/Organization.rus user/Location.cruds user/Practitioner.cruds "
      "user/PractitionerRole.cruds user/HealthcareService.cruds user/Device.cruds "
-     "user/CodeSystem.rs user/ValueSet.rs user/ConceptMap.cruds user/ChargeItemDefinition.cruds "
+     "user/CodeSystem.rs user/ValueSet.cruds user/ConceptMap.cruds user/ChargeItemDefinition.cruds "
      "user/Measure.rs user/MeasureReport.rs user/Basic.rs",
      false, 'o', false},
     {"regulator", "卫健委监管人员", "Regulator", "user/*.rs", false, 'r', true},

@@ -46,18 +46,23 @@ struct config {
     int hl7_idle_timeout_s;          /* hl7.idle_timeout_s */
     const char *hl7_time_zone;       /* hl7.time_zone: "+08:00" */
     int inpatient_borrow_floors; /* inpatient.borrow_floors: floors a borrowed bed may be away */
-    const char *log_level;       /* error|warn|info|debug */
-    int access_log;              /* 1 = one line per request */
-    int auth_access_ttl_s;       /* access token lifetime, s */
-    int auth_refresh_ttl_s;      /* refresh token lifetime, s */
-    int auth_max_failed_logins;  /* failed logins in a row before a lock-out */
-    int auth_lockout_s;          /* lock-out duration, s */
-    int limit_address_rps;       /* requests/s per client address; 0 = no limit */
-    int limit_address_burst;     /* at once */
-    int limit_user_rps;          /* requests/s per account; 0 = no limit */
-    int limit_user_burst;        /* at once */
-    char *owned_strings;         /* private: arena of string values */
-    size_t owned_len;            /* private */
+    int inpatient_preadm_days;   /* inpatient.pre_admission_days */
+    int inpatient_preadm_extended_days; /* inpatient.pre_admission_extended_days */
+    int inpatient_day_max_asa;          /* inpatient.day_surgery_max_asa */
+    int inpatient_day_escort;           /* inpatient.day_surgery_escort: 1 = needed */
+    int inpatient_day_min_pads;         /* inpatient.day_surgery_min_pads */
+    const char *log_level;              /* error|warn|info|debug */
+    int access_log;                     /* 1 = one line per request */
+    int auth_access_ttl_s;              /* access token lifetime, s */
+    int auth_refresh_ttl_s;             /* refresh token lifetime, s */
+    int auth_max_failed_logins;         /* failed logins in a row before a lock-out */
+    int auth_lockout_s;                 /* lock-out duration, s */
+    int limit_address_rps;              /* requests/s per client address; 0 = no limit */
+    int limit_address_burst;            /* at once */
+    int limit_user_rps;                 /* requests/s per account; 0 = no limit */
+    int limit_user_burst;               /* at once */
+    char *owned_strings;                /* private: arena of string values */
+    size_t owned_len;                   /* private */
 };
 
 /* Fill every field with its built-in default. */

@@ -3,7 +3,9 @@
  * move allowed and refused, whether a bed serves a patient (hospital, type,
  * sex, age, own department, borrowing within the specialty group and the
  * floor distance, isolation wards, other buildings), the ranking, ages,
- * and the edits of a bed and an Encounter.
+ * the edits of a bed and an Encounter; the admission queue's order, the
+ * pre-admission window and who may have one; day surgery's catalogue
+ * minimum, eligibility, the 24-hour rule as a duration and the PADS score.
  */
 #include "test.h"
 
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "modules/inpatient/admission.h"
 #include "modules/inpatient/bed_edit.h"
 #include "modules/inpatient/inpatient.h"
 
@@ -301,6 +304,79 @@ static void an_encounter_moves_between_beds(void **state)
     json_object_put(enc);
 }
 
+static void the_queue_is_urgency_then_waiting_time(void **state)
+{
+    (void)state;
+    assert_int_equal(adm_priority_parse("stat"), ADM_STAT);
+    assert_int_equal(adm_priority_parse("urgent"), ADM_URGENT);
+    assert_int_equal(adm_priority_parse(NULL), ADM_ROUTINE);
+    assert_int_equal(adm_priority_parse("soon"), ADM_ROUTINE);
+    assert_string_equal(adm_priority_code(ADM_ASAP), "asap");
+    struct adm_notice n[5] = {
+        {"r-new", ADM_ROUTINE, 3000}, {"u", ADM_URGENT, 5000},        {"r-old", ADM_ROUTINE, 1000},
+        {"s", ADM_STAT, 9000},        {"r-old-b", ADM_ROUTINE, 1000},
+    };
+    qsort(n, 5, sizeof(n[0]), adm_notice_cmp);
+    const char *want[] = {"s", "u", "r-old", "r-old-b", "r-new"};
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(n[i].id, want[i]);
+}
+
+static void the_pre_admission_window_is_a_duration(void **state)
+{
+    (void)state;
+    struct adm_window w = {5, 7};
+    int64_t start = at("2024-05-01T23:00:00Z");
+    assert_int_equal(adm_preadm_deadline(&w, start, false), at("2024-05-06T23:00:00Z"));
+    assert_int_equal(adm_preadm_deadline(&w, start, true), at("2024-05-08T23:00:00Z"));
+    assert_int_equal(adm_preadm_state(&w, start, false, at("2024-05-06T23:00:00Z")),
+                     ADM_PREADM_OPEN); /* the last moment counts */
+    assert_int_equal(adm_preadm_state(&w, start, false, at("2024-05-06T23:00:00.001Z")),
+                     ADM_PREADM_LAPSED);
+    assert_int_equal(adm_preadm_state(&w, start, true, at("2024-05-07T10:00:00Z")),
+                     ADM_PREADM_OPEN);
+    assert_int_equal(adm_preadm_state(&w, start, true, at("2024-05-09T00:00:00Z")),
+                     ADM_PREADM_LAPSED);
+    assert_int_equal(adm_preadm_check(true, true, true), ADM_PREADM_OK);
+    assert_int_equal(adm_preadm_check(false, true, true), ADM_PREADM_NOT_ELECTIVE);
+    assert_int_equal(adm_preadm_check(true, false, true), ADM_PREADM_NO_DIAGNOSIS);
+    assert_int_equal(adm_preadm_check(true, true, false), ADM_PREADM_UNSTABLE);
+    assert_non_null(strstr(adm_preadm_refusal_text(ADM_PREADM_NOT_ELECTIVE), "择期手术"));
+    enum adm_item item;
+    assert_true(adm_item_parse("anaesthesia", &item));
+    assert_int_equal(item, ADM_ITEM_ANAESTHESIA);
+    assert_false(adm_item_parse("x-ray", &item));
+    assert_string_equal(adm_item_zh(ADM_ITEM_EDUCATION), "入院宣教");
+}
+
+static void day_surgery_rules(void **state)
+{
+    (void)state;
+    assert_int_equal(adm_catalogue_minimum(adm_level_parse("3-general")), 50);
+    assert_int_equal(adm_catalogue_minimum(adm_level_parse("3-tcm")), 25);
+    assert_int_equal(adm_catalogue_minimum(adm_level_parse("2-general")), 20);
+    assert_int_equal(adm_catalogue_minimum(adm_level_parse("community")), 0);
+    assert_int_equal(adm_catalogue_minimum(adm_level_parse(NULL)), 0);
+    struct adm_day_rules r = {2, true, 9};
+    assert_int_equal(adm_day_check(&r, true, 2, true), ADM_DAY_OK);
+    assert_int_equal(adm_day_check(&r, false, 1, true), ADM_DAY_NOT_IN_CATALOGUE);
+    assert_int_equal(adm_day_check(&r, true, 3, true), ADM_DAY_ASA);
+    assert_int_equal(adm_day_check(&r, true, 0, true), ADM_DAY_ASA); /* not assessed */
+    assert_int_equal(adm_day_check(&r, true, 1, false), ADM_DAY_ESCORT);
+    r.escort_needed = false;
+    assert_int_equal(adm_day_check(&r, true, 1, false), ADM_DAY_OK);
+    /* admitted at 23:00, home at 01:00: two hours, not two calendar days */
+    assert_false(
+        adm_day_overstayed(at("2024-05-01T23:00:00+08:00"), at("2024-05-02T01:00:00+08:00")));
+    assert_false(adm_day_overstayed(at("2024-05-01T08:00:00Z"), at("2024-05-02T08:00:00Z")));
+    assert_true(adm_day_overstayed(at("2024-05-01T08:00:00Z"), at("2024-05-02T08:00:00.001Z")));
+    assert_false(adm_day_may_discharge(&r, 8));
+    assert_true(adm_day_may_discharge(&r, 9));
+    assert_true(adm_day_may_discharge(&r, 10));
+    assert_false(adm_day_may_discharge(&r, 11));
+    assert_non_null(strstr(adm_day_refusal_text(ADM_DAY_ESCORT), "escort"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +388,9 @@ int main(void)
         cmocka_unit_test(ages_in_whole_years_in_china),
         cmocka_unit_test(a_bed_status_replaces_the_last),
         cmocka_unit_test(an_encounter_moves_between_beds),
+        cmocka_unit_test(the_queue_is_urgency_then_waiting_time),
+        cmocka_unit_test(the_pre_admission_window_is_a_duration),
+        cmocka_unit_test(day_surgery_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

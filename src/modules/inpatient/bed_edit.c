@@ -16,7 +16,7 @@ const char *bed_edit_text(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-static json_object *instant(int64_t ms)
+json_object *bed_edit_instant(int64_t ms)
 {
     char t[40];
     time_format_instant(ms, t, sizeof(t));
@@ -72,7 +72,7 @@ void bed_edit_status(json_object *bed, enum bed_status s, const char *encounter,
     json_object *list = extensions_without_status(bed);
     if (encounter)
         add_extension(list, INPT_EXT_ENCOUNTER, "valueReference", reference(encounter, NULL));
-    add_extension(list, INPT_EXT_SINCE, "valueInstant", instant(since_ms));
+    add_extension(list, INPT_EXT_SINCE, "valueInstant", bed_edit_instant(since_ms));
     if (reason && *reason)
         add_extension(list, INPT_EXT_REASON, "valueString", json_object_new_string(reason));
     if (turnaround_min >= 0) {
@@ -171,7 +171,7 @@ void bed_edit_place(json_object *enc, const char *bed_ref, const char *display, 
         json_object_array_add(list, entry);
     }
     json_object_object_add(entry, "status", json_object_new_string(status));
-    json_object_object_add(period_of(entry), "start", instant(now_ms));
+    json_object_object_add(period_of(entry), "start", bed_edit_instant(now_ms));
     if (host_department) {
         json_object *exts = json_object_new_array();
         add_extension(exts, INPT_EXT_BORROWED, "valueReference", reference(host_department, NULL));
@@ -187,5 +187,41 @@ void bed_edit_leave(json_object *enc, int index, int64_t now_ms)
         return;
     json_object *entry = json_object_array_get_idx(list, (size_t)index);
     json_object_object_add(entry, "status", json_object_new_string("completed"));
-    json_object_object_add(period_of(entry), "end", instant(now_ms));
+    json_object_object_add(period_of(entry), "end", bed_edit_instant(now_ms));
+}
+
+json_object *bed_edit_ext(json_object *o, const char *url, const char *member)
+{
+    json_object *list = NULL, *v = NULL;
+    if (!o || !json_object_object_get_ex(o, "extension", &list) ||
+        !json_object_is_type(list, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        const char *u = bed_edit_text(e, "url");
+        if (u && !strcmp(u, url))
+            return json_object_object_get_ex(e, member, &v) ? v : NULL;
+    }
+    return NULL;
+}
+
+void bed_edit_set_ext(json_object *o, const char *url, const char *member, json_object *value)
+{
+    json_object *old = NULL, *list = json_object_new_array();
+    if (json_object_object_get_ex(o, "extension", &old) &&
+        json_object_is_type(old, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(old); i++) {
+            json_object *e = json_object_array_get_idx(old, i);
+            const char *u = bed_edit_text(e, "url");
+            if (!u || strcmp(u, url))
+                json_object_array_add(list, json_object_get(e));
+        }
+    if (value)
+        add_extension(list, url, member, value);
+    if (json_object_array_length(list))
+        json_object_object_add(o, "extension", list);
+    else {
+        json_object_put(list);
+        json_object_object_del(o, "extension");
+    }
 }

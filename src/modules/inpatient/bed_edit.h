@@ -41,6 +41,13 @@ void bed_edit_place(json_object *enc, const char *bed_ref, const char *display, 
 /* Close enc.location[index]: completed, its period ended now. */
 void bed_edit_leave(json_object *enc, int index, int64_t now_ms);
 
+/* The value member ("valueCode", ...) of o's first extension with url, or NULL. */
+json_object *bed_edit_ext(json_object *o, const char *url, const char *member);
+/* Replace o's extensions with url by one {url, member: value} (value taken; NULL: none). */
+void bed_edit_set_ext(json_object *o, const char *url, const char *member, json_object *value);
+/* An instant as FHIR text (new string). */
+json_object *bed_edit_instant(int64_t ms);
+
 /* The string member key of o, or NULL. */
 const char *bed_edit_text(json_object *o, const char *key);
 

@@ -26,6 +26,7 @@
 #include "fhir/rest_internal.h"
 #include "fhir/scan.h"
 #include "fhir/validate.h"
+#include "modules/inpatient/admission_routes.h"
 #include "modules/inpatient/bed_edit.h"
 #include "modules/inpatient/bed_pool.h"
 #include "modules/inpatient/inpt_call.h"
@@ -132,6 +133,8 @@ static void run_discharge(struct rest_ctx *c, const char *type, const char *id, 
     bed_edit_leave(k->enc, at, k->now);
     const char *status = bed_edit_text(k->enc, "status");
     bool admitted = occupied || (status && strcmp(status, "planned"));
+    if (admitted && !admission_day_surgery_discharge(k, params))
+        goto out;
     inpt_encounter_ended(k, admitted, fhir_params_text(params, "disposition"));
     if (!inpt_write_encounter(k))
         goto out;
@@ -327,16 +330,12 @@ static bool find_patient(struct inpt_call *k, json_object *params)
     }
     const char *g = fhir_params_text(params, "gender");
     k->sex = g && !strcmp(g, "male") ? 'm' : g && !strcmp(g, "female") ? 'f' : 0;
-    const char *age = fhir_params_text(params, "age");
-    if (age) {
-        char *end = NULL;
-        long v = strtol(age, &end, 10);
-        if (!*age || *end || v < 0 || v > 150) {
-            rest_error(k->c, ERR_INVALID, "age", "'age' is a whole number of years, 0 to 150");
-            return false;
-        }
-        k->age = (int)v;
+    long age = inpt_param_int(params, "age", -1);
+    if (age != -1 && (age < 0 || age > 150)) {
+        rest_error(k->c, ERR_INVALID, "age", "'age' is a whole number of years, 0 to 150");
+        return false;
     }
+    k->age = (int)age;
     return true;
 }
 
@@ -411,16 +410,12 @@ static void run_find(struct rest_ctx *c, const char *type, const char *id, json_
     inpt_call_init(k, c, params, self);
     struct finding f = {.k = k, .max = 10};
     const char *enc = fhir_params_text(params, "encounter");
-    const char *count = fhir_params_text(params, "count");
-    if (count) {
-        char *end = NULL;
-        long v = strtol(count, &end, 10);
-        if (!*count || *end || v < 1 || v > MAX_CANDIDATES) {
-            rest_error(c, ERR_INVALID, "count", "'count' is 1 to %d", MAX_CANDIDATES);
-            goto out;
-        }
-        f.max = (size_t)v;
+    long count = inpt_param_int(params, "count", 10);
+    if (count < 1 || count > MAX_CANDIDATES) {
+        rest_error(c, ERR_INVALID, "count", "'count' is 1 to %d", MAX_CANDIDATES);
+        goto out;
     }
+    f.max = (size_t)count;
     if (enc ? !inpt_load_encounter(k, inpt_id_of(enc, "Encounter")) : !find_patient(k, params))
         goto out;
     if (!k->patient_read)
@@ -499,7 +494,7 @@ struct bed_pool *bed_routes_register(struct fhir_app *app)
         op.self = pool;
         ok = ok && fhir_app_add_operation(app, &op);
     }
-    if (ok)
+    if (ok && admission_routes_register(app, pool))
         return pool;
     bed_pool_free(pool);
     return NULL;

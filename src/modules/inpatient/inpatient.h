@@ -24,25 +24,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INPT_BASE            "https://fhir.yujian.org.cn"
-#define INPT_EXT             INPT_BASE "/StructureDefinition/"
-#define INPT_STATUS_SYSTEM   INPT_BASE "/CodeSystem/bed-status"
-#define INPT_TYPE_SYSTEM     INPT_BASE "/CodeSystem/bed-type"
-#define INPT_PHYSICAL_SYSTEM "http://terminology.hl7.org/CodeSystem/location-physical-type"
-#define INPT_V2_0116         "http://terminology.hl7.org/CodeSystem/v2-0116"
-#define INPT_EXT_GROUP       INPT_EXT "specialty-group"
-#define INPT_EXT_FLOOR       INPT_EXT "floor-number"
-#define INPT_EXT_ISOLATION   INPT_EXT "isolation-ward"
-#define INPT_EXT_SEX         INPT_EXT "bed-sex"
-#define INPT_EXT_AGE_MIN     INPT_EXT "bed-age-min"
-#define INPT_EXT_AGE_MAX     INPT_EXT "bed-age-max"
-#define INPT_EXT_ENCOUNTER   INPT_EXT "bed-encounter"
-#define INPT_EXT_SINCE       INPT_EXT "bed-status-since"
-#define INPT_EXT_REASON      INPT_EXT "bed-status-reason"
-#define INPT_EXT_TURNAROUND  INPT_EXT "bed-turnaround"
-#define INPT_EXT_BORROWED    INPT_EXT "borrowed-bed"
-#define INPT_GENERAL         "general" /* the bed type of a request that names none */
-#define INPT_NO_FLOOR        INT32_MIN /* a place whose floor is not recorded */
+#define INPT_BASE                "https://fhir.yujian.org.cn"
+#define INPT_EXT                 INPT_BASE "/StructureDefinition/"
+#define INPT_STATUS_SYSTEM       INPT_BASE "/CodeSystem/bed-status"
+#define INPT_TYPE_SYSTEM         INPT_BASE "/CodeSystem/bed-type"
+#define INPT_PHYSICAL_SYSTEM     "http://terminology.hl7.org/CodeSystem/location-physical-type"
+#define INPT_V2_0116             "http://terminology.hl7.org/CodeSystem/v2-0116"
+#define INPT_EXT_GROUP           INPT_EXT "specialty-group"
+#define INPT_EXT_FLOOR           INPT_EXT "floor-number"
+#define INPT_EXT_ISOLATION       INPT_EXT "isolation-ward"
+#define INPT_EXT_SEX             INPT_EXT "bed-sex"
+#define INPT_EXT_AGE_MIN         INPT_EXT "bed-age-min"
+#define INPT_EXT_AGE_MAX         INPT_EXT "bed-age-max"
+#define INPT_EXT_ENCOUNTER       INPT_EXT "bed-encounter"
+#define INPT_EXT_SINCE           INPT_EXT "bed-status-since"
+#define INPT_EXT_REASON          INPT_EXT "bed-status-reason"
+#define INPT_EXT_TURNAROUND      INPT_EXT "bed-turnaround"
+#define INPT_EXT_BORROWED        INPT_EXT "borrowed-bed"
+#define INPT_REQUEST_SYSTEM      INPT_BASE "/CodeSystem/inpatient-request" /* admission, day-surgery */
+#define INPT_CATALOGUE_URL       INPT_BASE "/ValueSet/day-surgery-"        /* + the hospital's id */
+#define INPT_EXT_ELECTIVE        INPT_EXT "elective-surgery"
+#define INPT_EXT_PREADM          INPT_EXT "pre-admission"
+#define INPT_EXT_PREADM_DEADLINE INPT_EXT "pre-admission-deadline"
+#define INPT_EXT_PREADM_EXTENDED INPT_EXT "pre-admission-extended"
+#define INPT_EXT_PREADM_ITEM     INPT_EXT "pre-admission-item"
+#define INPT_EXT_SETTLEMENT      INPT_EXT "pre-admission-settlement"
+#define INPT_EXT_CANCEL_REASON   INPT_EXT "cancel-reason"
+#define INPT_EXT_CANCELLED       INPT_EXT "cancelled"
+#define INPT_EXT_ASA             INPT_EXT "asa-class"
+#define INPT_EXT_ESCORT          INPT_EXT "adult-escort"
+#define INPT_EXT_CONVERTED       INPT_EXT "day-surgery-converted"
+#define INPT_EXT_STAY            INPT_EXT "stay-minutes"
+#define INPT_EXT_PADS            INPT_EXT "pads-score"
+#define INPT_EXT_LEVEL           INPT_EXT "hospital-level"
+#define INPT_TASK_SYSTEM         INPT_BASE "/CodeSystem/inpatient-task"
+#define INPT_GENERAL             "general" /* the bed type of a request that names none */
+#define INPT_NO_FLOOR            INT32_MIN /* a place whose floor is not recorded */
 
 enum bed_status {
     BED_FREE,      /* 空床 */

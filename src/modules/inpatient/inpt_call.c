@@ -7,6 +7,9 @@
  */
 #include "modules/inpatient/inpt_call.h"
 
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,8 +48,11 @@ static void unclaim(struct inpt_call *k)
 
 void inpt_call_release(struct inpt_call *k)
 {
-    if (!k->submitted)
+    if (!k->submitted) {
         unclaim(k);
+        json_object_put(k->reply);
+        k->reply = NULL;
+    }
     json_object_put(k->enc);
     k->enc = NULL;
     for (size_t i = 0; i < k->nw; i++) {
@@ -288,6 +294,11 @@ static void answer(struct inpt_call *k)
     if (k->turnaround_min >= 0)
         inpt_add_part(list, "turnaround-minutes", "valueInteger",
                       json_object_new_int64(k->turnaround_min));
+    if (k->settlement)
+        inpt_add_part(list, "pre-admission-settlement", "valueCode",
+                      json_object_new_string(k->settlement));
+    if (k->day_surgery)
+        inpt_add_part(list, "day-surgery", "valueCode", json_object_new_string(k->day_surgery));
     inpt_send(k->c, out);
 }
 
@@ -298,29 +309,39 @@ static void on_written(struct rest_ctx *c, enum err result, struct fhir_write *w
     (void)n;
     struct inpt_call *k = arg;
     unclaim(k);
+    json_object *reply = k->reply;
+    k->reply = NULL;
     if (result == ERR_VERSION_CONFLICT)
         rest_error(c, ERR_CONFLICT, NULL,
                    "床位或就诊刚被他人修改，请重新选床 / the bed or the encounter changed a "
                    "moment ago (another clerk?): find a bed again");
     else if (result)
-        rest_error(c, result, NULL, "床位未变更 / the bed was not changed: %s",
-                   err_message(result));
+        rest_error(c, result, NULL, "未能保存 / nothing was changed: %s", err_message(result));
+    else if (reply)
+        inpt_send(c, json_object_get(reply));
     else
         answer(k);
+    json_object_put(reply);
 }
 
 /* Queue a write of res (taken) as type/id at version; false (answered) when it is not valid. */
 bool inpt_add_write(struct inpt_call *k, const char *type, const char *id, json_object *res,
                     int64_t version)
 {
+    assert(k->nw < sizeof(k->w) / sizeof(k->w[0]));
     if (!fhir_validate_resource(res, &k->c->diag)) {
         json_object_put(res);
         rest_diag_error(k->c);
         return false;
     }
-    k->w[k->nw++] = (struct fhir_write){.kind = FHIR_WRITE_UPDATE,
+    char *new_id = NULL;
+    if (!id) {
+        new_id = arena_alloc(k->a, 37);
+        fhir_uuid_v7(new_id);
+    }
+    k->w[k->nw++] = (struct fhir_write){.kind = id ? FHIR_WRITE_UPDATE : FHIR_WRITE_CREATE,
                                         .type = type,
-                                        .id = inpt_keep(k, id),
+                                        .id = id ? inpt_keep(k, id) : new_id,
                                         .resource = res,
                                         .if_match = version};
     return true;
@@ -425,6 +446,17 @@ void inpt_encounter_admitted(struct inpt_call *k)
         time_format_instant(k->now, t, sizeof(t));
         json_object_object_add(period, "start", json_object_new_string(t));
     }
+}
+
+long inpt_param_int(json_object *params, const char *name, long none)
+{
+    const char *text = fhir_params_text(params, name);
+    if (!text)
+        return none;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    return !*text || *end || errno ? LONG_MIN : v;
 }
 
 bool inpt_is_true(json_object *params, const char *name)

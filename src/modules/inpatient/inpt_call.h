@@ -42,7 +42,10 @@ struct inpt_call {
     int64_t turnaround_min; /* $cleaned, or -1 */
     const char *claims[2];  /* beds claimed in the pool (bed_pool_claim) */
     size_t nclaims;
-    bool submitted; /* the writes are queued: the claims go when they are done */
+    bool submitted;          /* the writes are queued: the claims go when they are done */
+    json_object *reply;      /* the answer once written; NULL: the bed's (bed, status, encounter) */
+    const char *settlement;  /* $admit: how the pre-admission's costs are settled, or NULL */
+    const char *day_surgery; /* $discharge of a day-surgery stay: "within-24h" or "converted" */
 };
 
 /* A bed copied out of the pool, with its fit for the call's patient. */
@@ -101,7 +104,10 @@ json_object *inpt_parameters(json_object **list);
 /* Answer 200 with out (put). */
 void inpt_send(struct rest_ctx *c, json_object *out);
 
-/* Queue a write of res (taken) as type/id at version; false (answered) when it is not valid. */
+/*
+ * Queue a write of res (taken) as type/id at version (-1: any), or a create
+ * with a new id when id is NULL; false (answered) when it is not valid.
+ */
 bool inpt_add_write(struct inpt_call *k, const char *type, const char *id, json_object *res,
                     int64_t version);
 
@@ -127,6 +133,9 @@ const char *inpt_bed_ref(struct inpt_call *k, const char *id);
 
 /* The encounter takes the bed now: in-progress, its period begun. */
 void inpt_encounter_admitted(struct inpt_call *k);
+
+/* The whole-number parameter name: none when absent, LONG_MIN when malformed. */
+long inpt_param_int(json_object *params, const char *name, long none);
 
 /* Is parameter name the boolean true? */
 bool inpt_is_true(json_object *params, const char *name);

@@ -1,0 +1,271 @@
+// The one-stop admission centre and day surgery (DOMAIN.md §2-3) through the FHIR API: the queue of
+// admission notices, pre-admission (预住院) with its items and its 5/7-day window and what lapsing
+// means for settlement, admission into a bed (emergencies without a notice), cancellation, and day
+// surgery's catalogue, booking, PADS discharge, the 24-hour rule and follow-up calls.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, http, addUser, login, tempDir, diagnostics } from './helpers.mjs';
+
+const EXT = 'https://fhir.yujian.org.cn/StructureDefinition/';
+const PHYS = 'http://terminology.hl7.org/CodeSystem/location-physical-type';
+const STATUS = 'https://fhir.yujian.org.cn/CodeSystem/bed-status';
+const REQ = 'https://fhir.yujian.org.cn/CodeSystem/inpatient-request';
+const ICD9 = 'urn:oid:2.16.156.10011.2.3.2'; // ICD-9-CM-3 (China)
+const HOUR = 3600000, DAY = 24 * HOUR;
+const iso = (ms) => new Date(ms).toISOString();
+const now = Date.now();
+
+let srv;
+const tok = {};
+const as = (name) => ({ Authorization: `Bearer ${tok[name]}` });
+const users = [
+  ['hadm', 'hospital-admin', ['--org', 'Organization/h1']],
+  ['adm', 'admission', ['--org', 'Organization/h1']],
+  ['adm2', 'admission', ['--org', 'Organization/h2']],
+  ['nurse', 'nurse', ['--org', 'Organization/h1']],
+];
+const put = async (body, who = 'adm') => {
+  const r = await http('PUT', `${srv.base}/${body.resourceType}/${body.id}`, { headers: as(who), body });
+  assert.ok(r.status === 200 || r.status === 201, `${body.resourceType}/${body.id}: ${r.body}`);
+  return r.json;
+};
+const read = async (path, who = 'adm') => (await http('GET', `${srv.base}/${path}`, { headers: as(who) })).json;
+const params = (obj) => {
+  const parameter = Object.entries(obj).map(([name, v]) => (typeof v === 'boolean' ? { name, valueBoolean: v }
+    : typeof v === 'number' ? { name, valueInteger: v }
+      : /^[A-Z][A-Za-z]+\//.test(v) ? { name, valueReference: { reference: v } } : { name, valueString: v }));
+  return { resourceType: 'Parameters', ...(parameter.length ? { parameter } : {}) };
+};
+const op = (path, body, who = 'adm') => http('POST', `${srv.base}/${path}`, { headers: as(who), body: params(body) });
+const out = (r) => Object.fromEntries(r.json.parameter.map((p) => [p.name, p.valueCode ?? p.valueBoolean ?? p.valueInteger ?? p.valueDateTime ?? p.valueReference?.reference ?? p.part]));
+const notice = (id, patient, extra = {}) => ({
+  resourceType: 'ServiceRequest', id, status: 'active', intent: 'order',
+  category: [{ coding: [{ system: REQ, code: extra.category || 'admission' }] }],
+  subject: { reference: `Patient/${patient}` }, performer: [{ reference: 'Organization/gs' }],
+  authoredOn: iso(extra.authored ?? now - HOUR), priority: extra.priority || 'routine',
+  reasonCode: [{ coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: 'K80.2', display: '胆囊结石' }] }],
+  ...(extra.code ? { code: { coding: [{ system: ICD9, code: extra.code }] } } : {}),
+  ...(extra.elective ? { extension: [{ url: `${EXT}elective-surgery`, valueBoolean: true }] } : {}),
+});
+const bed = (id) => ({
+  resourceType: 'Location', id, name: id, status: 'active', physicalType: { coding: [{ system: PHYS, code: 'bd' }] },
+  partOf: { reference: 'Location/wa-gs' }, operationalStatus: { system: STATUS, code: 'free' },
+});
+
+before(async () => {
+  const dir = tempDir();
+  for (const [name, role, extra] of users) addUser(dir, name, role, `${name}-password`, extra);
+  srv = await startServer({ dir });
+  const origin = srv.base.replace(/\/fhir$/, '');
+  for (const [name] of users) tok[name] = (await login(origin, name, `${name}-password`)).access_token;
+  await put({ resourceType: 'Organization', id: 'h1', name: '第一医院', extension: [{ url: `${EXT}hospital-level`, valueCode: '3-general' }] }, 'hadm');
+  await put({ resourceType: 'Organization', id: 'gs', name: '普外科', partOf: { reference: 'Organization/h1' } }, 'hadm');
+  await put({ resourceType: 'Location', id: 'bu', name: 'A楼', physicalType: { coding: [{ system: PHYS, code: 'bu' }] }, managingOrganization: { reference: 'Organization/h1' } }, 'hadm');
+  await put({ resourceType: 'Location', id: 'wa-gs', name: '普外病区', physicalType: { coding: [{ system: PHYS, code: 'wa' }] }, partOf: { reference: 'Location/bu' }, managingOrganization: { reference: 'Organization/gs' }, extension: [{ url: `${EXT}specialty-group`, valueCode: 'surgery' }] }, 'hadm');
+  for (let i = 1; i <= 12; i++) await put(bed(`b${i}`), 'hadm');
+  await put({
+    resourceType: 'ValueSet', id: 'ds-h1', url: 'https://fhir.yujian.org.cn/ValueSet/day-surgery-h1', status: 'active',
+    compose: { include: [{ system: ICD9, concept: [{ code: '51.2301' }, { code: '53.0201' }, { code: '13.1901' }] }] },
+  }, 'hadm');
+  for (const p of ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8'])
+    await put({ resourceType: 'Patient', id: p, gender: 'female', birthDate: '1980-01-01' });
+});
+after(async () => { await srv.stop(); srv.cleanup(); });
+
+const queue = async (q = '') => {
+  const r = await http('GET', `${srv.base}/ServiceRequest/$admission-queue?${q}`, { headers: as('adm') });
+  assert.equal(r.status, 200, r.body);
+  const o = { entries: [] };
+  for (const p of r.json.parameter) {
+    if (p.name !== 'entry') { o[p.name] = p.valueInteger ?? p.valueString; continue; }
+    const e = Object.fromEntries(p.part.map((x) => [x.name, x.valueReference?.reference ?? x.valueCode ?? x.valueInteger ?? x.part]));
+    o.entries.push(e);
+  }
+  return o;
+};
+
+test('the queue: most urgent first, then the longest waiting; paged; by department', async () => {
+  await put(notice('q-routine-new', 'p1', { authored: now - 2 * HOUR }));
+  await put(notice('q-routine-old', 'p2', { authored: now - 30 * HOUR }));
+  await put(notice('q-urgent', 'p3', { priority: 'urgent', authored: now - HOUR }));
+  await put(notice('q-stat', 'p4', { priority: 'stat', authored: now - 10 * 60000 }));
+  const q = await queue();
+  const ids = q.entries.map((e) => e.request);
+  assert.deepEqual(ids.slice(0, 4), ['ServiceRequest/q-stat', 'ServiceRequest/q-urgent', 'ServiceRequest/q-routine-old', 'ServiceRequest/q-routine-new']);
+  assert.equal(q.entries[2]['waiting-hours'], 30);
+  assert.equal(q.entries[0].patient, 'Patient/p4');
+  const page2 = await queue('count=2&page=2');
+  assert.deepEqual(page2.entries.map((e) => e.request), ['ServiceRequest/q-routine-old', 'ServiceRequest/q-routine-new']);
+  assert.equal(page2.pages, 2);
+  assert.equal((await queue('department=Organization/other')).total, 0);
+  // another hospital's clerk sees none of them
+  const other = await http('GET', `${srv.base}/ServiceRequest/$admission-queue`, { headers: as('adm2') });
+  assert.equal(other.status, 200);
+  assert.equal(other.json.parameter.find((p) => p.name === 'total').valueInteger, 0);
+  assert.equal((await http('GET', `${srv.base}/ServiceRequest/$admission-queue?count=0`, { headers: as('adm') })).status, 400);
+});
+
+test('pre-admission: only elective, diagnosed, stable patients; items tracked; one per notice', async () => {
+  await put(notice('pa-1', 'p5', { elective: true }));
+  await put(notice('pa-acute', 'p6'));
+  assert.equal((await op('ServiceRequest/pa-acute/$pre-admit', { 'diagnosis-confirmed': true, stable: true })).status, 422);
+  const unstable = await op('ServiceRequest/pa-1/$pre-admit', { 'diagnosis-confirmed': true, stable: false });
+  assert.equal(unstable.status, 422);
+  assert.match(diagnostics(unstable.json), /病情不稳定/);
+  const r = await op('ServiceRequest/pa-1/$pre-admit', { 'diagnosis-confirmed': true, stable: true });
+  assert.equal(r.status, 200, r.body);
+  const enc = out(r).encounter;
+  const deadline = Date.parse(out(r).deadline);
+  const e = await read(enc);
+  assert.equal(e.class.code, 'PRENC');
+  assert.equal(e.basedOn[0].reference, 'ServiceRequest/pa-1');
+  assert.equal(deadline - Date.parse(e.period.start), 5 * DAY);
+  assert.equal((await op('ServiceRequest/pa-1/$pre-admit', { 'diagnosis-confirmed': true, stable: true })).status, 409);
+  const id = enc.split('/')[1];
+  assert.equal((await op(`Encounter/${id}/$pre-admission-item`, { item: 'anaesthesia' })).status, 400);
+  assert.equal((await op(`Encounter/${id}/$pre-admission-item`, { item: 'x-ray' })).status, 400);
+  assert.equal(out(await op(`Encounter/${id}/$pre-admission-item`, { item: 'tests' })).complete, false);
+  assert.equal(out(await op(`Encounter/${id}/$pre-admission-item`, { item: 'anaesthesia', asa: 2 })).complete, false);
+  const last = await op(`Encounter/${id}/$pre-admission-item`, { item: 'education' }, 'nurse');
+  assert.equal(last.status, 200, last.body);
+  assert.equal(out(last).complete, true);
+  const entry = (await queue()).entries.find((x) => x.request === 'ServiceRequest/pa-1');
+  const pa = Object.fromEntries(entry['pre-admission'].map((x) => [x.name, x.valueCode ?? x.valueBoolean ?? x.valueDateTime]));
+  assert.equal(pa.state, 'open');
+  assert.equal(pa.complete, true);
+});
+
+// A pre-admission registered days ago, as it would be after those days passed.
+async function pastPreAdmission(id, patient, daysAgo) {
+  await put(notice(id, patient, { elective: true }));
+  const r = await op(`ServiceRequest/${id}/$pre-admit`, { 'diagnosis-confirmed': true, stable: true });
+  assert.equal(r.status, 200, r.body);
+  const encId = out(r).encounter.split('/')[1];
+  const e = await read(`Encounter/${encId}`);
+  e.period.start = iso(now - daysAgo * DAY);
+  await put(e);
+  return encId;
+}
+
+test('admitted within the window the pre-admission is settled with the stay; after it, as outpatient care', async () => {
+  await pastPreAdmission('win-in', 'p7', 4);
+  const inside = await op('Encounter/$admit', { request: 'ServiceRequest/win-in', bed: 'Location/b1' });
+  assert.equal(inside.status, 200, inside.body);
+  assert.equal(out(inside)['pre-admission-settlement'], 'inpatient');
+  const stay = out(inside).encounter;
+  const s = await read(stay);
+  assert.equal(s.class.code, 'IMP');
+  assert.equal(s.status, 'in-progress');
+  assert.equal(s.location[0].location.reference, 'Location/b1');
+  assert.equal((await read('Location/b1')).operationalStatus.code, 'occupied');
+  assert.equal((await read('ServiceRequest/win-in')).status, 'completed');
+  // the notice is used up
+  assert.equal((await op('Encounter/$admit', { request: 'ServiceRequest/win-in', bed: 'Location/b2' })).status, 409);
+  const lapsedId = await pastPreAdmission('win-out', 'p8', 6);
+  const late = await op('Encounter/$admit', { request: 'ServiceRequest/win-out', bed: 'Location/b2' });
+  assert.equal(late.status, 200, late.body);
+  assert.equal(out(late)['pre-admission-settlement'], 'outpatient');
+  const pre = await read(`Encounter/${lapsedId}`);
+  assert.equal(pre.status, 'finished');
+  assert.equal(pre.partOf.reference, out(late).encounter);
+  assert.equal(pre.extension.find((x) => x.url === `${EXT}pre-admission-settlement`).valueCode, 'outpatient');
+});
+
+test('the window extends to 7 days with an approver, once, and not after it closed', async () => {
+  const id = await pastPreAdmission('ext-1', 'p1', 6);
+  assert.equal((await op(`Encounter/${id}/$extend-pre-admission`, {})).status, 400);
+  const r = await op(`Encounter/${id}/$extend-pre-admission`, { approver: 'Practitioner/chief' });
+  assert.equal(r.status, 200, r.body);
+  const e = await read(`Encounter/${id}`);
+  assert.equal(Date.parse(out(r).deadline) - Date.parse(e.period.start), 7 * DAY);
+  assert.equal((await op(`Encounter/${id}/$extend-pre-admission`, { approver: 'Practitioner/chief' })).status, 409);
+  const a = await op('Encounter/$admit', { request: 'ServiceRequest/ext-1', bed: 'Location/b3' });
+  assert.equal(out(a)['pre-admission-settlement'], 'inpatient');
+  const old = await pastPreAdmission('ext-late', 'p2', 8);
+  assert.equal((await op(`Encounter/${old}/$extend-pre-admission`, { approver: 'Practitioner/chief' })).status, 409);
+});
+
+test('emergencies are admitted without a notice; others need one', async () => {
+  assert.equal((await op('Encounter/$admit', { patient: 'Patient/p3', department: 'Organization/gs', bed: 'Location/b4' })).status, 400);
+  assert.equal((await op('Encounter/$admit', { patient: 'Patient/p3', department: 'Organization/gs', emergency: true })).status, 400);
+  const r = await op('Encounter/$admit', { patient: 'Patient/p3', department: 'Organization/gs', bed: 'Location/b4', emergency: true });
+  assert.equal(r.status, 200, r.body);
+  const e = await read(out(r).encounter);
+  assert.equal(e.priority.coding[0].code, 'EM');
+  assert.equal(e.serviceProvider.reference, 'Organization/gs');
+  assert.equal((await read('Location/b4')).operationalStatus.code, 'occupied');
+  // another hospital's clerk cannot take h1's bed
+  assert.equal((await op('Encounter/$admit', { patient: 'Patient/p3', department: 'Organization/gs', bed: 'Location/b5', emergency: true }, 'adm2')).status, 403);
+  assert.equal((await read('Location/b5')).operationalStatus.code, 'free');
+});
+
+test('a cancelled notice leaves the queue; its open pre-admission is settled as outpatient care', async () => {
+  const id = await pastPreAdmission('cx-1', 'p4', 1);
+  assert.equal((await op('ServiceRequest/cx-1/$cancel-admission', {})).status, 400);
+  const r = await op('ServiceRequest/cx-1/$cancel-admission', { reason: '患者已在外院住院' });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(out(r)['pre-admission-settlement'], 'outpatient');
+  const sr = await read('ServiceRequest/cx-1');
+  assert.equal(sr.status, 'revoked');
+  assert.equal(sr.extension.find((x) => x.url === `${EXT}cancel-reason`).valueString, '患者已在外院住院');
+  assert.equal((await read(`Encounter/${id}`)).status, 'cancelled');
+  assert.ok(!(await queue()).entries.some((e) => e.request === 'ServiceRequest/cx-1'));
+  assert.equal((await op('ServiceRequest/cx-1/$cancel-admission', { reason: 'again' })).status, 409);
+});
+
+test('day surgery: catalogue, ASA and escort checked at booking; booked before admission', async () => {
+  await put(notice('ds-out', 'p5', { category: 'day-surgery', code: '99.9999' }));
+  await put(notice('ds-1', 'p6', { category: 'day-surgery', code: '51.2301' }));
+  const date = iso(now + DAY);
+  const notIn = await op('ServiceRequest/ds-out/$book-day-surgery', { asa: 1, escort: true, date });
+  assert.equal(notIn.status, 422);
+  assert.match(diagnostics(notIn.json), /目录/);
+  assert.equal((await op('ServiceRequest/ds-1/$book-day-surgery', { asa: 3, escort: true, date })).status, 422);
+  assert.equal((await op('ServiceRequest/ds-1/$book-day-surgery', { asa: 2, escort: false, date })).status, 422);
+  assert.equal((await op('ServiceRequest/ds-1/$book-day-surgery', { asa: 2, escort: true })).status, 400);
+  assert.equal((await op('Encounter/$admit', { request: 'ServiceRequest/ds-1', bed: 'Location/b6' })).status, 422);
+  const b = await op('ServiceRequest/ds-1/$book-day-surgery', { asa: 2, escort: true, date });
+  assert.equal(b.status, 200, b.body);
+  assert.equal((await read('ServiceRequest/ds-1')).occurrenceDateTime, date);
+  const cat = await http('GET', `${srv.base}/Organization/h1/$day-surgery-catalogue`, { headers: as('hadm') });
+  assert.deepEqual(out(cat), { level: '3-general', size: 3, minimum: 50, 'meets-minimum': false });
+});
+
+test('day surgery: home with a PADS score of 9 or more, follow-up calls queued; past 24 hours it is an ordinary stay', async () => {
+  const a = await op('Encounter/$admit', { request: 'ServiceRequest/ds-1', bed: 'Location/b6' });
+  assert.equal(a.status, 200, a.body);
+  const stay = out(a).encounter;
+  const id = stay.split('/')[1];
+  assert.equal((await read(stay)).class.code, 'SS');
+  assert.equal((await op(`Encounter/${id}/$discharge`, {})).status, 400);
+  const low = await op(`Encounter/${id}/$discharge`, { pads: 8 });
+  assert.equal(low.status, 422);
+  assert.match(diagnostics(low.json), /PADS/);
+  const d = await op(`Encounter/${id}/$discharge`, { pads: 9 });
+  assert.equal(d.status, 200, d.body);
+  assert.equal(out(d)['day-surgery'], 'within-24h');
+  const tasks = await http('GET', `${srv.base}/Task?encounter=${stay}`, { headers: as('adm') });
+  assert.deepEqual(tasks.json.entry.map((x) => x.resource.code.coding[0].code).sort(), ['follow-up-24h', 'follow-up-7d']);
+  // admitted 25 hours ago: the stay is converted at discharge
+  await put(notice('ds-2', 'p7', { category: 'day-surgery', code: '53.0201' }));
+  assert.equal((await op('ServiceRequest/ds-2/$book-day-surgery', { asa: 1, escort: true, date: iso(now) })).status, 200);
+  const a2 = await op('Encounter/$admit', { request: 'ServiceRequest/ds-2', bed: 'Location/b7' });
+  const e2 = await read(out(a2).encounter);
+  e2.period.start = iso(now - 25 * HOUR);
+  await put(e2);
+  const d2 = await op(`Encounter/${e2.id}/$discharge`, { pads: 10 });
+  assert.equal(d2.status, 200, d2.body);
+  assert.equal(out(d2)['day-surgery'], 'converted');
+  const after2 = await read(`Encounter/${e2.id}`);
+  assert.equal(after2.class.code, 'IMP');
+  assert.ok(after2.extension.some((x) => x.url === `${EXT}day-surgery-converted`));
+  // converted by decision while still in
+  await put(notice('ds-3', 'p8', { category: 'day-surgery', code: '13.1901' }));
+  await op('ServiceRequest/ds-3/$book-day-surgery', { asa: 1, escort: true, date: iso(now) });
+  const a3 = await op('Encounter/$admit', { request: 'ServiceRequest/ds-3', bed: 'Location/b8' });
+  const id3 = out(a3).encounter.split('/')[1];
+  const c3 = await op(`Encounter/${id3}/$convert-to-inpatient`, { reason: '术后出血观察' });
+  assert.equal(c3.status, 200, c3.body);
+  assert.equal((await read(`Encounter/${id3}`)).class.code, 'IMP');
+  assert.equal((await op(`Encounter/${id3}/$convert-to-inpatient`, {})).status, 422);
+});
