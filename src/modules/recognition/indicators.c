@@ -10,6 +10,7 @@
 #include "core/strmap.h"
 #include "core/timeutil.h"
 #include "fhir/access.h"
+#include "fhir/measure.h"
 #include "fhir/operation.h"
 #include "fhir/query.h"
 #include "fhir/rest_internal.h"
@@ -196,89 +197,40 @@ static bool count_lab(void *arg, json_object *org, int64_t last_updated)
 
 /* ---- the answer ---- */
 
-static void group(struct buf *out, const char *code, const char *zh, const char *en,
-                  const char *score, const struct recog_tally *ratio)
-{
-    buf_printf(out,
-               "%s{\"code\":{\"coding\":[{\"system\":\"" INDICATOR_SYS "\",\"code\":\"%s\","
-               "\"display\":\"%s\"}],\"text\":\"%s\"}",
-               strcmp(code, "recognition-rate") ? "," : "", code, zh, en);
-    if (ratio)
-        buf_printf(out,
-                   ",\"population\":[{\"code\":{\"coding\":[{\"system\":\"http://terminology.hl7."
-                   "org/CodeSystem/measure-population\",\"code\":\"numerator\"}]},\"count\":%lld},"
-                   "{\"code\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
-                   "measure-population\",\"code\":\"denominator\"}]},\"count\":%lld}]",
-                   (long long)ratio->recognised, (long long)ratio->eligible);
-    if (score)
-        buf_printf(out, ",\"measureScore\":%s", score);
-    buf_append_str(out, "}");
-}
-
-static const char *count_score(struct arena *a, int64_t n)
-{
-    return arena_printf(a, "{\"value\":%lld}", (long long)n);
-}
-
 static void measure_report(struct run *r, struct buf *out, const struct unit *u, const char *start,
                            const char *end)
 {
     const struct recog_tally *t = &u->t;
-    char now[40];
-    time_format_instant(time_now_ms(), now, sizeof(now));
-    buf_printf(out,
-               "{\"resource\":{\"resourceType\":\"MeasureReport\",\"status\":\"complete\","
-               "\"type\":\"summary\",\"measure\":\"" MEASURE_URL "\",\"date\":\"%s\","
-               "\"period\":{\"start\":\"%s\",\"end\":\"%s\"},\"reporter\":{\"reference\":",
-               now, start, end);
-    buf_append_json_string(out, u->ref, strlen(u->ref));
-    buf_append_str(out, ",\"display\":");
-    buf_append_json_string(out, u->name ? u->name : "", u->name ? strlen(u->name) : 0);
-    buf_append_str(out, "},\"group\":[");
-    group(out, "recognition-rate", "互认率", "recognition rate",
-          t->eligible
-              ? arena_printf(r->a, "{\"value\":%.4f}", (double)t->recognised / (double)t->eligible)
-              : NULL,
-          t);
-    group(out, "avoided-tests", "避免重复检查检验", "avoided repeat tests",
-          count_score(r->a, t->recognised), NULL);
-    group(
-        out, "fees-saved", "节省费用", "fees saved",
-        arena_printf(r->a,
-                     "{\"value\":%lld.%02lld,\"unit\":\"CNY\",\"system\":\"urn:iso:std:iso:4217\","
-                     "\"code\":\"CNY\"}",
-                     (long long)(t->fees_fen / 100), (long long)(t->fees_fen % 100)),
-        NULL);
-    group(out, "retests", "复查（有可互认结果）", "re-tests of recognisable results",
-          count_score(r->a, t->retests), NULL);
-    group(out, "marked-province", "省级互认标识项目", "recognised items marked province-wide",
-          count_score(r->a, t->marked[0]), NULL);
-    group(out, "marked-city", "市级互认标识项目", "recognised items marked city-wide",
-          count_score(r->a, t->marked[1]), NULL);
-    group(out, "marked-alliance", "医联体互认项目", "recognised items within an alliance",
-          count_score(r->a, t->marked[2]), NULL);
-    group(out, "eqa-labs", "室间质评合格实验室", "laboratories with an EQA pass",
-          count_score(r->a, t->eqa_labs), NULL);
-    group(out, "eqa-items", "室间质评合格项目数", "EQA-passed items (国考 #13)",
-          count_score(r->a, t->eqa_items), NULL);
-    buf_append_str(out, "]}}");
-}
-
-static void csv_text(struct buf *out, const char *s)
-{
-    buf_append_str(out, "\"");
-    for (const char *p = s ? s : ""; *p; p++)
-        buf_append(out, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
-    buf_append_str(out, "\"");
+    const struct fhir_figure f[] = {
+        {"recognition-rate", "互认率", "recognition rate", t->recognised, t->eligible, NULL},
+        {"avoided-tests", "避免重复检查检验", "avoided repeat tests", t->recognised, -1, NULL},
+        {"fees-saved", "节省费用", "fees saved", 0, -1,
+         arena_printf(r->a,
+                      "{\"value\":%lld.%02lld,\"unit\":\"CNY\",\"system\":\"urn:iso:std:iso:4217\","
+                      "\"code\":\"CNY\"}",
+                      (long long)(t->fees_fen / 100), (long long)(t->fees_fen % 100))},
+        {"retests", "复查（有可互认结果）", "re-tests of recognisable results", t->retests, -1,
+         NULL},
+        {"marked-province", "省级互认标识项目", "recognised items marked province-wide",
+         t->marked[0], -1, NULL},
+        {"marked-city", "市级互认标识项目", "recognised items marked city-wide", t->marked[1], -1,
+         NULL},
+        {"marked-alliance", "医联体互认项目", "recognised items within an alliance", t->marked[2],
+         -1, NULL},
+        {"eqa-labs", "室间质评合格实验室", "laboratories with an EQA pass", t->eqa_labs, -1, NULL},
+        {"eqa-items", "室间质评合格项目数", "EQA-passed items (国考 #13)", t->eqa_items, -1, NULL},
+    };
+    fhir_measure_report(out, MEASURE_URL, INDICATOR_SYS, u->ref, u->name, start, end, f,
+                        sizeof(f) / sizeof(f[0]));
 }
 
 static void csv_row(struct buf *out, const char *period, const char *level, const struct unit *u)
 {
     const struct recog_tally *t = &u->t;
     buf_printf(out, "%s,%s,", period, level);
-    csv_text(out, u->ref);
+    fhir_csv_text(out, u->ref);
     buf_append_str(out, ",");
-    csv_text(out, u->name);
+    fhir_csv_text(out, u->name);
     buf_printf(out, ",%lld,%lld,%lld,", (long long)t->decisions, (long long)t->eligible,
                (long long)t->recognised);
     if (t->eligible)
@@ -290,48 +242,6 @@ static void csv_row(struct buf *out, const char *period, const char *level, cons
 }
 
 /* ---- the operation ---- */
-
-/* Whose indicators the caller may see; false (answered) when none. */
-static bool scope(struct run *r)
-{
-    struct rest_ctx *c = r->c;
-    rest_reach(c);
-    struct fhir_reach *reach = c->reach;
-    strmap_init(&r->allowed, r->a, 64);
-    if (reach->kind == FHIR_REACH_ALL) {
-        r->all = true;
-        return true;
-    }
-    if (reach->kind == FHIR_REACH_ORG && reach->org) {
-        strmap_put(&r->allowed, reach->org, "");
-        return true;
-    }
-    if (reach->kind == FHIR_REACH_REGION) {
-        if (!reach->region &&
-            fhir_access_expand(r->store, c->app->cfg, r->a, reach, time_now_ms()) != ERR_OK)
-            return false;
-        for (size_t i = 0; i < reach->nregion; i++)
-            strmap_put(&r->allowed, reach->region[i], "");
-        return true;
-    }
-    rest_error(c, ERR_FORBIDDEN, NULL, "indicators are for hospitals and regulators");
-    return false;
-}
-
-/* "YYYY-MM": its first day, last day, the next month's first day; false if malformed. */
-static bool month(const char *p, char start[32], char end[32], char next[32])
-{
-    int y, m, n = 0;
-    if (!p || strlen(p) != 7 || sscanf(p, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 || m < 1 ||
-        m > 12 || y < 1900 || y > 9999)
-        return false;
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int last = days[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-    snprintf(start, 32, "%04d-%02d-01", y, m);
-    snprintf(end, 32, "%04d-%02d-%02d", y, m, last);
-    snprintf(next, 32, "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
-    return true;
-}
 
 static int unit_order(const void *a, const void *b)
 {
@@ -400,7 +310,7 @@ static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
         if (level && !strcmp(level, levels[i]))
             r->level = i;
     char start[32], end[32], next[32], end_at[64];
-    if (!month(period, start, end, next) || r->level < 0 ||
+    if (!fhir_measure_month(period, start, end, next) || r->level < 0 ||
         (format && strcmp(format, "csv") && strcmp(format, "json"))) {
         rest_error(c, ERR_INVALID, NULL,
                    "give period=YYYY-MM and level=hospital|city|province (format=json|csv)");
@@ -412,7 +322,7 @@ static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
     r->list = arena_alloc(r->a, sizeof(*r->list) * MAX_UNITS);
     r->snap = recog_data_acquire(r->data);
     r->province_mark = r->snap->ok ? r->snap->cat.province_mark : "豫HR";
-    if (scope(r) && compute(r, start, next))
+    if (fhir_measure_scope(c, r->a, &r->allowed, &r->all) && compute(r, start, next))
         answer(r, period, start, end, format && !strcmp(format, "csv"));
     recog_data_release(r->data, r->snap);
 }
@@ -534,7 +444,7 @@ static void run_unmapped(struct rest_ctx *c, const char *type, const char *id, j
                    UNMAPPED_SCAN_MAX);
         return;
     }
-    if (!scope(r))
+    if (!fhir_measure_scope(c, r->a, &r->allowed, &r->all))
         return;
     if (!allowed(r, lab)) {
         rest_error(c, ERR_FORBIDDEN, NULL, "'%.80s' is not among your organisations", lab);
