@@ -23,6 +23,8 @@ const users = [
   ['adm', 'admission', ['--org', 'Organization/h1']],
   ['adm2', 'admission', ['--org', 'Organization/h2']],
   ['nurse', 'nurse', ['--org', 'Organization/h1']],
+  ['reg', 'regulator', ['--org', 'Organization/hc-zz']],
+  ['hadm2', 'hospital-admin', ['--org', 'Organization/h2']],
 ];
 const put = async (body, who = 'adm') => {
   const r = await http('PUT', `${srv.base}/${body.resourceType}/${body.id}`, { headers: as(who), body });
@@ -58,7 +60,9 @@ before(async () => {
   srv = await startServer({ dir });
   const origin = srv.base.replace(/\/fhir$/, '');
   for (const [name] of users) tok[name] = (await login(origin, name, `${name}-password`)).access_token;
-  await put({ resourceType: 'Organization', id: 'h1', name: '第一医院', extension: [{ url: `${EXT}hospital-level`, valueCode: '3-general' }] }, 'hadm');
+  const asAdmin = await http('PUT', `${srv.base}/Organization/hc-zz`, { body: { resourceType: 'Organization', id: 'hc-zz', name: '郑州市卫生健康委员会' } });
+  assert.equal(asAdmin.status, 201, asAdmin.body);
+  await put({ resourceType: 'Organization', id: 'h1', name: '第一医院', partOf: { reference: 'Organization/hc-zz' }, extension: [{ url: `${EXT}hospital-level`, valueCode: '3-general' }] }, 'hadm');
   await put({ resourceType: 'Organization', id: 'gs', name: '普外科', partOf: { reference: 'Organization/h1' } }, 'hadm');
   await put({ resourceType: 'Location', id: 'bu', name: 'A楼', physicalType: { coding: [{ system: PHYS, code: 'bu' }] }, managingOrganization: { reference: 'Organization/h1' } }, 'hadm');
   await put({ resourceType: 'Location', id: 'wa-gs', name: '普外病区', physicalType: { coding: [{ system: PHYS, code: 'wa' }] }, partOf: { reference: 'Location/bu' }, managingOrganization: { reference: 'Organization/gs' }, extension: [{ url: `${EXT}specialty-group`, valueCode: 'surgery' }] }, 'hadm');
@@ -268,4 +272,67 @@ test('day surgery: home with a PADS score of 9 or more, follow-up calls queued; 
   assert.equal(c3.status, 200, c3.body);
   assert.equal((await read(`Encounter/${id3}`)).class.code, 'IMP');
   assert.equal((await op(`Encounter/${id3}/$convert-to-inpatient`, {})).status, 422);
+});
+
+test('the month\'s inpatient indicators per ward, hospital and city, for those who may see them', async () => {
+  // an operation on the stay of ds-2 (admitted 25 hours ago), and one dated before its admission
+  const stay = (await http('GET', `${srv.base}/Encounter?based-on=ServiceRequest/ds-2`, { headers: as('adm') })).json.entry[0].resource;
+  const proc = (id, at) => ({ resourceType: 'Procedure', id, status: 'completed', subject: stay.subject, encounter: { reference: `Encounter/${stay.id}` }, performedDateTime: iso(at), code: { coding: [{ system: ICD9, code: '51.2301' }] } });
+  await put(proc('op-1', Date.parse(stay.period.start) + 2 * HOUR), 'nurse');
+  await put(proc('op-bad', Date.parse(stay.period.start) - 2 * DAY), 'nurse');
+  // the emergency patient has been in bed b4 for three hours
+  const em = (await http('GET', `${srv.base}/Encounter?location=Location/b4`, { headers: as('adm') })).json.entry[0].resource;
+  em.location[0].period.start = iso(Date.now() - 3 * HOUR);
+  await put(em);
+  const period = iso(now + 8 * HOUR).slice(0, 7); // this month in China
+  const report = async (level, who = 'hadm', extra = '') => {
+    const r = await http('GET', `${srv.base}/MeasureReport/$inpatient-indicators?period=${period}&level=${level}${extra}`, { headers: as(who) });
+    return r;
+  };
+  const r = await report('hospital');
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json.entry.length, 1);
+  const mr = r.json.entry[0].resource;
+  assert.equal(mr.reporter.reference, 'Organization/h1');
+  assert.equal(mr.reporter.display, '第一医院');
+  const g = Object.fromEntries(mr.group.map((x) => [x.code.coding[0].code, {
+    n: x.population ? x.population[0].count : x.measureScore.value, d: x.population?.[1].count, v: x.measureScore?.value,
+  }]));
+  // what falls in this month depends on the day the test runs: the data reach 8 days back
+  const inMonth = (ms) => iso(ms + 8 * HOUR).slice(0, 7) === period;
+  const admissions = 6 + inMonth(now - 25 * HOUR); // ds-2's admission was moved 25 hours back
+  assert.equal(g.admissions.n, admissions);
+  assert.deepEqual([g['borrowed-beds'].n, g['borrowed-beds'].d], [0, admissions]);
+  assert.equal(g['admission-wait-minutes'].d, 5); // ds-2's admission is before its notice
+  const preDays = { 'pa-1': 0, 'win-in': 4, 'win-out': 6, 'ext-1': 6, 'ext-late': 8, 'cx-1': 1 };
+  const begun = Object.values(preDays).filter((d) => inMonth(now - d * DAY)).length;
+  const settled = ['win-in', 'ext-1'].filter((k) => inMonth(now - preDays[k] * DAY)).length;
+  assert.deepEqual([g['pre-admission-conversion'].n, g['pre-admission-conversion'].d], [settled, begun]);
+  assert.deepEqual([g['day-surgery-share'].n, g['day-surgery-share'].d, g['day-surgery-share'].v], [1, 2, 0.5]);
+  assert.equal(g.overstays.n, 1);
+  assert.equal(g.cancellations.n, 1);
+  if (inMonth(now - 23 * HOUR)) {
+    assert.equal(g['preop-minutes'].d, 1);
+    assert.equal(g['preop-minutes'].v, 120);
+  }
+  assert.equal(g['preop-invalid'].n, inMonth(now - 73 * HOUR) ? 1 : 0);
+  assert.ok(g.occupancy.n >= 180 && g.occupancy.n < 200, JSON.stringify(g.occupancy));
+  assert.ok(g.occupancy.d > 12 * 60 * 24 * 0.9 * (new Date(Date.now() + 8 * HOUR).getUTCDate() - 1), JSON.stringify(g.occupancy));
+  // by ward: the stays' ward; by city: the commission the hospital is part of
+  const ward = (await report('ward')).json.entry.map((e) => e.resource.reporter);
+  assert.deepEqual(ward.map((x) => [x.reference, x.display]), [['Location/wa-gs', '普外病区']]);
+  const city = await report('city', 'reg');
+  assert.equal(city.status, 200, city.body);
+  assert.deepEqual(city.json.entry.map((e) => e.resource.reporter.reference), ['Organization/hc-zz']);
+  // another hospital's administrator sees none of it; an admission clerk may not ask
+  assert.equal((await report('hospital', 'hadm2')).json.entry.length, 0);
+  assert.equal((await report('hospital', 'adm')).status, 403);
+  assert.equal((await report('floor')).status, 400);
+  assert.equal((await http('GET', `${srv.base}/MeasureReport/$inpatient-indicators?period=2024-13&level=ward`, { headers: as('hadm') })).status, 400);
+  const csv = await report('hospital', 'hadm', '&format=csv');
+  assert.equal(csv.status, 200);
+  assert.match(csv.headers.get('content-type'), /text\/csv/);
+  const lines = csv.body.trim().split('\r\n');
+  assert.equal(lines[0], 'period,level,unit,name,indicator,numerator,denominator,value');
+  assert.ok(lines.includes(`${period},hospital,"Organization/h1","第一医院",day-surgery-share,1,2,0.5000`), lines.join('\n'));
 });

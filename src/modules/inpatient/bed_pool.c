@@ -658,6 +658,12 @@ const struct bed_place *const *bed_view_beds(const struct bed_view *v, const cha
     return v->pool->beds + first;
 }
 
+const struct bed_place *const *bed_view_all_beds(const struct bed_view *v, size_t *count)
+{
+    *count = v->pool->nbeds;
+    return v->pool->beds;
+}
+
 const struct bed_ward *const *bed_view_wards(const struct bed_view *v, const char *hospital,
                                              size_t *count)
 {

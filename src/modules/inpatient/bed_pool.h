@@ -74,6 +74,9 @@ const struct bed_place *bed_view_bed(const struct bed_view *v, const char *id);
 const struct bed_place *const *bed_view_beds(const struct bed_view *v, const char *hospital,
                                              size_t *count);
 
+/* Every bed, by hospital then id: *count of them. */
+const struct bed_place *const *bed_view_all_beds(const struct bed_view *v, size_t *count);
+
 /* The wards of a hospital, in id order: *count of them. */
 const struct bed_ward *const *bed_view_wards(const struct bed_view *v, const char *hospital,
                                              size_t *count);

@@ -28,6 +28,7 @@
 #include "fhir/validate.h"
 #include "modules/inpatient/admission_routes.h"
 #include "modules/inpatient/bed_edit.h"
+#include "modules/inpatient/inpatient_indicators.h"
 #include "modules/inpatient/bed_pool.h"
 #include "modules/inpatient/inpt_call.h"
 
@@ -494,7 +495,7 @@ struct bed_pool *bed_routes_register(struct fhir_app *app)
         op.self = pool;
         ok = ok && fhir_app_add_operation(app, &op);
     }
-    if (ok && admission_routes_register(app, pool))
+    if (ok && admission_routes_register(app, pool) && inpatient_indicators_register(app, pool))
         return pool;
     bed_pool_free(pool);
     return NULL;
