@@ -11,11 +11,11 @@
 #include "core/timeutil.h"
 #include "fhir/access.h"
 #include "fhir/json.h"
+#include "modules/inpatient/inpatient.h"
 #include "modules/recognition/recognition.h"
 
 /* meta holding a custodian tag: what the organisation holds (fhir/access.h) */
-#define CUSTODIAN_TAG "{\"system\":\"" FHIR_CUSTODIAN_SYSTEM "\",\"code\":\"Organization/%s\"}"
-#define HELD_BY       "\"meta\":{\"tag\":[" CUSTODIAN_TAG "]},"
+#define HELD_BY DEMO_HELD_BY
 
 struct city {
     const char *code; /* GB/T 2260 */
@@ -44,23 +44,24 @@ struct hospital {
     const char *city_code; /* owning city */
     const char *grade;     /* 三甲, 二级, ... */
     const char *parent;    /* the health commission above it (city or county) */
+    const char *level;     /* hospital-level code for day surgery's catalogue minimum, or NULL */
 };
 
 static const struct hospital hospitals[] = {
-    {"org-zzu1", "郑州大学第一附属医院", "410100", "三级甲等", "hc-410100"},
-    {"org-hnsrmyy", "河南省人民医院", "410100", "三级甲等", "hc-410100"},
-    {"org-hnzyy1", "河南中医药大学第一附属医院", "410100", "三级甲等", "hc-410100"},
-    {"org-hnzlyy", "河南省肿瘤医院", "410100", "三级甲等", "hc-410100"},
-    {"org-zzu3", "郑州大学第三附属医院", "410100", "三级甲等", "hc-410100"},
-    {"org-zzszxyy", "郑州市中心医院", "410100", "三级甲等", "hc-410100"},
-    {"org-zkszxyy", "周口市中心医院", "411600", "三级甲等", "hc-411600"},
-    {"org-sqsyy", "商丘市第一人民医院", "411400", "三级甲等", "hc-411400"},
-    {"org-aysrmyy", "安阳市人民医院", "410500", "三级甲等", "hc-410500"},
-    {"org-xcszxyy", "许昌市中心医院", "411000", "三级甲等", "hc-411000"},
-    {"org-lyzgyy", "河南省洛阳正骨医院", "410300", "三级甲等", "hc-410300"},
-    {"org-gsxfybjy", "固始县妇幼保健院", "411500", "二级", "hc-411525"},
-    {"org-bxjsqzx", "郑州市管城区北下街社区卫生服务中心", "410100", "基层", "hc-410104"},
-    {"org-zz120", "郑州市紧急医疗救援中心", "410100", "120", "hc-410100"},
+    {"org-zzu1", "郑州大学第一附属医院", "410100", "三级甲等", "hc-410100", "3-general"},
+    {"org-hnsrmyy", "河南省人民医院", "410100", "三级甲等", "hc-410100", "3-general"},
+    {"org-hnzyy1", "河南中医药大学第一附属医院", "410100", "三级甲等", "hc-410100", "3-tcm"},
+    {"org-hnzlyy", "河南省肿瘤医院", "410100", "三级甲等", "hc-410100", "3-general"},
+    {"org-zzu3", "郑州大学第三附属医院", "410100", "三级甲等", "hc-410100", "3-general"},
+    {"org-zzszxyy", "郑州市中心医院", "410100", "三级甲等", "hc-410100", "3-general"},
+    {"org-zkszxyy", "周口市中心医院", "411600", "三级甲等", "hc-411600", "3-general"},
+    {"org-sqsyy", "商丘市第一人民医院", "411400", "三级甲等", "hc-411400", "3-general"},
+    {"org-aysrmyy", "安阳市人民医院", "410500", "三级甲等", "hc-410500", "3-general"},
+    {"org-xcszxyy", "许昌市中心医院", "411000", "三级甲等", "hc-411000", "3-general"},
+    {"org-lyzgyy", "河南省洛阳正骨医院", "410300", "三级甲等", "hc-410300", "3-tcm"},
+    {"org-gsxfybjy", "固始县妇幼保健院", "411500", "二级", "hc-411525", NULL},
+    {"org-bxjsqzx", "郑州市管城区北下街社区卫生服务中心", "410100", "基层", "hc-410104", NULL},
+    {"org-zz120", "郑州市紧急医疗救援中心", "410100", "120", "hc-410100", NULL},
 };
 
 static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴",
@@ -127,7 +128,7 @@ char demo_resident_id_check(const char *first17)
     return checks[sum % 11];
 }
 
-static enum err queue_json(struct importer *im, struct buf *b, const char *label)
+enum err demo_queue_json(struct importer *im, struct buf *b, const char *label)
 {
     struct arena arena;
     arena_init(&arena, 1024);
@@ -180,6 +181,8 @@ static void hospital_extensions(struct buf *b, const struct hospital *h)
                    "%s{\"url\":\"" RECOG_EXT_ALLIANCE "\",\"valueReference\":{\"reference\":"
                    "\"Organization/all-zzu1\"}}",
                    first ? "" : ",");
+    if (h->level) /* the hospital's level: day surgery's catalogue minimum (modules/inpatient) */
+        buf_printf(b, ",{\"url\":\"" INPT_EXT_LEVEL "\",\"valueCode\":\"%s\"}", h->level);
     buf_append_str(b, "],");
 }
 
@@ -214,14 +217,14 @@ static enum err gen_catalogue(struct importer *im, struct buf *b)
         buf_append_str(b, "]}");
     }
     buf_append_str(b, "]}");
-    enum err err = queue_json(im, b, "demo catalogue");
+    enum err err = demo_queue_json(im, b, "demo catalogue");
     if (err)
         return err;
     buf_append_str(b, "{\"resourceType\":\"Organization\",\"id\":\"all-zzu1\",\"active\":true,"
                       "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
                       "organization-type\",\"code\":\"other\"}],\"text\":\"医联体\"}],"
                       "\"name\":\"郑州大学第一附属医院医疗联合体\"}");
-    return queue_json(im, b, "demo alliance");
+    return demo_queue_json(im, b, "demo alliance");
 }
 
 static enum err gen_organizations(struct importer *im, struct buf *b)
@@ -230,7 +233,7 @@ static enum err gen_organizations(struct importer *im, struct buf *b)
                   "\"type\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
                   "organization-type\",\"code\":\"govt\"}]}],\"name\":\"河南省卫生健康委员会\","
                   "\"alias\":[\"Health Commission of Henan Province\"]}");
-    enum err err = queue_json(im, b, "demo province");
+    enum err err = demo_queue_json(im, b, "demo province");
     for (size_t i = 0; !err && i < sizeof(cities) / sizeof(cities[0]); i++) {
         buf_printf(
             b,
@@ -240,7 +243,7 @@ static enum err gen_organizations(struct importer *im, struct buf *b)
             "organization-type\",\"code\":\"govt\"}]}],\"name\":\"%s卫生健康委员会\","
             "\"partOf\":{\"reference\":\"Organization/hc-410000\"}}",
             cities[i].code, cities[i].code, cities[i].name);
-        err = queue_json(im, b, "demo city");
+        err = demo_queue_json(im, b, "demo city");
     }
     for (size_t i = 0; !err && i < sizeof(counties) / sizeof(counties[0]); i++) {
         buf_printf(
@@ -251,7 +254,7 @@ static enum err gen_organizations(struct importer *im, struct buf *b)
             "organization-type\",\"code\":\"govt\"}]}],\"name\":\"%s卫生健康委员会\","
             "\"partOf\":{\"reference\":\"Organization/hc-%s\"}}",
             counties[i].code, counties[i].code, counties[i].name, county_city[i]);
-        err = queue_json(im, b, "demo county");
+        err = demo_queue_json(im, b, "demo county");
     }
     for (size_t i = 0; !err && i < sizeof(hospitals) / sizeof(hospitals[0]); i++) {
         const struct hospital *h = &hospitals[i];
@@ -266,7 +269,7 @@ static enum err gen_organizations(struct importer *im, struct buf *b)
                    "\"address\":[{\"state\":\"河南省\",\"district\":\"%s\"}],"
                    "\"partOf\":{\"reference\":\"Organization/%s\"}}",
                    h->grade, h->name, h->city_code, h->parent);
-        err = queue_json(im, b, "demo hospital");
+        err = demo_queue_json(im, b, "demo hospital");
     }
     return err;
 }
@@ -283,7 +286,7 @@ static enum err gen_practitioners(struct importer *im, struct buf *b, uint64_t *
                        "\"active\":true,"
                        "\"name\":[{\"text\":\"%s%s\",\"family\":\"%s\",\"given\":[\"%s\"]}]}",
                        hospitals[i].id + 4, k, hospitals[i].id, family, name, family, name);
-            err = queue_json(im, b, "demo practitioner");
+            err = demo_queue_json(im, b, "demo practitioner");
             if (err)
                 break;
             buf_printf(b,
@@ -295,7 +298,7 @@ static enum err gen_practitioners(struct importer *im, struct buf *b, uint64_t *
                        "practitioner-role\",\"code\":\"%s\"}]}]}",
                        hospitals[i].id + 4, k, hospitals[i].id, hospitals[i].id + 4, k,
                        hospitals[i].id, k == 3 ? "nurse" : "doctor");
-            err = queue_json(im, b, "demo role");
+            err = demo_queue_json(im, b, "demo role");
         }
     }
     return err;
@@ -338,7 +341,7 @@ static enum err gen_results(struct importer *im, struct buf *b, uint64_t *rng, i
                    p, i, h->id, it->loinc, it->display, p, when, when, h->id, v / 100, v % 100,
                    it->unit, it->unit, flag, it->low_x100 / 100, it->low_x100 % 100, it->unit,
                    it->high_x100 / 100, it->high_x100 % 100, it->unit);
-        err = queue_json(im, b, "demo observation");
+        err = demo_queue_json(im, b, "demo observation");
         size_t n = strlen(refs);
         snprintf(refs + n, sizeof(refs) - n, "%s{\"reference\":\"Observation/obs-%04d-%zu\"}",
                  i ? "," : "", p, i);
@@ -355,7 +358,7 @@ static enum err gen_results(struct importer *im, struct buf *b, uint64_t *rng, i
                "\"issued\":\"%s\",\"performer\":[{\"reference\":\"Organization/%s\"}],"
                "\"result\":[%s]}",
                p, h->id, p, when, when, h->id, refs);
-    return queue_json(im, b, "demo report");
+    return demo_queue_json(im, b, "demo report");
 }
 
 static enum err gen_patients(struct importer *im, struct buf *b, uint64_t *rng, int count)
@@ -387,7 +390,7 @@ static enum err gen_patients(struct importer *im, struct buf *b, uint64_t *rng, 
             p, h->id, DEMO_RESIDENT_ID_SYSTEM, idno, family, name, family, name,
             rng_range(rng, 30, 89), rng_range(rng, 0, 99999999), male ? "male" : "female", year,
             month, day, h->city_code, h->id);
-        err = queue_json(im, b, "demo patient");
+        err = demo_queue_json(im, b, "demo patient");
         if (!err)
             err = gen_results(im, b, rng, p, h);
     }
@@ -417,7 +420,7 @@ static enum err gen_imaging(struct importer *im, struct buf *b)
                "\"code\":\"CT\"}],\"subject\":{\"reference\":\"Patient/pat-0001\"},"
                "\"started\":\"%s\",\"numberOfSeries\":1,\"numberOfInstances\":240}",
                "org-hnsrmyy", when);
-    enum err err = queue_json(im, b, "demo imaging study");
+    enum err err = demo_queue_json(im, b, "demo imaging study");
     for (int i = 1; !err && i <= 2; i++) {
         const char *org = i == 1 ? "org-hnsrmyy" : "org-zkszxyy";
         buf_printf(b,
@@ -431,7 +434,7 @@ static enum err gen_imaging(struct importer *im, struct buf *b)
                    "\"conclusion\":\"双肺未见明显异常\"}",
                    i, org, i, when, when, org,
                    i == 1 ? "\"imagingStudy\":[{\"reference\":\"ImagingStudy/is-0001\"}]," : "");
-        err = queue_json(im, b, "demo imaging report");
+        err = demo_queue_json(im, b, "demo imaging report");
     }
     return err;
 }
@@ -445,7 +448,7 @@ static enum err gen_sharing(struct importer *im, struct buf *b)
                "\"subject\":{\"reference\":\"Patient/pat-0001\"},"
                "\"serviceProvider\":{\"reference\":\"Organization/org-zzu1\"}}",
                "org-zzu1");
-    enum err err = queue_json(im, b, "demo encounter");
+    enum err err = demo_queue_json(im, b, "demo encounter");
     if (err)
         return err;
     buf_printf(b,
@@ -460,7 +463,7 @@ static enum err gen_sharing(struct importer *im, struct buf *b)
                "\"actor\":[{\"role\":{\"text\":\"grantee\"},"
                "\"reference\":{\"reference\":\"Organization/org-hnsrmyy\"}}]}}",
                FHIR_GRANT_SYSTEM, FHIR_GRANT_CODE);
-    return queue_json(im, b, "demo consent");
+    return demo_queue_json(im, b, "demo consent");
 }
 
 enum err demo_data_generate(struct importer *im, int patients, uint64_t seed)
@@ -479,6 +482,8 @@ enum err demo_data_generate(struct importer *im, int patients, uint64_t seed)
         err = gen_sharing(im, &b);
     if (!err && patients > 1)
         err = gen_imaging(im, &b);
+    if (!err)
+        err = demo_inpatient_generate(im, patients);
     buf_release(&b);
     return err;
 }
