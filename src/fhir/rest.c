@@ -334,8 +334,13 @@ void rest_touched(struct rest_ctx *c, const char *type, const char *id, const ch
     const struct fhir_guard *g = c->app->guard;
     if (!g || !g->touched)
         return;
-    const char *resource = id ? arena_printf(c->req->arena, "%s/%s", type, id) : type;
-    g->touched(g->self, c->req, resource, patient);
+    /* copies: the guard keeps them until the request's audit entry is written, after the
+     * handler has let go of what they came from */
+    struct arena *a = c->req->arena;
+    const char *resource =
+        id ? arena_printf(a, "%s/%s", type, id) : arena_strndup(a, type, strlen(type));
+    g->touched(g->self, c->req, resource,
+               patient ? arena_strndup(a, patient, strlen(patient)) : NULL);
 }
 
 void rest_write_unit(struct rest_ctx *c, store_work_fn **work, void **ctx)

@@ -96,7 +96,7 @@ struct fhir_write;
 void rest_write_limit(struct rest_ctx *c, struct fhir_write *w);
 /* rest.c: may the caller read this resource (an _include, an $everything entry)? Quiet. */
 bool rest_may_see(struct rest_ctx *c, struct str type, struct str id);
-/* rest.c: tell the guard what the request touched (for the audit trail). */
+/* rest.c: tell the guard what the request touched (for the audit trail); the texts are copied. */
 void rest_touched(struct rest_ctx *c, const char *type, const char *id, const char *patient);
 /* rest.c: the guard's audit unit for a write of this request, into *work and *ctx. */
 void rest_write_unit(struct rest_ctx *c, store_work_fn **work, void **ctx);

@@ -477,7 +477,8 @@ static enum err reload(struct bed_pool *p)
         free(p->nodes[i]);
     }
     p->count = 0;
-    memset(p->slots, 0, p->nslots * sizeof(*p->slots));
+    if (p->slots)
+        memset(p->slots, 0, p->nslots * sizeof(*p->slots));
     p->dirty = true;
     /* the newest row first: what is written during the read is applied again later */
     int64_t seq = 0;
