@@ -3,6 +3,7 @@
 
 import { ApiError, call, changePassword, session, signIn, signOut, whenExpired } from './api.js';
 import * as browser from './browser.js';
+import * as inpatient from './inpatient.js';
 import * as recognition from './recognition.js';
 import { language, setLanguage, t, translate } from './i18n.js';
 import { h } from './view.js';
@@ -13,6 +14,10 @@ const PAGES = [
   { route: '/browse/Patient', key: 'browser', roles: '*' },
   { route: '/recognize', key: 'recognition', roles: ['doctor', 'platform-admin'] },
   { route: '/indicators', key: 'indicators', roles: ['regulator', 'hospital-admin', 'platform-admin'] },
+  { route: '/admission', key: 'admission', roles: ['admission', 'platform-admin'] },
+  { route: '/beds', key: 'beds', roles: ['nurse', 'admission', 'hospital-admin'] },
+  { route: '/day-surgery', key: 'daySurgery', roles: ['admission', 'nurse'] },
+  { route: '/inpatient-indicators', key: 'inpatientIndicators', roles: ['regulator', 'hospital-admin', 'platform-admin'] },
 ];
 // Where the data browser opens for roles that see no patients' records:
 // the organisation directory (regulators see records only with break-glass).
@@ -115,7 +120,7 @@ async function render() {
   const path = location.hash.replace(/^#/, '') || start;
   notice('');
   try {
-    if (!(await browser.route(main, path)) && !(await recognition.route(main, path))) location.hash = start;
+    if (!(await browser.route(main, path)) && !(await recognition.route(main, path)) && !(await inpatient.route(main, path))) location.hash = start;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return; // the sign-in form is showing
     notice(err instanceof ApiError ? err.message : String(err));

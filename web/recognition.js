@@ -6,9 +6,9 @@
 //   /recognize?patient=pat-0001            a patient: an id, or an 18-character resident id
 //   /indicators?period=2026-11&level=city  the indicators of a month
 
-import { call, session } from './api.js';
+import { call } from './api.js';
 import { language, t } from './i18n.js';
-import { h, localTime } from './view.js';
+import { downloadCsv, h, loadECharts, localTime, thisMonth } from './view.js';
 
 const CATALOGUE = 'https://fhir.yujian.org.cn/CodeSystem/recognition-items';
 const RESIDENT_ID = 'https://fhir.yujian.org.cn/sid/cn-resident-id';
@@ -165,25 +165,8 @@ async function recognize(main, query) {
 
 const INDICATORS = ['recognition-rate', 'avoided-tests', 'fees-saved', 'retests', 'marked-province', 'marked-city', 'marked-alliance', 'eqa-labs', 'eqa-items'];
 
-function thisMonth() {
-  return new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 7); // China time
-}
-
-// ECharts, loaded once, only by the page that draws (a classic script from web/vendor).
-let echartsLoading = null;
-function echarts() {
-  if (window.echarts) return Promise.resolve(window.echarts);
-  echartsLoading ||= new Promise((resolve) => {
-    const s = h('script', { src: 'vendor/echarts.min.js' });
-    s.onload = () => resolve(window.echarts);
-    s.onerror = () => resolve(null);
-    document.head.append(s);
-  });
-  return echartsLoading;
-}
-
 async function drawChart(el, rows) {
-  const lib = await echarts();
+  const lib = await loadECharts();
   if (!lib) {
     el.replaceChildren(h('p', { class: 'muted' }, t('noChart')));
     return;
@@ -206,14 +189,6 @@ async function drawChart(el, rows) {
   });
 }
 
-async function downloadCsv(period, level) {
-  const s = session();
-  const res = await fetch(`/fhir/MeasureReport/$recognition-indicators?period=${period}&level=${level}&format=csv`, { headers: { Authorization: `Bearer ${s?.access || ''}` } });
-  const a = h('a', { href: URL.createObjectURL(await res.blob()), download: `recognition-${level}-${period}.csv` });
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-}
-
 async function indicators(main, query) {
   const params = new URLSearchParams(query);
   const period = params.get('period') || thisMonth();
@@ -224,7 +199,7 @@ async function indicators(main, query) {
     e.preventDefault();
     location.hash = `/indicators?period=${month.value}&level=${select.value}`;
   } }, h('label', {}, t('period'), month), h('label', {}, t('level'), select), h('button', { type: 'submit', id: 'show' }, t('show')),
-  h('button', { type: 'button', id: 'csv', onclick: () => downloadCsv(period, level) }, t('downloadCsv')));
+  h('button', { type: 'button', id: 'csv', onclick: () => downloadCsv(`/fhir/MeasureReport/$recognition-indicators?period=${period}&level=${level}&format=csv`, `recognition-${level}-${period}.csv`) }, t('downloadCsv')));
   main.replaceChildren(h('h2', {}, t('indicators')), form);
   const bundle = await call(`/fhir/MeasureReport/$recognition-indicators?period=${enc(period)}&level=${enc(level)}`);
   const rows = (bundle.entry || []).map((e) => {

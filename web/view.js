@@ -1,6 +1,7 @@
 // view.js - small helpers the pages share: building elements, masking identity
 // numbers, a readable one-line summary of a resource, a line diff.
 
+import { session } from './api.js';
 import { t } from './i18n.js';
 
 export function h(tag, attrs = {}, ...children) {
@@ -81,4 +82,30 @@ export function diffLines(a, b) {
 export function localTime(instant) {
   if (!instant) return '';
   return new Date(instant).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
+}
+
+// This month in China's time, "YYYY-MM".
+export function thisMonth() {
+  return new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 7);
+}
+
+// ECharts, loaded once, only by a page that draws (a classic script from web/vendor); null if absent.
+let echartsLoading = null;
+export function loadECharts() {
+  if (window.echarts) return Promise.resolve(window.echarts);
+  echartsLoading ||= new Promise((resolve) => {
+    const s = h('script', { src: 'vendor/echarts.min.js' });
+    s.onload = () => resolve(window.echarts);
+    s.onerror = () => resolve(null);
+    document.head.append(s);
+  });
+  return echartsLoading;
+}
+
+// Download what path answers (a CSV export) as a file called name.
+export async function downloadCsv(path, name) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${session()?.access || ''}` } });
+  const a = h('a', { href: URL.createObjectURL(await res.blob()), download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }

@@ -198,7 +198,8 @@ static enum err notice(struct importer *im, struct buf *b, int i, int p, const s
                "{\"resourceType\":\"ServiceRequest\",\"id\":\"notice-zzu1-%d\"," DEMO_HELD_BY
                "\"status\":\"active\",\"intent\":\"order\",\"priority\":\"%s\","
                "\"subject\":{\"reference\":\"Patient/pat-%04d\"},"
-               "\"performer\":[{\"reference\":\"Organization/%s\",\"display\":\"%s\"}],"
+               "\"performer\":[{\"reference\":\"Organization/%s\",\"display\":\"%s\"},"
+               "{\"reference\":\"Organization/" HOSPITAL "\"}],"
                "\"authoredOn\":\"%s\",%s}",
                i, HOSPITAL, priority, p, d->id, d->name, authored, extra);
     return demo_queue_json(im, b, "demo admission notice");

@@ -185,7 +185,15 @@ test('every demo account that make run prints signs in and gets a working first 
         if (['regulator', 'hospital-admin', 'waste'].includes(role))
           assert.match(page.url(), /#\/browse\/Organization/, role);
         if (role === 'platform-admin') assert.equal(rows, 20, 'a full first page of the 200 residents');
-        if (role === 'doctor') assert.ok(rows > 0 && rows < 20, `the hospital's own patients: ${rows}`);
+        if (role === 'doctor') {
+          // the hospital's own patients (its stays, its notices, the resident's visit), not all 200
+          const total = await page.evaluate(async () => {
+            const token = JSON.parse(sessionStorage.getItem('yujian.session')).access;
+            const res = await fetch('/fhir/Patient?_summary=count', { headers: { Authorization: `Bearer ${token}` } });
+            return (await res.json()).total;
+          });
+          assert.ok(rows > 0 && total > 0 && total < 200, `the hospital's own patients: ${rows} of ${total}`);
+        }
         await page.close();
       }
     } finally {
@@ -241,7 +249,9 @@ test('the one-time password of the first run is changed in the console, then the
   }
 });
 
-test('a doctor sees a patient\'s recognisable results and records decisions; the regulator sees them counted', async () => {
+// The demo data set loaded by the CLI as make run does, served with the console; fn gets
+// open(account) that signs the account in and returns its page.
+async function withDemo(fn) {
   const demo = await startServer({ args: ['--web-dir', join(ROOT, 'web')] });
   try {
     await demo.stop();
@@ -260,44 +270,117 @@ test('a doctor sees a patient\'s recognisable results and records decisions; the
       return page;
     };
     try {
-      const doc = await open('demo-doctor');
-      await doc.click('nav a[href="#/recognize"]');
-      await doc.waitForSelector('#recognize-form');
-      await doc.fill('#patient', 'pat-0001');
-      await doc.click('#find');
-      await doc.waitForSelector('section.item[data-code="718-7"] tr.ok');
-      assert.match(await doc.textContent('section.item[data-code="718-7"]'), /★ 豫HR/);
-      assert.match(await doc.textContent('section.item[data-code="1742-6"]'), /★ 郑州HR/, 'a city item in its own city');
-      assert.match(await doc.textContent('section.item[data-code="24627-2"]'), /胸部CT/);
-      // re-test the glucose before an operation; recognise the rest
-      const glu = doc.locator('fieldset.decision[data-code="2345-7"]');
-      await glu.locator('input[value="retest"]').check();
-      await glu.locator('select.reason').selectOption('major-intervention');
-      await glu.locator('input.note').fill('术前复查');
-      await glu.locator('input.explained').check();
-      await doc.screenshot({ path: join(SHOTS, 'console-recognition.png'), fullPage: true });
-      await doc.click('#record');
-      await doc.waitForSelector('#recorded');
-      assert.match(await doc.textContent('#recorded'), /已记录 6 项决定，节省费用 ¥2\d\d\.\d\d/);
-      // a re-test without a reason is refused in plain words, and nothing is recorded
-      await doc.locator('fieldset.decision[data-code="2345-7"] select.reason').selectOption('');
-      await doc.click('#record');
-      await doc.waitForSelector('#refused');
-      assert.match(await doc.textContent('#refused'), /复查须注明理由/);
-      await doc.close();
-
-      const reg = await open('demo-regulator');
-      await reg.click('nav a[href="#/indicators"]');
-      await reg.waitForSelector('#indicator-table tbody tr');
-      const text = await reg.textContent('#indicator-table');
-      assert.match(text, /郑州市卫生健康委员会/);
-      await reg.waitForSelector('#chart svg');
-      await reg.screenshot({ path: join(SHOTS, 'console-indicators.png'), fullPage: true });
-      await reg.close();
+      await fn(open);
     } finally {
       await again.stop();
     }
   } finally {
     demo.cleanup();
   }
+}
+
+test('a doctor sees a patient\'s recognisable results and records decisions; the regulator sees them counted', async () => {
+  await withDemo(async (open) => {
+    const doc = await open('demo-doctor');
+    await doc.click('nav a[href="#/recognize"]');
+    await doc.waitForSelector('#recognize-form');
+    await doc.fill('#patient', 'pat-0001');
+    await doc.click('#find');
+    await doc.waitForSelector('section.item[data-code="718-7"] tr.ok');
+    assert.match(await doc.textContent('section.item[data-code="718-7"]'), /★ 豫HR/);
+    assert.match(await doc.textContent('section.item[data-code="1742-6"]'), /★ 郑州HR/, 'a city item in its own city');
+    assert.match(await doc.textContent('section.item[data-code="24627-2"]'), /胸部CT/);
+    // re-test the glucose before an operation; recognise the rest
+    const glu = doc.locator('fieldset.decision[data-code="2345-7"]');
+    await glu.locator('input[value="retest"]').check();
+    await glu.locator('select.reason').selectOption('major-intervention');
+    await glu.locator('input.note').fill('术前复查');
+    await glu.locator('input.explained').check();
+    await doc.screenshot({ path: join(SHOTS, 'console-recognition.png'), fullPage: true });
+    await doc.click('#record');
+    await doc.waitForSelector('#recorded');
+    assert.match(await doc.textContent('#recorded'), /已记录 6 项决定，节省费用 ¥2\d\d\.\d\d/);
+    // a re-test without a reason is refused in plain words, and nothing is recorded
+    await doc.locator('fieldset.decision[data-code="2345-7"] select.reason').selectOption('');
+    await doc.click('#record');
+    await doc.waitForSelector('#refused');
+    assert.match(await doc.textContent('#refused'), /复查须注明理由/);
+    await doc.close();
+
+    const reg = await open('demo-regulator');
+    await reg.click('nav a[href="#/indicators"]');
+    await reg.waitForSelector('#indicator-table tbody tr');
+    const text = await reg.textContent('#indicator-table');
+    assert.match(text, /郑州市卫生健康委员会/);
+    await reg.waitForSelector('#chart svg');
+    await reg.screenshot({ path: join(SHOTS, 'console-indicators.png'), fullPage: true });
+    await reg.close();
+  });
+});
+
+test('the admission centre admits from its queue, the nurse works the bed board, day surgery is booked, the indicators show', async () => {
+  await withDemo(async (open) => {
+    const clerk = await open('demo-admission');
+    await clerk.click('nav a[href="#/admission"]');
+    await clerk.waitForSelector('#queue tbody tr.notice');
+    // the urgent cardiology notice first; six notices in all
+    assert.equal(await clerk.locator('#queue tbody tr.notice').count(), 6);
+    assert.equal(await clerk.locator('#queue tbody tr.notice').first().getAttribute('data-request'), 'ServiceRequest/notice-zzu1-2');
+    assert.match(await clerk.textContent('#queue'), /预住院中/);
+    await clerk.screenshot({ path: join(SHOTS, 'console-admission.png'), fullPage: true });
+    // the pneumonia patient (呼吸内科) into the first bed offered
+    const row = clerk.locator('tr[data-request="ServiceRequest/notice-zzu1-4"]');
+    await row.locator('button.admit').click();
+    await row.locator('.candidates input[type=radio]').first().waitFor();
+    assert.match(await row.locator('.candidates').textContent(), /本科室空床/);
+    await row.locator('button.confirm-admit').click();
+    await clerk.waitForSelector('#banner.info');
+    assert.match(await clerk.textContent('#banner'), /已办理入院/);
+    await clerk.waitForFunction(() => document.querySelectorAll('#queue tbody tr.notice').length === 5);
+    // a cancellation without a reason is refused in plain words
+    await clerk.locator('tr[data-request="ServiceRequest/notice-zzu1-3"] button.cancel').click();
+    await clerk.waitForSelector('tr[data-request="ServiceRequest/notice-zzu1-3"] .panel p.bad');
+    assert.match(await clerk.textContent('tr[data-request="ServiceRequest/notice-zzu1-3"] .panel'), /取消须说明原因/);
+    // day surgery: book the hernia repair for tomorrow
+    await clerk.click('nav a[href="#/day-surgery"]');
+    const ds = clerk.locator('#day-notices tr[data-request="ServiceRequest/notice-zzu1-5"]');
+    await ds.waitFor();
+    const tomorrow = new Date(Date.now() + 32 * 3600000).toISOString().slice(0, 16);
+    await ds.locator('input.date').fill(tomorrow);
+    await ds.locator('input.escort').check();
+    await ds.locator('button.book').click();
+    await clerk.waitForSelector('#banner.info');
+    await clerk.waitForSelector('#day-notices tr[data-request="ServiceRequest/notice-zzu1-5"] .good');
+    await clerk.screenshot({ path: join(SHOTS, 'console-day-surgery.png'), fullPage: true });
+    await clerk.close();
+
+    const nurse = await open('demo-nurse');
+    await nurse.click('nav a[href="#/beds"]');
+    await nurse.waitForSelector('.grid .tile');
+    assert.equal(await nurse.locator('.tile').count(), 48);
+    assert.equal(await nurse.locator('.tile .badge').count(), 1, 'the borrowed bed is marked');
+    await nurse.screenshot({ path: join(SHOTS, 'console-beds.png'), fullPage: true });
+    // a bed being cleaned is made free
+    const cleaning = nurse.locator('.tile.cleaning').first();
+    const bed = await cleaning.getAttribute('data-bed');
+    const before = await nurse.locator('.tile.free').count();
+    await cleaning.click();
+    await nurse.click('#cleaned');
+    await nurse.waitForSelector(`.tile.free[data-bed="${bed}"]`);
+    assert.equal(await nurse.locator('.tile.free').count(), before + 1);
+    // one ward alone
+    await nurse.selectOption('#ward', 'ward-zzu1-1');
+    await nurse.waitForFunction(() => document.querySelectorAll('.tile').length === 12);
+    await nurse.close();
+
+    const admin = await open('demo-hospital-admin');
+    await admin.click('nav a[href="#/inpatient-indicators"]');
+    await admin.waitForSelector('#inpatient-table tbody tr');
+    const table = await admin.textContent('#inpatient-table');
+    assert.match(table, /普外一病区/);
+    assert.match(table, /呼吸病区/);
+    await admin.waitForSelector('#chart svg');
+    await admin.screenshot({ path: join(SHOTS, 'console-inpatient-indicators.png'), fullPage: true });
+    await admin.close();
+  });
 });

@@ -433,6 +433,154 @@ out:
     inpt_call_release(k);
 }
 
+/* ---- $bed-board ---- */
+
+/* A ward and its beds, copied out of the pool. */
+struct board_ward {
+    struct bed_ward ward;
+    struct bed_place *beds;
+    size_t nbeds;
+};
+
+struct board {
+    struct inpt_call *k;
+    const char *hospital; /* in */
+    const char *ward;     /* in: one ward's id, or NULL for all */
+    struct board_ward *wards;
+    size_t nwards;
+};
+
+static int place_order(const void *a, const void *b)
+{
+    const struct bed_place *x = a, *y = b;
+    int c = strcmp(x->name ? x->name : "", y->name ? y->name : "");
+    return c ? c : strcmp(x->id, y->id);
+}
+
+static void copy_board(const struct bed_view *v, void *arg)
+{
+    struct board *bd = arg;
+    struct inpt_call *k = bd->k;
+    size_t nw = 0, nb = 0;
+    const struct bed_ward *const *wards = bed_view_wards(v, bd->hospital, &nw);
+    const struct bed_place *const *beds = bed_view_beds(v, bd->hospital, &nb);
+    bd->wards = arena_alloc(k->a, (nw ? nw : 1) * sizeof(*bd->wards));
+    memset(bd->wards, 0, (nw ? nw : 1) * sizeof(*bd->wards));
+    for (size_t i = 0; i < nw; i++) {
+        if (bd->ward && strcmp(bd->ward, wards[i]->id))
+            continue;
+        struct board_ward *w = &bd->wards[bd->nwards++];
+        w->ward = *wards[i];
+        w->ward.id = inpt_keep(k, wards[i]->id);
+        w->ward.name = inpt_keep(k, wards[i]->name);
+        w->ward.department = inpt_keep(k, wards[i]->department);
+        w->ward.group = inpt_keep(k, wards[i]->group);
+        w->beds = arena_alloc(k->a, ((size_t)wards[i]->beds + 1) * sizeof(*w->beds));
+        for (size_t j = 0; j < nb && w->nbeds < (size_t)wards[i]->beds; j++)
+            if (beds[j]->ward && !strcmp(beds[j]->ward, wards[i]->id))
+                inpt_copy_place(k, beds[j], &w->beds[w->nbeds++]);
+        qsort(w->beds, w->nbeds, sizeof(*w->beds), place_order);
+    }
+}
+
+/* Who lies in (or is expected in) a bed, as the caller may see it. */
+static void put_occupant(struct inpt_call *k, json_object *parts, const struct bed_place *b,
+                         const char *ward_department)
+{
+    if (!b->encounter || strncmp(b->encounter, "Encounter/", 10))
+        return;
+    const char *id = b->encounter + 10;
+    int64_t version = 0;
+    json_object *enc = inpt_read_current(k->c->app->store, "Encounter", id, &version);
+    if (!enc || (!rest_holds(k->c, enc) && !rest_may_read(k->c, "Encounter", id))) {
+        json_object_put(enc);
+        return;
+    }
+    const char *patient = inpt_ref_text(enc, "subject");
+    rest_touched(k->c, "Encounter", id, patient);
+    inpt_add_part(parts, "encounter", "valueReference", inpt_reference(b->encounter, NULL));
+    const char *home = inpt_ref_text(enc, "serviceProvider");
+    bool borrowed = home && ward_department && strcmp(home, ward_department);
+    inpt_add_part(parts, "borrowed", "valueBoolean", json_object_new_boolean(borrowed));
+    if (borrowed)
+        inpt_add_part(parts, "home-department", "valueReference", inpt_reference(home, NULL));
+    json_object *p = patient && !strncmp(patient, "Patient/", 8)
+                         ? inpt_read_current(k->c->app->store, "Patient", patient + 8, &version)
+                         : NULL;
+    json_object *names = NULL, *name = NULL;
+    if (p && json_object_object_get_ex(p, "name", &names) &&
+        json_object_is_type(names, json_type_array) && json_object_array_length(names))
+        name = json_object_array_get_idx(names, 0);
+    const char *text = bed_edit_text(name, "text");
+    if (patient)
+        inpt_add_part(parts, "patient", "valueReference", inpt_reference(patient, text));
+    if (p)
+        rest_touched(k->c, "Patient", patient + 8, patient);
+    json_object_put(p);
+    json_object_put(enc);
+}
+
+static void put_board_ward(struct inpt_call *k, json_object *list, const struct board_ward *w)
+{
+    json_object *parts = json_object_new_array();
+    inpt_add_part(parts, "ward", "valueReference",
+                  inpt_reference(inpt_bed_ref(k, w->ward.id), w->ward.name));
+    if (w->ward.department)
+        inpt_add_part(parts, "department", "valueReference",
+                      inpt_reference(w->ward.department, NULL));
+    if (w->ward.group)
+        inpt_add_part(parts, "group", "valueCode", json_object_new_string(w->ward.group));
+    if (w->ward.at.floor != INPT_NO_FLOOR)
+        inpt_add_part(parts, "floor", "valueInteger", json_object_new_int(w->ward.at.floor));
+    for (size_t i = 0; i < w->nbeds; i++) {
+        const struct bed_place *b = &w->beds[i];
+        json_object *bed = json_object_new_array();
+        inpt_add_part(bed, "bed", "valueReference",
+                      inpt_reference(inpt_bed_ref(k, b->id), b->name));
+        inpt_add_part(bed, "status", "valueCode",
+                      json_object_new_string(b->active ? bed_status_code(b->status) : "inactive"));
+        if (b->since_ms)
+            inpt_add_part(bed, "since", "valueInstant", bed_edit_instant(b->since_ms));
+        if (b->type)
+            inpt_add_part(bed, "bed-type", "valueCode", json_object_new_string(b->type));
+        put_occupant(k, bed, b, w->ward.department);
+        inpt_add_part(parts, "bed", "part", bed);
+    }
+    inpt_add_part(list, "ward", "part", parts);
+}
+
+/* Location/$bed-board [ward=Location/w] [hospital=Organization/h]: the wards' beds as they are. */
+static void run_board(struct rest_ctx *c, const char *type, const char *id, json_object *params,
+                      void *self)
+{
+    (void)type;
+    (void)id;
+    struct inpt_call *k = arena_alloc(c->req->arena, sizeof(*k));
+    inpt_call_init(k, c, params, self);
+    const struct fhir_reach *r = rest_reach(c);
+    struct board bd = {.k = k,
+                       .hospital = r->kind == FHIR_REACH_ORG ? r->org
+                                                             : fhir_params_text(params, "hospital"),
+                       .ward = inpt_id_of(fhir_params_text(params, "ward"), "Location")};
+    if (!bd.hospital) {
+        rest_error(c, ERR_INVALID, "hospital", "give the 'hospital' (Organization/id)");
+        goto out;
+    }
+    enum err err = bed_pool_visit(k->pool, copy_board, &bd);
+    if (err) {
+        rest_error(c, err, NULL, "the beds could not be read: %s", err_message(err));
+        goto out;
+    }
+    json_object *list;
+    json_object *reply = inpt_parameters(&list);
+    inpt_add_part(list, "hospital", "valueReference", inpt_reference(bd.hospital, NULL));
+    for (size_t i = 0; i < bd.nwards; i++)
+        put_board_ward(k, list, &bd.wards[i]);
+    inpt_send(c, reply);
+out:
+    inpt_call_release(k);
+}
+
 /* ---- registration ---- */
 
 struct bed_pool *bed_routes_register(struct fhir_app *app)
@@ -470,6 +618,13 @@ struct bed_pool *bed_routes_register(struct fhir_app *app)
          .also_interaction = 'u',
          .definition = DEFINITION("Encounter-discharge"),
          .run = run_discharge},
+        {.type = "Location",
+         .name = "bed-board",
+         .on_type = true,
+         .get = true,
+         .interaction = 's',
+         .definition = DEFINITION("Location-bed-board"),
+         .run = run_board},
         {.type = "Location",
          .name = "cleaned",
          .on_instance = true,
