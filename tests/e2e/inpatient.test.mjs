@@ -299,3 +299,26 @@ test('clerks racing for the last bed: exactly one wins, the others get 409, no b
     assert.deepEqual(holding.json.entry.map((x) => `Encounter/${x.resource.id}`), [holder]);
   }
 });
+
+test('$bed-board: every ward\'s beds with their status, who is in them and which are borrowed', async () => {
+  const board = async (q = '', who = 'nurse') => {
+    const r = await http('GET', `${srv.base}/Location/$bed-board${q}`, { headers: as(who) });
+    assert.equal(r.status, 200, r.body);
+    return r.json.parameter.filter((p) => p.name === 'ward').map((w) => ({
+      ward: w.part.find((x) => x.name === 'ward').valueReference.reference,
+      beds: w.part.filter((x) => x.name === 'bed').map((b) => Object.fromEntries(b.part.map((x) => [x.name, x.valueCode ?? x.valueBoolean ?? x.valueReference?.reference]))),
+    }));
+  };
+  const all = await board();
+  assert.ok(all.some((w) => w.ward === 'Location/wa-orth'));
+  const orth = (await board('?ward=Location/wa-orth'));
+  assert.deepEqual(orth.map((w) => w.ward), ['Location/wa-orth']);
+  const lent = orth[0].beds.find((b) => b.bed === 'Location/orth-1');
+  assert.equal(lent.status, 'occupied');
+  assert.equal(lent.encounter, 'Encounter/e3');
+  assert.equal(lent.patient, 'Patient/pm');
+  assert.equal(lent.borrowed, true);
+  assert.equal(lent['home-department'], 'Organization/gs');
+  // another hospital's clerk gets their own (empty) board
+  assert.deepEqual(await board('', 'adm2'), []);
+});
