@@ -56,11 +56,22 @@ async function names(refs) {
   return out;
 }
 
-function done(main, text) {
-  const banner = document.getElementById('banner');
-  banner.textContent = text;
-  banner.className = 'info';
-  banner.hidden = false;
+// An action of a page: run fn; then the good news in the banner and the page drawn again
+// (refresh), or the refusal shown by failed(message).
+function actor(refresh, failed) {
+  return async (fn, message) => {
+    try {
+      await fn();
+    } catch (err) {
+      failed(err.message);
+      return;
+    }
+    const banner = document.getElementById('banner');
+    banner.textContent = message;
+    banner.className = 'info';
+    banner.hidden = false;
+    await refresh();
+  };
 }
 
 // ---- the admission centre ----
@@ -76,18 +87,10 @@ function preAdmissionCell(entry) {
 }
 
 // The actions on one notice: pre-admission, its items, admission into a bed, cancellation.
-function noticeActions(main, entry, refresh) {
+function noticeActions(entry, refresh) {
   const request = entry.request.reference;
   const panel = h('div', { class: 'panel' });
-  const act = async (fn, message) => {
-    try {
-      await fn();
-      done(main, message);
-      await refresh();
-    } catch (err) {
-      panel.replaceChildren(h('p', { class: 'bad' }, err.message));
-    }
-  };
+  const act = actor(refresh, (message) => panel.replaceChildren(h('p', { class: 'bad' }, message)));
   const admitPanel = async () => {
     const q = `department=${enc(entry.department.reference)}&patient=${enc(entry.patient.reference)}&count=5`;
     const found = await call(`/fhir/Location/$find-bed?${q}`);
@@ -133,7 +136,7 @@ async function admission(main, query) {
     h('td', {}, ccText(e.diagnosis)),
     h('td', {}, t('hours', e['waiting-hours'] ?? 0)),
     h('td', {}, e.planned ? localTime(e.planned) : ''),
-    h('td', {}, preAdmissionCell(e), noticeActions(main, e, refresh))));
+    h('td', {}, preAdmissionCell(e), noticeActions(e, refresh))));
   main.replaceChildren(h('h2', {}, t('admission')), h('p', { class: 'muted' }, t('total', head.total)),
     entries.length ? h('div', { class: 'scroll' }, h('table', { id: 'queue' },
       h('thead', {}, h('tr', {}, ['priority', 'patient', 'department', 'category', 'diagnosis', 'waiting', 'planned', 'preAdmission'].map((k) => h('th', {}, t(k))))),
@@ -147,16 +150,8 @@ async function admission(main, query) {
 
 const STATUSES = ['free', 'occupied', 'reserved', 'cleaning', 'blocked', 'isolation', 'inactive'];
 
-function bedActions(main, bed, freeBeds, refresh) {
-  const act = async (fn, message) => {
-    try {
-      await fn();
-      done(main, message);
-      await refresh();
-    } catch (err) {
-      document.getElementById('bed-error').textContent = err.message;
-    }
-  };
+function bedActions(bed, freeBeds, refresh) {
+  const act = actor(refresh, (message) => { document.getElementById('bed-error').textContent = message; });
   const ref = bed.bed.reference;
   const out = [h('strong', {}, `${bed.bed.display} · ${t(`bed.${bed.status}`)}`), bed.patient ? ` · ${refText(bed.patient)}` : ''];
   if (bed.status === 'cleaning')
@@ -195,7 +190,7 @@ async function beds(main, query) {
       h('h3', {}, w.ward.display, w.floor !== undefined ? h('span', { class: 'muted' }, ` · ${t('floor', w.floor)}`) : ''),
       h('div', { class: 'grid' }, w.beds.map((b) => h('button', {
         type: 'button', class: `tile ${b.status}`, 'data-bed': b.bed.reference, 'data-status': b.status,
-        onclick: () => actions.replaceChildren(bedActions(main, b, freeBeds, refresh)),
+        onclick: () => actions.replaceChildren(bedActions(b, freeBeds, refresh)),
       }, h('span', { class: 'bed-name' }, b.bed.display), h('span', { class: 'who' }, b.patient ? refText(b.patient) : t(`bed.${b.status}`)),
       b.borrowed ? h('span', { class: 'badge', title: t('borrowedFrom') }, t('borrowed')) : null))))),
     actions);
@@ -210,15 +205,7 @@ async function daySurgery(main) {
   const stays = await call('/fhir/Encounter?class=http://terminology.hl7.org/CodeSystem/v3-ActCode|SS&status=in-progress&_count=100');
   const shown = await names([...entries.map((e) => e.patient?.reference), ...(stays.entry || []).map((e) => e.resource.subject?.reference)]);
   const error = h('p', { class: 'bad', id: 'day-error' });
-  const act = async (fn, message) => {
-    try {
-      await fn();
-      done(main, message);
-      await refresh();
-    } catch (err) {
-      error.textContent = err.message;
-    }
-  };
+  const act = actor(refresh, (message) => { error.textContent = message; });
   const bookCell = (e) => {
     if (e.planned) return h('span', { class: 'good' }, `${t('booked')} ${localTime(e.planned)}`);
     const date = h('input', { type: 'datetime-local', class: 'date', 'aria-label': t('planned') });

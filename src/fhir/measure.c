@@ -94,6 +94,35 @@ void fhir_measure_report(struct buf *out, const char *measure_url, const char *i
     buf_append_str(out, "]}}");
 }
 
+void fhir_measure_begin(struct rest_ctx *c, bool csv, const char *csv_header)
+{
+    struct buf *out = &c->res->body;
+    buf_reset(out);
+    if (csv) {
+        buf_append_str(out, csv_header);
+        buf_append_str(out, "\r\n");
+    } else {
+        buf_append_str(out, "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[");
+    }
+}
+
+void fhir_measure_next(struct rest_ctx *c, size_t i)
+{
+    if (i)
+        buf_append_str(&c->res->body, ",");
+}
+
+void fhir_measure_end(struct rest_ctx *c, bool csv)
+{
+    if (!csv)
+        buf_append_str(&c->res->body, "]}");
+    c->res->status = 200;
+    if (csv)
+        c->res->content_type = "text/csv; charset=utf-8";
+    else
+        rest_json_type(c);
+}
+
 void fhir_csv_text(struct buf *out, const char *s)
 {
     buf_append_str(out, "\"");

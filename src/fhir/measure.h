@@ -46,6 +46,16 @@ void fhir_measure_report(struct buf *out, const char *measure_url, const char *i
                          const char *reporter, const char *name, const char *start, const char *end,
                          const struct fhir_figure *f, size_t n);
 
+/*
+ * The answer of a report operation in c's response: begin with the CSV
+ * header line (csv) or a Bundle's opening; before every MeasureReport but
+ * the first, fhir_measure_next; end closes the Bundle and sets the status
+ * and the content type.
+ */
+void fhir_measure_begin(struct rest_ctx *c, bool csv, const char *csv_header);
+void fhir_measure_next(struct rest_ctx *c, size_t i);
+void fhir_measure_end(struct rest_ctx *c, bool csv);
+
 /* s as one CSV field, quoted. */
 void fhir_csv_text(struct buf *out, const char *s);
 

@@ -39,33 +39,13 @@
 
 /* ---- small readers ---- */
 
-static json_object *member(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-/* The code of the first coding of cc (a CodeableConcept) in system, or NULL. */
-static const char *code_in(json_object *cc, const char *system)
-{
-    json_object *list = member(cc, "coding");
-    for (size_t i = 0;
-         json_object_is_type(list, json_type_array) && i < json_object_array_length(list); i++) {
-        json_object *c = json_object_array_get_idx(list, i);
-        const char *sys = bed_edit_text(c, "system");
-        if (sys && !strcmp(sys, system))
-            return bed_edit_text(c, "code");
-    }
-    return NULL;
-}
-
 /* The request's category: "admission", "day-surgery", or NULL. */
 static const char *category_of(json_object *sr)
 {
-    json_object *list = member(sr, "category");
+    json_object *list = bed_edit_member(sr, "category");
     for (size_t i = 0;
          json_object_is_type(list, json_type_array) && i < json_object_array_length(list); i++) {
-        const char *c = code_in(json_object_array_get_idx(list, i), INPT_REQUEST_SYSTEM);
+        const char *c = bed_edit_code(json_object_array_get_idx(list, i), INPT_REQUEST_SYSTEM);
         if (c)
             return c;
     }
@@ -75,7 +55,7 @@ static const char *category_of(json_object *sr)
 /* The first element of an array member, or NULL. */
 static json_object *first_of(json_object *o, const char *key)
 {
-    json_object *list = member(o, key);
+    json_object *list = bed_edit_member(o, key);
     if (!json_object_is_type(list, json_type_array) || !json_object_array_length(list))
         return NULL;
     return json_object_array_get_idx(list, 0);
@@ -176,7 +156,7 @@ static struct adm_day_rules day_rules_of(const struct inpt_call *k)
 
 static bool is_class(json_object *enc, const char *code)
 {
-    const char *c = bed_edit_text(member(enc, "class"), "code");
+    const char *c = bed_edit_text(bed_edit_member(enc, "class"), "code");
     return c && !strcmp(c, code);
 }
 
@@ -191,7 +171,7 @@ static json_object *pre_admission_encounter(struct inpt_call *k, const char *req
     json_object_object_add(enc, "resourceType", json_object_new_string("Encounter"));
     json_object_object_add(enc, "status", json_object_new_string("in-progress"));
     json_object_object_add(enc, "class", coding_cc(V3_ACT, "PRENC", "pre-admission"));
-    json_object_object_add(enc, "subject", json_object_get(member(sr, "subject")));
+    json_object_object_add(enc, "subject", json_object_get(bed_edit_member(sr, "subject")));
     json_object *based = json_object_new_array();
     json_object_array_add(
         based, inpt_reference(arena_printf(k->a, "ServiceRequest/%s", request_id), NULL));
@@ -271,7 +251,7 @@ static bool load_pre_admission(struct inpt_call *k, const char *id)
 /* Is item i done on the pre-admission? */
 static json_object *item_record(json_object *enc, enum adm_item i)
 {
-    json_object *list = member(enc, "extension");
+    json_object *list = bed_edit_member(enc, "extension");
     for (size_t n = 0;
          json_object_is_type(list, json_type_array) && n < json_object_array_length(list); n++) {
         json_object *e = json_object_array_get_idx(list, n);
@@ -315,7 +295,7 @@ static json_object *item_extension(enum adm_item i, int64_t now, int asa)
     bed_edit_set_ext(tmp, "done", "valueDateTime", bed_edit_instant(now));
     if (asa)
         bed_edit_set_ext(tmp, "asa", "valueInteger", json_object_new_int(asa));
-    json_object *made = member(tmp, "extension");
+    json_object *made = bed_edit_member(tmp, "extension");
     for (size_t n = 0; n < json_object_array_length(made); n++)
         json_object_array_add(sub, json_object_get(json_object_array_get_idx(made, n)));
     json_object_put(tmp);
@@ -342,7 +322,7 @@ static void run_item(struct rest_ctx *c, const char *type, const char *id, json_
     if (!load_pre_admission(k, id))
         goto out;
     json_object *old = item_record(k->enc, item);
-    json_object *list = member(k->enc, "extension");
+    json_object *list = bed_edit_member(k->enc, "extension");
     if (old) /* done again: the new record replaces it */
         for (size_t n = 0; n < json_object_array_length(list); n++)
             if (json_object_array_get_idx(list, n) == old) {
@@ -380,7 +360,7 @@ static void run_extend(struct rest_ctx *c, const char *type, const char *id, jso
     }
     if (!load_pre_admission(k, id))
         goto out;
-    int64_t start = time_of(bed_edit_text(member(k->enc, "period"), "start"));
+    int64_t start = time_of(bed_edit_text(bed_edit_member(k->enc, "period"), "start"));
     if (bed_edit_ext(k->enc, INPT_EXT_PREADM_EXTENDED, "valueReference")) {
         rest_error(c, ERR_CONFLICT, NULL,
                    "预住院已延长过 / the pre-admission was extended already");
@@ -455,12 +435,12 @@ static bool close_pre_admission(struct inpt_call *k, json_object *sr, const char
         return true;
     }
     struct adm_window w = window_of(k);
-    int64_t start = time_of(bed_edit_text(member(pre, "period"), "start"));
+    int64_t start = time_of(bed_edit_text(bed_edit_member(pre, "period"), "start"));
     bool extended = bed_edit_ext(pre, INPT_EXT_PREADM_EXTENDED, "valueReference") != NULL;
     k->settlement = adm_preadm_state(&w, start, extended, k->now) == ADM_PREADM_OPEN ? "inpatient"
                                                                                      : "outpatient";
     json_object_object_add(pre, "status", json_object_new_string("finished"));
-    json_object_object_add(member(pre, "period"), "end", bed_edit_instant(k->now));
+    json_object_object_add(bed_edit_member(pre, "period"), "end", bed_edit_instant(k->now));
     json_object_object_add(pre, "partOf", inpt_reference(stay, NULL));
     bed_edit_set_ext(pre, INPT_EXT_SETTLEMENT, "valueCode", json_object_new_string(k->settlement));
     return inpt_add_write(k, "Encounter", id, pre, version);
@@ -518,7 +498,7 @@ static void run_admit(struct rest_ctx *c, const char *type, const char *id, json
         goto out;
     }
     bool day = sr && !strcmp(category_of(sr), "day-surgery");
-    if (day && !member(sr, "occurrenceDateTime")) {
+    if (day && !bed_edit_member(sr, "occurrenceDateTime")) {
         rest_error(c, ERR_UNPROCESSABLE, "request",
                    "日间手术须先预约 / book the day surgery first ($book-day-surgery)");
         goto out;
@@ -580,7 +560,7 @@ static void run_cancel(struct rest_ctx *c, const char *type, const char *id, jso
     const char *pre_status = bed_edit_text(pre, "status");
     if (pre && pre_status && !strcmp(pre_status, "in-progress")) {
         json_object_object_add(pre, "status", json_object_new_string("cancelled"));
-        json_object_object_add(member(pre, "period"), "end", bed_edit_instant(k->now));
+        json_object_object_add(bed_edit_member(pre, "period"), "end", bed_edit_instant(k->now));
         bed_edit_set_ext(pre, INPT_EXT_SETTLEMENT, "valueCode",
                          json_object_new_string("outpatient"));
         k->settlement = "outpatient";
@@ -632,13 +612,13 @@ static bool catalogue_has(json_object *vs, const char *system, const char *code,
 {
     bool has = false;
     *size = 0;
-    json_object *includes = member(member(vs, "compose"), "include");
+    json_object *includes = bed_edit_member(bed_edit_member(vs, "compose"), "include");
     for (size_t i = 0;
          json_object_is_type(includes, json_type_array) && i < json_object_array_length(includes);
          i++) {
         json_object *inc = json_object_array_get_idx(includes, i);
         const char *sys = bed_edit_text(inc, "system");
-        json_object *concepts = member(inc, "concept");
+        json_object *concepts = bed_edit_member(inc, "concept");
         for (size_t n = 0; json_object_is_type(concepts, json_type_array) &&
                            n < json_object_array_length(concepts);
              n++) {
@@ -682,7 +662,7 @@ static void run_book(struct rest_ctx *c, const char *type, const char *id, json_
         rest_error(c, ERR_UNPROCESSABLE, "request", "不是日间手术申请 / not a day-surgery request");
         goto out;
     }
-    json_object *coding = first_of(member(sr, "code"), "coding");
+    json_object *coding = first_of(bed_edit_member(sr, "code"), "coding");
     cat = catalogue_of(k, hospital_of(k, sr));
     size_t size = 0;
     bool in = cat && catalogue_has(cat, bed_edit_text(coding, "system"),
@@ -812,7 +792,7 @@ static void put_pre_admission(struct inpt_call *k, json_object *sr, json_object 
         return;
     rest_touched(k->c, "Encounter", id, inpt_ref_text(pre, "subject"));
     struct adm_window w = window_of(k);
-    int64_t start = time_of(bed_edit_text(member(pre, "period"), "start"));
+    int64_t start = time_of(bed_edit_text(bed_edit_member(pre, "period"), "start"));
     bool extended = bed_edit_ext(pre, INPT_EXT_PREADM_EXTENDED, "valueReference") != NULL;
     bool lapsed = adm_preadm_state(&w, start, extended, k->now) == ADM_PREADM_LAPSED;
     json_object *pa = json_object_new_array();
@@ -833,9 +813,9 @@ static void put_queued(struct inpt_call *k, json_object *list, const struct queu
                   inpt_reference(arena_printf(k->a, "ServiceRequest/%s", q->order.id), NULL));
     const char *copy[][2] = {{"subject", "patient"}, {"requester", "requester"}};
     for (size_t i = 0; i < 2; i++)
-        if (member(sr, copy[i][0]))
+        if (bed_edit_member(sr, copy[i][0]))
             inpt_add_part(parts, copy[i][1], "valueReference",
-                          json_object_get(member(sr, copy[i][0])));
+                          json_object_get(bed_edit_member(sr, copy[i][0])));
     const char *dept = first_ref(sr, "performer");
     if (dept)
         inpt_add_part(parts, "department", "valueReference", inpt_reference(dept, NULL));
@@ -848,12 +828,12 @@ static void put_queued(struct inpt_call *k, json_object *list, const struct queu
     json_object *reason = first_of(sr, "reasonCode");
     if (reason)
         inpt_add_part(parts, "diagnosis", "valueCodeableConcept", json_object_get(reason));
-    if (member(sr, "code"))
+    if (bed_edit_member(sr, "code"))
         inpt_add_part(parts, "procedure", "valueCodeableConcept",
-                      json_object_get(member(sr, "code")));
-    if (member(sr, "occurrenceDateTime"))
+                      json_object_get(bed_edit_member(sr, "code")));
+    if (bed_edit_member(sr, "occurrenceDateTime"))
         inpt_add_part(parts, "planned", "valueDateTime",
-                      json_object_get(member(sr, "occurrenceDateTime")));
+                      json_object_get(bed_edit_member(sr, "occurrenceDateTime")));
     put_pre_admission(k, sr, parts);
     inpt_add_part(list, "entry", "part", parts);
 }
@@ -1001,7 +981,7 @@ static json_object *follow_up(struct inpt_call *k, const char *code, const char 
     json_object_array_add(codings, coding_cc(INPT_TASK_SYSTEM, code, zh));
     json_object_object_add(cc, "coding", codings);
     json_object_object_add(t, "code", cc);
-    json_object_object_add(t, "for", json_object_get(member(k->enc, "subject")));
+    json_object_object_add(t, "for", json_object_get(bed_edit_member(k->enc, "subject")));
     json_object_object_add(t, "encounter",
                            inpt_reference(arena_printf(k->a, "Encounter/%s", k->enc_id), NULL));
     json_object_object_add(t, "owner", inpt_reference(k->department, NULL));
@@ -1031,7 +1011,7 @@ bool admission_day_surgery_discharge(struct inpt_call *k, json_object *params)
             pads, rules.min_pads, pads, rules.min_pads);
         return false;
     }
-    int64_t start = time_of(bed_edit_text(member(k->enc, "period"), "start"));
+    int64_t start = time_of(bed_edit_text(bed_edit_member(k->enc, "period"), "start"));
     bed_edit_set_ext(k->enc, INPT_EXT_PADS, "valueInteger", json_object_new_int((int)pads));
     bed_edit_set_ext(k->enc, INPT_EXT_STAY, "valueInteger",
                      json_object_new_int64(start ? (k->now - start) / 60000 : 0));

@@ -23,6 +23,29 @@ json_object *bed_edit_instant(int64_t ms)
     return json_object_new_string(t);
 }
 
+json_object *bed_edit_member(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+const char *bed_edit_code(json_object *cc, const char *system)
+{
+    json_object *list = bed_edit_member(cc, "coding");
+    if (cc && !list) { /* a Coding itself */
+        const char *sys = bed_edit_text(cc, "system");
+        return sys && !strcmp(sys, system) ? bed_edit_text(cc, "code") : NULL;
+    }
+    for (size_t i = 0;
+         json_object_is_type(list, json_type_array) && i < json_object_array_length(list); i++) {
+        json_object *c = json_object_array_get_idx(list, i);
+        const char *sys = bed_edit_text(c, "system");
+        if (sys && !strcmp(sys, system))
+            return bed_edit_text(c, "code");
+    }
+    return NULL;
+}
+
 static json_object *reference(const char *ref, const char *display)
 {
     json_object *r = json_object_new_object();
@@ -87,7 +110,7 @@ void bed_edit_status(json_object *bed, enum bed_status s, const char *encounter,
         json_object_object_del(bed, "extension");
 }
 
-static bool is_bed_entry(json_object *entry)
+bool bed_edit_is_bed(json_object *entry)
 {
     json_object *pt = NULL, *codings = NULL;
     if (!json_object_object_get_ex(entry, "physicalType", &pt) ||
@@ -118,7 +141,7 @@ int bed_edit_current(json_object *enc, const char **bed_ref, const char **status
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         json_object *e = json_object_array_get_idx(list, i);
         const char *st = bed_edit_text(e, "status");
-        if (!is_bed_entry(e) || !st || (strcmp(st, "active") && strcmp(st, "reserved")))
+        if (!bed_edit_is_bed(e) || !st || (strcmp(st, "active") && strcmp(st, "reserved")))
             continue;
         *bed_ref = entry_ref(e);
         *status = st;

@@ -14,6 +14,7 @@
 #define MODULES_INPATIENT_BED_EDIT_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "modules/inpatient/inpatient.h"
@@ -26,6 +27,9 @@
  */
 void bed_edit_status(json_object *bed, enum bed_status s, const char *encounter, int64_t since_ms,
                      const char *reason, int64_t turnaround_min);
+
+/* Is this Encounter.location entry a bed (physicalType bd)? */
+bool bed_edit_is_bed(json_object *entry);
 
 /* The index in enc.location of its bed (active or reserved), or -1; *bed_ref and *status of it. */
 int bed_edit_current(json_object *enc, const char **bed_ref, const char **status);
@@ -47,6 +51,11 @@ json_object *bed_edit_ext(json_object *o, const char *url, const char *member);
 void bed_edit_set_ext(json_object *o, const char *url, const char *member, json_object *value);
 /* An instant as FHIR text (new string). */
 json_object *bed_edit_instant(int64_t ms);
+
+/* Member key of o (NULL when o is NULL or has none). */
+json_object *bed_edit_member(json_object *o, const char *key);
+/* The code of the first coding in system of a CodeableConcept (or of a Coding itself), or NULL. */
+const char *bed_edit_code(json_object *cc, const char *system);
 
 /* The string member key of o, or NULL. */
 const char *bed_edit_text(json_object *o, const char *key);

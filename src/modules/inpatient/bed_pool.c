@@ -17,6 +17,7 @@
 #include "core/xalloc.h"
 #include "fhir/access.h"
 #include "fhir/scan.h"
+#include "modules/inpatient/bed_edit.h"
 
 #define HISTORY_PAGE 4096 /* versions read per step; more since the last: reload */
 #define MAX_DEPTH    16   /* partOf links followed (a cycle stops here) */
@@ -137,14 +138,6 @@ static void node_clear(struct node *n)
 
 /* ---- reading a Location ---- */
 
-static const char *text_of(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 static char *dup_or_null(const char *s)
 {
     return s ? xstrdup(s) : NULL;
@@ -156,60 +149,23 @@ static const char *ref_of(json_object *o, const char *key, const char *strip)
     json_object *r = NULL;
     if (!json_object_object_get_ex(o, key, &r))
         return NULL;
-    const char *s = text_of(r, "reference");
+    const char *s = bed_edit_text(r, "reference");
     if (s && strip && !strncmp(s, strip, strlen(strip)))
         return s + strlen(strip);
     return strip ? NULL : s;
 }
 
-/* The value of the extension with url: its member "value<type>", or NULL. */
-static json_object *ext_value(json_object *res, const char *url, const char *member)
-{
-    json_object *list = NULL;
-    if (!json_object_object_get_ex(res, "extension", &list) ||
-        !json_object_is_type(list, json_type_array))
-        return NULL;
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *e = json_object_array_get_idx(list, i);
-        const char *u = text_of(e, "url");
-        json_object *v = NULL;
-        if (u && !strcmp(u, url) && json_object_object_get_ex(e, member, &v))
-            return v;
-    }
-    return NULL;
-}
-
 static int ext_int(json_object *res, const char *url, int none)
 {
-    json_object *v = ext_value(res, url, "valueInteger");
+    json_object *v = bed_edit_ext(res, url, "valueInteger");
     return v && json_object_is_type(v, json_type_int) ? json_object_get_int(v) : none;
-}
-
-/* The code of the first coding of a CodeableConcept (or Coding) in system, or NULL. */
-static const char *code_in(json_object *cc, const char *system)
-{
-    json_object *list = NULL;
-    if (!cc)
-        return NULL;
-    if (!json_object_object_get_ex(cc, "coding", &list)) { /* a Coding itself */
-        const char *sys = text_of(cc, "system");
-        return sys && !strcmp(sys, system) ? text_of(cc, "code") : NULL;
-    }
-    for (size_t i = 0;
-         json_object_is_type(list, json_type_array) && i < json_object_array_length(list); i++) {
-        json_object *c = json_object_array_get_idx(list, i);
-        const char *sys = text_of(c, "system");
-        if (sys && !strcmp(sys, system))
-            return text_of(c, "code");
-    }
-    return NULL;
 }
 
 static enum node_kind kind_of(json_object *res)
 {
     json_object *pt = NULL;
     json_object_object_get_ex(res, "physicalType", &pt);
-    const char *code = code_in(pt, INPT_PHYSICAL_SYSTEM);
+    const char *code = bed_edit_code(pt, INPT_PHYSICAL_SYSTEM);
     static const struct {
         const char *code;
         enum node_kind kind;
@@ -230,9 +186,9 @@ static const char *custodian_of(json_object *res)
     for (size_t i = 0;
          json_object_is_type(tags, json_type_array) && i < json_object_array_length(tags); i++) {
         json_object *t = json_object_array_get_idx(tags, i);
-        const char *sys = text_of(t, "system");
+        const char *sys = bed_edit_text(t, "system");
         if (sys && !strcmp(sys, FHIR_CUSTODIAN_SYSTEM))
-            return text_of(t, "code");
+            return bed_edit_text(t, "code");
     }
     return NULL;
 }
@@ -243,21 +199,22 @@ static void read_bed(struct node *n, json_object *res)
     json_object *st = NULL;
     json_object_object_get_ex(res, "operationalStatus", &st);
     enum bed_status s;
-    if (bed_status_parse(text_of(st, "system"), text_of(st, "code"), &s))
+    if (bed_status_parse(bed_edit_text(st, "system"), bed_edit_text(st, "code"), &s))
         n->status = s;
     json_object *types = NULL;
     if (json_object_object_get_ex(res, "type", &types) &&
         json_object_is_type(types, json_type_array))
         for (size_t i = 0; !n->type && i < json_object_array_length(types); i++)
-            n->type = dup_or_null(code_in(json_object_array_get_idx(types, i), INPT_TYPE_SYSTEM));
-    json_object *sex = ext_value(res, INPT_EXT_SEX, "valueCode");
+            n->type =
+                dup_or_null(bed_edit_code(json_object_array_get_idx(types, i), INPT_TYPE_SYSTEM));
+    json_object *sex = bed_edit_ext(res, INPT_EXT_SEX, "valueCode");
     const char *sx = sex ? json_object_get_string(sex) : NULL;
     n->sex = sx && !strcmp(sx, "male") ? 'm' : sx && !strcmp(sx, "female") ? 'f' : 0;
     n->age_min = ext_int(res, INPT_EXT_AGE_MIN, -1);
     n->age_max = ext_int(res, INPT_EXT_AGE_MAX, -1);
-    json_object *enc = ext_value(res, INPT_EXT_ENCOUNTER, "valueReference");
-    n->encounter = dup_or_null(text_of(enc, "reference"));
-    json_object *since = ext_value(res, INPT_EXT_SINCE, "valueInstant");
+    json_object *enc = bed_edit_ext(res, INPT_EXT_ENCOUNTER, "valueReference");
+    n->encounter = dup_or_null(bed_edit_text(enc, "reference"));
+    json_object *since = bed_edit_ext(res, INPT_EXT_SINCE, "valueInstant");
     const char *t = since ? json_object_get_string(since) : NULL;
     if (!t || !time_parse_fhir(t, strlen(t), &n->since_ms))
         n->since_ms = 0;
@@ -287,13 +244,13 @@ static bool node_read(struct node *n, json_object *res, int64_t version)
     n->part_of = dup_or_null(part_of);
     n->org = dup_or_null(org);
     n->custodian = dup_or_null(custodian);
-    n->name = dup_or_null(text_of(res, "name"));
-    const char *status = text_of(res, "status");
+    n->name = dup_or_null(bed_edit_text(res, "name"));
+    const char *status = bed_edit_text(res, "status");
     n->active = !status || !strcmp(status, "active");
     n->floor = ext_int(res, INPT_EXT_FLOOR, INPT_NO_FLOOR);
-    json_object *grp = ext_value(res, INPT_EXT_GROUP, "valueCode");
+    json_object *grp = bed_edit_ext(res, INPT_EXT_GROUP, "valueCode");
     n->group = dup_or_null(grp ? json_object_get_string(grp) : NULL);
-    json_object *iso = ext_value(res, INPT_EXT_ISOLATION, "valueBoolean");
+    json_object *iso = bed_edit_ext(res, INPT_EXT_ISOLATION, "valueBoolean");
     n->isolation = iso && json_object_get_boolean(iso);
     if (kind == NODE_BED)
         read_bed(n, res);
@@ -449,14 +406,14 @@ static int64_t version_of(json_object *res)
 {
     json_object *meta = NULL;
     json_object_object_get_ex(res, "meta", &meta);
-    const char *v = text_of(meta, "versionId");
+    const char *v = bed_edit_text(meta, "versionId");
     return v ? strtoll(v, NULL, 10) : 1;
 }
 
 static bool load_one(void *arg, json_object *res, int64_t last_updated)
 {
     (void)last_updated;
-    const char *id = text_of(res, "id");
+    const char *id = bed_edit_text(res, "id");
     if (id)
         apply(arg, id, version_of(res), res);
     return true;
@@ -468,14 +425,20 @@ static bool newest_seq(const struct store_row *row, void *arg)
     return false;
 }
 
-/* Read every Location afresh. */
-static enum err reload(struct bed_pool *p)
+/* Free every node (the table of ids keeps its slots: clear them). */
+static void drop_nodes(struct bed_pool *p)
 {
     for (size_t i = 0; i < p->count; i++) {
         node_clear(p->nodes[i]);
         free(p->nodes[i]->id);
         free(p->nodes[i]);
     }
+}
+
+/* Read every Location afresh. */
+static enum err reload(struct bed_pool *p)
+{
+    drop_nodes(p);
     p->count = 0;
     if (p->slots)
         memset(p->slots, 0, p->nslots * sizeof(*p->slots));
@@ -561,11 +524,7 @@ void bed_pool_free(struct bed_pool *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < p->count; i++) {
-        node_clear(p->nodes[i]);
-        free(p->nodes[i]->id);
-        free(p->nodes[i]);
-    }
+    drop_nodes(p);
     free(p->nodes);
     free(p->slots);
     free(p->beds);

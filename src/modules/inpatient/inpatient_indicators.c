@@ -80,12 +80,6 @@ struct run {
 
 /* ---- reading ---- */
 
-static json_object *member(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 static int64_t time_of(json_object *o, const char *key)
 {
     const char *t = bed_edit_text(o, key);
@@ -233,29 +227,16 @@ static bool in_month(const struct run *r, int64_t t)
     return t >= r->from && t < r->to;
 }
 
-static bool is_bed_entry(json_object *entry)
-{
-    json_object *codings = member(member(entry, "physicalType"), "coding");
-    for (size_t i = 0;
-         json_object_is_type(codings, json_type_array) && i < json_object_array_length(codings);
-         i++) {
-        const char *code = bed_edit_text(json_object_array_get_idx(codings, i), "code");
-        if (code && !strcmp(code, "bd"))
-            return true;
-    }
-    return false;
-}
-
 /* The stay's beds: bed-minutes within the month to each bed's ward; the first bed's info. */
 static struct bed_info count_beds(struct run *r, json_object *enc, const char *hospital,
                                   bool *borrowed)
 {
     struct bed_info first = {0};
-    json_object *list = member(enc, "location");
+    json_object *list = bed_edit_member(enc, "location");
     for (size_t i = 0;
          json_object_is_type(list, json_type_array) && i < json_object_array_length(list); i++) {
         json_object *e = json_object_array_get_idx(list, i);
-        if (!is_bed_entry(e))
+        if (!bed_edit_is_bed(e))
             continue;
         struct bed_info b = bed_info(r, inpt_ref_text(e, "location"));
         if (!first.ward && !first.hospital)
@@ -263,9 +244,10 @@ static struct bed_info count_beds(struct run *r, json_object *enc, const char *h
         if (bed_edit_ext(e, INPT_EXT_BORROWED, "valueReference"))
             *borrowed = true;
         const char *status = bed_edit_text(e, "status");
-        int64_t from = time_of(member(e, "period"), "start");
-        int64_t to =
-            status && !strcmp(status, "active") ? r->to : time_of(member(e, "period"), "end");
+        int64_t from = time_of(bed_edit_member(e, "period"), "start");
+        int64_t to = status && !strcmp(status, "active")
+                         ? r->to
+                         : time_of(bed_edit_member(e, "period"), "end");
         from = from > r->from ? from : r->from;
         to = to < r->to ? to : r->to;
         struct tally *t = to > from ? tally_of(r, hospital, b.ward, b.ward_name) : NULL;
@@ -278,7 +260,7 @@ static struct bed_info count_beds(struct run *r, json_object *enc, const char *h
 /* The notice a stay is based on, read; NULL if none. */
 static json_object *notice_of(struct run *r, json_object *enc)
 {
-    json_object *based = member(enc, "basedOn");
+    json_object *based = bed_edit_member(enc, "basedOn");
     if (!json_object_is_type(based, json_type_array) || !json_object_array_length(based))
         return NULL;
     const char *ref = bed_edit_text(json_object_array_get_idx(based, 0), "reference");
@@ -302,7 +284,7 @@ static void count_stay(struct run *r, json_object *enc, const char *hospital, bo
     struct tally *t = tally_of(r, hospital, b.ward, b.ward_name);
     if (!t)
         return;
-    json_object *period = member(enc, "period");
+    json_object *period = bed_edit_member(enc, "period");
     int64_t start = time_of(period, "start"), end = time_of(period, "end");
     json_object *sr = notice_of(r, enc);
     int64_t authored = time_of(sr, "authoredOn");
@@ -328,12 +310,12 @@ static bool count_encounter(void *arg, json_object *enc, int64_t last_updated)
 {
     (void)last_updated;
     struct run *r = arg;
-    const char *cls = bed_edit_text(member(enc, "class"), "code");
+    const char *cls = bed_edit_text(bed_edit_member(enc, "class"), "code");
     const char *hospital = fhir_access_custodian(enc);
     if (!cls || !hospital)
         return true;
     if (!strcmp(cls, "PRENC")) {
-        struct tally *t = in_month(r, time_of(member(enc, "period"), "start"))
+        struct tally *t = in_month(r, time_of(bed_edit_member(enc, "period"), "start"))
                               ? tally_of(r, hospital, NULL, NULL)
                               : NULL;
         json_object *s = bed_edit_ext(enc, INPT_EXT_SETTLEMENT, "valueCode");
@@ -353,20 +335,20 @@ static bool count_operation(void *arg, json_object *proc, int64_t last_updated)
     struct run *r = arg;
     int64_t done = time_of(proc, "performedDateTime");
     if (!done)
-        done = time_of(member(proc, "performedPeriod"), "start");
+        done = time_of(bed_edit_member(proc, "performedPeriod"), "start");
     const char *ref = inpt_ref_text(proc, "encounter");
     if (!done || !in_month(r, done) || !ref || strncmp(ref, "Encounter/", 10))
         return true;
     int64_t version = 0;
     json_object *enc = inpt_read_current(r->c->app->store, "Encounter", ref + 10, &version);
-    const char *cls = bed_edit_text(member(enc, "class"), "code");
+    const char *cls = bed_edit_text(bed_edit_member(enc, "class"), "code");
     if (cls && (!strcmp(cls, "IMP") || !strcmp(cls, "SS"))) {
         struct bed_info b = {0};
-        json_object *list = member(enc, "location");
+        json_object *list = bed_edit_member(enc, "location");
         if (json_object_is_type(list, json_type_array) && json_object_array_length(list))
             b = bed_info(r, inpt_ref_text(json_object_array_get_idx(list, 0), "location"));
         struct tally *t = tally_of(r, fhir_access_custodian(enc), b.ward, b.ward_name);
-        int64_t admitted = time_of(member(enc, "period"), "start");
+        int64_t admitted = time_of(bed_edit_member(enc, "period"), "start");
         if (t && admitted && done >= admitted) {
             t->operated++;
             t->preop_min += (done - admitted) / 60000;
@@ -473,11 +455,7 @@ static void answer(struct run *r, const char *period, const char *start, const c
     static const char *const levels[] = {"ward", "hospital", "city"};
     qsort(r->list, r->nunits, sizeof(*r->list), unit_order);
     struct buf *out = &r->c->res->body;
-    buf_reset(out);
-    if (csv)
-        buf_append_str(out, "period,level,unit,name,indicator,numerator,denominator,value\r\n");
-    else
-        buf_append_str(out, "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[");
+    fhir_measure_begin(r->c, csv, "period,level,unit,name,indicator,numerator,denominator,value");
     for (size_t i = 0; i < r->nunits; i++) {
         if (csv) {
             csv_rows(out, period, levels[r->level], &r->list[i]);
@@ -485,18 +463,11 @@ static void answer(struct run *r, const char *period, const char *start, const c
         }
         struct fhir_figure f[FIGURES];
         figures(&r->list[i].t, f);
-        if (i)
-            buf_append_str(out, ",");
+        fhir_measure_next(r->c, i);
         fhir_measure_report(out, MEASURE_URL, INDICATOR_SYS, r->list[i].ref, r->list[i].name, start,
                             end, f, FIGURES);
     }
-    if (!csv)
-        buf_append_str(out, "]}");
-    r->c->res->status = 200;
-    if (csv)
-        r->c->res->content_type = "text/csv; charset=utf-8";
-    else
-        rest_json_type(r->c);
+    fhir_measure_end(r->c, csv);
 }
 
 static void run_indicators(struct rest_ctx *c, const char *type, const char *id,

@@ -269,29 +269,19 @@ static void answer(struct run *r, const char *period, const char *start, const c
     static const char *const levels[] = {"hospital", "city", "province"};
     qsort(r->list, r->nunits, sizeof(*r->list), unit_order);
     struct buf *out = &r->c->res->body;
-    buf_reset(out);
-    if (csv)
-        buf_append_str(out, "period,level,reporter,name,decisions,eligible,recognised,"
-                            "recognition_rate,retests,fees_saved_cny,marked_province,marked_city,"
-                            "marked_alliance,eqa_labs,eqa_items\r\n");
-    else
-        buf_append_str(out, "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[");
+    fhir_measure_begin(r->c, csv,
+                       "period,level,reporter,name,decisions,eligible,recognised,"
+                       "recognition_rate,retests,fees_saved_cny,marked_province,marked_city,"
+                       "marked_alliance,eqa_labs,eqa_items");
     for (size_t i = 0; i < r->nunits; i++) {
         if (csv) {
             csv_row(out, period, levels[r->level], r->list[i]);
             continue;
         }
-        if (i)
-            buf_append_str(out, ",");
+        fhir_measure_next(r->c, i);
         measure_report(r, out, r->list[i], start, end);
     }
-    if (!csv)
-        buf_append_str(out, "]}");
-    r->c->res->status = 200;
-    if (csv)
-        r->c->res->content_type = "text/csv; charset=utf-8";
-    else
-        rest_json_type(r->c);
+    fhir_measure_end(r->c, csv);
 }
 
 static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
