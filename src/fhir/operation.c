@@ -24,6 +24,18 @@ bool fhir_app_add_operation(struct fhir_app *app, const struct fhir_operation *o
     return true;
 }
 
+bool fhir_app_add_operations(struct fhir_app *app, const struct fhir_operation *ops, size_t n,
+                             void *self)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct fhir_operation op = ops[i];
+        op.self = self;
+        if (!fhir_app_add_operation(app, &op))
+            return false;
+    }
+    return true;
+}
+
 const struct fhir_operation *rest_find_operation(struct rest_ctx *c, const char *type,
                                                  const char *name, bool instance)
 {

@@ -43,6 +43,9 @@ struct fhir_operation {
 
 /* Add an operation before serving; op is copied. False when the table is full. */
 bool fhir_app_add_operation(struct fhir_app *app, const struct fhir_operation *op);
+/* Add n operations, each with self as its argument; false when the table is full. */
+bool fhir_app_add_operations(struct fhir_app *app, const struct fhir_operation *ops, size_t n,
+                             void *self);
 
 /*
  * Parameters helpers for handlers: the value of the first parameter called

@@ -959,13 +959,7 @@ bool admission_routes_register(struct fhir_app *app, struct bed_pool *pool)
          .definition = DEFINITION("Organization-day-surgery-catalogue"),
          .run = run_catalogue},
     };
-    bool ok = true;
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        struct fhir_operation op = ops[i];
-        op.self = pool;
-        ok = ok && fhir_app_add_operation(app, &op);
-    }
-    return ok;
+    return fhir_app_add_operations(app, ops, sizeof(ops) / sizeof(ops[0]), pool);
 }
 
 /* ---- the discharge of a day-surgery stay ---- */

@@ -644,12 +644,7 @@ struct bed_pool *bed_routes_register(struct fhir_app *app)
          .definition = DEFINITION("Location-unblock"),
          .run = run_unblock},
     };
-    bool ok = true;
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        struct fhir_operation op = ops[i];
-        op.self = pool;
-        ok = ok && fhir_app_add_operation(app, &op);
-    }
+    bool ok = fhir_app_add_operations(app, ops, sizeof(ops) / sizeof(ops[0]), pool);
     if (ok && admission_routes_register(app, pool) && inpatient_indicators_register(app, pool))
         return pool;
     bed_pool_free(pool);

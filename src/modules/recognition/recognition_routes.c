@@ -827,8 +827,7 @@ struct recog_data *recognition_register(struct fhir_app *app)
          .get = true,
          .interaction = 'r',
          .definition = RECOGNIZABLE_DEF,
-         .run = run_recognizable,
-         .self = data},
+         .run = run_recognizable},
         {.type = "Patient",
          .name = "recognize",
          .on_instance = true,
@@ -836,12 +835,9 @@ struct recog_data *recognition_register(struct fhir_app *app)
          .also_type = "Basic",
          .also_interaction = 'c',
          .definition = DECISION_DEF,
-         .run = run_recognize,
-         .self = data},
+         .run = run_recognize},
     };
-    bool ok = true;
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-        ok = ok && fhir_app_add_operation(app, &ops[i]);
+    bool ok = fhir_app_add_operations(app, ops, sizeof(ops) / sizeof(ops[0]), data);
     if (ok && recognition_indicators_register(app, data) &&
         recognition_unmapped_register(app, data))
         return data;
