@@ -71,7 +71,7 @@ before(async () => {
     resourceType: 'ValueSet', id: 'ds-h1', url: 'https://fhir.yujian.org.cn/ValueSet/day-surgery-h1', status: 'active',
     compose: { include: [{ system: ICD9, concept: [{ code: '51.2301' }, { code: '53.0201' }, { code: '13.1901' }] }] },
   }, 'hadm');
-  for (const p of ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8'])
+  for (const p of ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9', 'p10'])
     await put({ resourceType: 'Patient', id: p, gender: 'female', birthDate: '1980-01-01' });
 });
 after(async () => { await srv.stop(); srv.cleanup(); });
@@ -198,6 +198,13 @@ test('emergencies are admitted without a notice; others need one', async () => {
   assert.equal(e.priority.coding[0].code, 'EM');
   assert.equal(e.serviceProvider.reference, 'Organization/gs');
   assert.equal((await read('Location/b4')).operationalStatus.code, 'occupied');
+  // the same patient again: a duplicate booking is refused, and no bed is taken
+  await put(notice('dup-1', 'p3'));
+  const again = await op('Encounter/$admit', { request: 'ServiceRequest/dup-1', bed: 'Location/b9' });
+  assert.equal(again.status, 409, again.body);
+  assert.match(diagnostics(again.json), /已在院/);
+  assert.equal((await read('Location/b9')).operationalStatus.code, 'free');
+  assert.equal((await op('ServiceRequest/dup-1/$cancel-admission', { reason: '重复登记' })).status, 200);
   // another hospital's clerk cannot take h1's bed
   assert.equal((await op('Encounter/$admit', { patient: 'Patient/p3', department: 'Organization/gs', bed: 'Location/b5', emergency: true }, 'adm2')).status, 403);
   assert.equal((await read('Location/b5')).operationalStatus.code, 'free');
@@ -251,7 +258,7 @@ test('day surgery: home with a PADS score of 9 or more, follow-up calls queued; 
   const tasks = await http('GET', `${srv.base}/Task?encounter=${stay}`, { headers: as('adm') });
   assert.deepEqual(tasks.json.entry.map((x) => x.resource.code.coding[0].code).sort(), ['follow-up-24h', 'follow-up-7d']);
   // admitted 25 hours ago: the stay is converted at discharge
-  await put(notice('ds-2', 'p7', { category: 'day-surgery', code: '53.0201' }));
+  await put(notice('ds-2', 'p9', { category: 'day-surgery', code: '53.0201' }));
   assert.equal((await op('ServiceRequest/ds-2/$book-day-surgery', { asa: 1, escort: true, date: iso(now) })).status, 200);
   const a2 = await op('Encounter/$admit', { request: 'ServiceRequest/ds-2', bed: 'Location/b7' });
   const e2 = await read(out(a2).encounter);
@@ -264,7 +271,7 @@ test('day surgery: home with a PADS score of 9 or more, follow-up calls queued; 
   assert.equal(after2.class.code, 'IMP');
   assert.ok(after2.extension.some((x) => x.url === `${EXT}day-surgery-converted`));
   // converted by decision while still in
-  await put(notice('ds-3', 'p8', { category: 'day-surgery', code: '13.1901' }));
+  await put(notice('ds-3', 'p10', { category: 'day-surgery', code: '13.1901' }));
   await op('ServiceRequest/ds-3/$book-day-surgery', { asa: 1, escort: true, date: iso(now) });
   const a3 = await op('Encounter/$admit', { request: 'ServiceRequest/ds-3', bed: 'Location/b8' });
   const id3 = out(a3).encounter.split('/')[1];
@@ -310,7 +317,7 @@ test('the month\'s inpatient indicators per ward, hospital and city, for those w
   assert.deepEqual([g['pre-admission-conversion'].n, g['pre-admission-conversion'].d], [settled, begun]);
   assert.deepEqual([g['day-surgery-share'].n, g['day-surgery-share'].d, g['day-surgery-share'].v], [1, 2, 0.5]);
   assert.equal(g.overstays.n, 1);
-  assert.equal(g.cancellations.n, 1);
+  assert.equal(g.cancellations.n, 2); // cx-1 and the duplicate dup-1
   if (inMonth(now - 23 * HOUR)) {
     assert.equal(g['preop-minutes'].d, 1);
     assert.equal(g['preop-minutes'].v, 120);

@@ -446,6 +446,30 @@ static bool close_pre_admission(struct inpt_call *k, json_object *sr, const char
     return inpt_add_write(k, "Encounter", id, pre, version);
 }
 
+/*
+ * Is the patient in a stay already (an inpatient or day-surgery encounter in
+ * progress that the caller sees)? Then a second admission is refused:
+ * a duplicate booking (DOMAIN.md §2). False (answered) when so or on error.
+ */
+static bool not_in_hospital(struct inpt_call *k)
+{
+    const char *criteria[][2] = {
+        {"subject", k->patient}, {"status", "in-progress"}, {"class", V3_ACT "|IMP," V3_ACT "|SS"}};
+    json_object *found = NULL;
+    size_t n = 0;
+    if (!rest_search_parsed(k->c, "Encounter", criteria, 3, k->patient, &found, 1, &n))
+        return false;
+    if (n) {
+        const char *id = bed_edit_text(found, "id");
+        rest_error(k->c, ERR_CONFLICT, "patient",
+                   "患者已在院（Encounter/%s），不能重复入院 / the patient is in hospital already "
+                   "(Encounter/%s): transfer them instead",
+                   id ? id : "", id ? id : "");
+    }
+    json_object_put(found);
+    return n == 0;
+}
+
 /* Who is admitted where: the notice's, or (an emergency without one) the parameters. */
 static bool admit_whom(struct inpt_call *k, json_object *params)
 {
@@ -503,6 +527,8 @@ static void run_admit(struct rest_ctx *c, const char *type, const char *id, json
                    "日间手术须先预约 / book the day surgery first ($book-day-surgery)");
         goto out;
     }
+    if (!not_in_hospital(k))
+        goto out;
     char enc_id[37];
     fhir_uuid_v7(enc_id);
     k->enc_id = inpt_keep(k, enc_id);
