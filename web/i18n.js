@@ -149,6 +149,8 @@ const words = {
   unblockBed: ['恢复使用', 'Reopen'],
   bedUnblocked: ['床位已恢复', 'The bed is reopened'],
   transferTo: ['转至', 'Move to'],
+  waitingPatient: ['待入院患者', 'Waiting patient'],
+  assignBed: ['收治入住', 'Admit into this bed'],
   transfer: ['转床', 'Transfer'],
   transferred: ['已转床', 'Transferred'],
   discharge: ['出院', 'Discharge'],

@@ -148,6 +148,7 @@ async function admission(main, query) {
 
 // ---- the bed board ----
 
+const BOARD_MAX = 200; // beds shown at once: more, and the board shows one ward
 const STATUSES = ['free', 'occupied', 'reserved', 'cleaning', 'blocked', 'isolation', 'inactive'];
 
 function bedActions(bed, freeBeds, refresh) {
@@ -156,6 +157,17 @@ function bedActions(bed, freeBeds, refresh) {
   const out = [h('strong', {}, `${bed.bed.display} · ${t(`bed.${bed.status}`)}`), bed.patient ? ` · ${refText(bed.patient)}` : ''];
   if (bed.status === 'cleaning')
     out.push(h('button', { type: 'button', id: 'cleaned', onclick: () => act(() => operate(`${ref}/$cleaned`, {}), t('bedCleaned')) }, t('markCleaned')));
+  if (bed.status === 'free') {
+    // admit a waiting patient into this bed: the notices of the queue
+    const waiting = h('select', { id: 'assign-request', 'aria-label': t('waitingPatient') }, h('option', { value: '' }, t('loading')));
+    call('/fhir/ServiceRequest/$admission-queue?count=50').then(async (q) => {
+      const entries = all(q.parameter, 'entry').map((e) => parts(e));
+      const shown = await names(entries.map((e) => e.patient?.reference));
+      waiting.replaceChildren(...entries.map((e) => h('option', { value: e.request.reference },
+        `${shown[e.patient?.reference] || refText(e.patient)} · ${t(`priority.${e.priority}`)} · ${ccText(e.diagnosis) || ccText(e.procedure)}`)));
+    }).catch((err) => { document.getElementById('bed-error').textContent = err.message; });
+    out.push(waiting, h('button', { type: 'button', id: 'assign', onclick: () => act(() => operate('Encounter/$admit', { request: waiting.value, bed: ref }), t('admitted')) }, t('assignBed')));
+  }
   if (bed.status === 'free' || bed.status === 'cleaning') {
     const reason = h('input', { id: 'block-reason', placeholder: t('blockReason'), 'aria-label': t('blockReason') });
     out.push(reason, h('button', { type: 'button', id: 'block', onclick: () => act(() => operate(`${ref}/$block`, { reason: reason.value }), t('bedBlocked')) }, t('blockBed')));
@@ -171,8 +183,12 @@ function bedActions(bed, freeBeds, refresh) {
 }
 
 async function beds(main, query) {
-  const chosen = new URLSearchParams(query).get('ward');
+  let chosen = new URLSearchParams(query).get('ward');
   const refresh = () => beds(main, query);
+  // the wards alone first: a large hospital is shown one ward at a time
+  const wardList = all((await call('/fhir/Location/$bed-board?beds=false')).parameter, 'ward').map((w) => parts(w));
+  if (!chosen && wardList.reduce((n, w) => n + (w.beds || 0), 0) > BOARD_MAX && wardList.length)
+    chosen = wardList[0].ward.reference.split('/')[1];
   const board = await call(`/fhir/Location/$bed-board${chosen ? `?ward=${enc(`Location/${chosen}`)}` : ''}`);
   const wards = all(board.parameter, 'ward').map((w) => ({ ...parts(w), beds: all(w, 'bed').map((b) => parts(b)) }));
   const freeBeds = wards.flatMap((w) => w.beds.filter((b) => b.status === 'free').map((b) => ({ ...b, ward: w.ward.display })));
@@ -181,8 +197,7 @@ async function beds(main, query) {
   const actions = h('div', { id: 'bed-panel' }, h('p', { class: 'muted' }, t('pickBed')));
   const select = h('select', { id: 'ward', 'aria-label': t('ward'), onchange: () => { location.hash = `/beds${select.value ? `?ward=${select.value}` : ''}`; } },
     h('option', { value: '' }, t('allWards')));
-  const list = chosen ? (await call('/fhir/Location/$bed-board')).parameter : board.parameter;
-  for (const w of all(list, 'ward').map((x) => parts(x)))
+  for (const w of wardList)
     select.append(h('option', { value: w.ward.reference.split('/')[1], selected: w.ward.reference === `Location/${chosen}` }, w.ward.display));
   main.replaceChildren(h('h2', {}, t('beds')), h('form', { class: 'search' }, h('label', {}, t('ward'), select)),
     h('div', { class: 'legend' }, STATUSES.filter((s) => counts[s]).map((s) => h('span', { class: `tile-key ${s}` }, `${t(`bed.${s}`)} ${counts[s]}`))),

@@ -352,6 +352,16 @@ test('the admission centre admits from its queue, the nurse works the bed board,
     await clerk.waitForSelector('#banner.info');
     await clerk.waitForSelector('#day-notices tr[data-request="ServiceRequest/notice-zzu1-5"] .good');
     await clerk.screenshot({ path: join(SHOTS, 'console-day-surgery.png'), fullPage: true });
+    // on the bed board, a waiting patient (the knee replacement) into a free bed of 骨科
+    await clerk.click('nav a[href="#/beds"]');
+    await clerk.waitForSelector('.grid .tile');
+    const free = clerk.locator('.tile.free[data-bed^="Location/bed-zzu1-1-"]').first();
+    const freeBed = await free.getAttribute('data-bed');
+    await free.click();
+    await clerk.waitForSelector('#assign-request option[value="ServiceRequest/notice-zzu1-3"]', { state: 'attached' });
+    await clerk.selectOption('#assign-request', 'ServiceRequest/notice-zzu1-3');
+    await clerk.click('#assign');
+    await clerk.waitForSelector(`.tile.occupied[data-bed="${freeBed}"]`);
     await clerk.close();
 
     const nurse = await open('demo-nurse');

@@ -322,3 +322,13 @@ test('$bed-board: every ward\'s beds with their status, who is in them and which
   // another hospital's clerk gets their own (empty) board
   assert.deepEqual(await board('', 'adm2'), []);
 });
+
+test('$bed-board?beds=false lists the wards with their bed counts only', async () => {
+  const r = await http('GET', `${srv.base}/Location/$bed-board?beds=false`, { headers: as('nurse') });
+  assert.equal(r.status, 200, r.body);
+  const wards = r.json.parameter.filter((p) => p.name === 'ward');
+  assert.ok(wards.length >= 6);
+  for (const w of wards) assert.ok(!w.part.some((x) => x.name === 'bed'));
+  const gs = wards.find((w) => w.part[0].valueReference.reference === 'Location/wa-gs');
+  assert.equal(gs.part.find((x) => x.name === 'beds').valueInteger, 3); // gs-1, gs-2, gs-icu (gs-ped deleted)
+});

@@ -446,6 +446,7 @@ struct board {
     struct inpt_call *k;
     const char *hospital; /* in */
     const char *ward;     /* in: one ward's id, or NULL for all */
+    bool beds;            /* in: the beds too, or the wards alone */
     struct board_ward *wards;
     size_t nwards;
 };
@@ -476,7 +477,7 @@ static void copy_board(const struct bed_view *v, void *arg)
         w->ward.department = inpt_keep(k, wards[i]->department);
         w->ward.group = inpt_keep(k, wards[i]->group);
         w->beds = arena_alloc(k->a, ((size_t)wards[i]->beds + 1) * sizeof(*w->beds));
-        for (size_t j = 0; j < nb && w->nbeds < (size_t)wards[i]->beds; j++)
+        for (size_t j = 0; bd->beds && j < nb && w->nbeds < (size_t)wards[i]->beds; j++)
             if (beds[j]->ward && !strcmp(beds[j]->ward, wards[i]->id))
                 inpt_copy_place(k, beds[j], &w->beds[w->nbeds++]);
         qsort(w->beds, w->nbeds, sizeof(*w->beds), place_order);
@@ -532,6 +533,7 @@ static void put_board_ward(struct inpt_call *k, json_object *list, const struct 
         inpt_add_part(parts, "group", "valueCode", json_object_new_string(w->ward.group));
     if (w->ward.at.floor != INPT_NO_FLOOR)
         inpt_add_part(parts, "floor", "valueInteger", json_object_new_int(w->ward.at.floor));
+    inpt_add_part(parts, "beds", "valueInteger", json_object_new_int(w->ward.beds));
     for (size_t i = 0; i < w->nbeds; i++) {
         const struct bed_place *b = &w->beds[i];
         json_object *bed = json_object_new_array();
@@ -549,7 +551,10 @@ static void put_board_ward(struct inpt_call *k, json_object *list, const struct 
     inpt_add_part(list, "ward", "part", parts);
 }
 
-/* Location/$bed-board [ward=Location/w] [hospital=Organization/h]: the wards' beds as they are. */
+/*
+ * Location/$bed-board [ward=Location/w] [hospital=Organization/h] [beds=false]: the wards
+ * (with how many beds each has) and their beds as they are, or the wards alone.
+ */
 static void run_board(struct rest_ctx *c, const char *type, const char *id, json_object *params,
                       void *self)
 {
@@ -561,7 +566,8 @@ static void run_board(struct rest_ctx *c, const char *type, const char *id, json
     struct board bd = {.k = k,
                        .hospital = r->kind == FHIR_REACH_ORG ? r->org
                                                              : fhir_params_text(params, "hospital"),
-                       .ward = inpt_id_of(fhir_params_text(params, "ward"), "Location")};
+                       .ward = inpt_id_of(fhir_params_text(params, "ward"), "Location"),
+                       .beds = !fhir_params_text(params, "beds") || inpt_is_true(params, "beds")};
     if (!bd.hospital) {
         rest_error(c, ERR_INVALID, "hospital", "give the 'hospital' (Organization/id)");
         goto out;
