@@ -770,7 +770,7 @@ static void run_catalogue(struct rest_ctx *c, const char *type, const char *id, 
         rest_error(c, ERR_NOT_FOUND, NULL, "no Organization '%s'", id ? id : "");
         goto out;
     }
-    const char *level_code = ext_text(org, INPT_EXT_LEVEL, "valueCode");
+    const char *level_code = inpt_keep(k, ext_text(org, INPT_EXT_LEVEL, "valueCode"));
     int minimum = adm_catalogue_minimum(adm_level_parse(level_code));
     json_object *cat = catalogue_of(k, arena_printf(k->a, "Organization/%s", id));
     size_t size = 0;

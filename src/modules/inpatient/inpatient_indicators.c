@@ -100,6 +100,7 @@ static const char *org_part_of(struct run *r, const char *ref)
             : inpt_read_current(r->c->app->store, "Organization", ref + 13, &version);
     const char *part = inpt_ref_text(org, "partOf");
     const char *name = bed_edit_text(org, "name");
+    ref = arena_strndup(r->a, ref, strlen(ref)); /* the maps outlive what ref came from */
     strmap_put(&r->orgs, ref, part ? arena_strndup(r->a, part, strlen(part)) : "");
     if (name)
         strmap_put(&r->names, ref, arena_strndup(r->a, name, strlen(name)));
