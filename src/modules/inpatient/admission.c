@@ -132,8 +132,8 @@ const char *adm_day_refusal_text(enum adm_day_refusal r)
 {
     static const char *const text[] = {
         [ADM_DAY_OK] = "符合日间手术条件 / eligible for day surgery",
-        [ADM_DAY_NOT_IN_CATALOGUE] = "该术式不在本院日间手术目录 / the procedure is not in the "
-                                     "hospital's day-surgery catalogue",
+        [ADM_DAY_NOT_IN_CATALOGUE] = ("该术式不在本院日间手术目录 / the procedure is not in the "
+                                      "hospital's day-surgery catalogue"),
         [ADM_DAY_ASA] = "ASA 分级不符（须 I–II 级）/ ASA class out of range (I-II)",
         [ADM_DAY_ESCORT] = "须有成人陪护 / an adult escort is required",
     };
