@@ -158,6 +158,8 @@ const words = {
   dayNotices: ['日间手术申请', 'Day-surgery requests'],
   dayStays: ['在院日间手术患者', 'Day-surgery patients in hospital'],
   noStays: ['暂无在院日间手术患者', 'No day-surgery patient in hospital'],
+  moreStays: ['更多在院患者', 'More patients in hospital'],
+  firstStays: ['在院患者首页', 'First page of patients in hospital'],
   booked: ['已预约', 'Booked'],
   book: ['预约', 'Book'],
   bookedOk: ['已预约日间手术', 'Day surgery booked'],

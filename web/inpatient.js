@@ -213,11 +213,17 @@ async function beds(main, query) {
 
 // ---- day surgery ----
 
-async function daySurgery(main) {
-  const refresh = () => daySurgery(main);
-  const q = await call('/fhir/ServiceRequest/$admission-queue?category=day-surgery&count=100');
+async function daySurgery(main, query) {
+  const params = new URLSearchParams(query);
+  const page = Number(params.get('page') || 1);
+  const refresh = () => daySurgery(main, query);
+  const q = await call(`/fhir/ServiceRequest/$admission-queue?category=day-surgery&count=${PAGE}&page=${page}`);
+  const head = parts(q.parameter);
   const entries = all(q.parameter, 'entry').map((e) => parts(e));
-  const stays = await call('/fhir/Encounter?class=http://terminology.hl7.org/CodeSystem/v3-ActCode|SS&status=in-progress&_count=100');
+  // the stays a page at a time, by the server's own next link (kept in the route)
+  const staysAt = params.get('stays') || `/fhir/Encounter?class=${enc('http://terminology.hl7.org/CodeSystem/v3-ActCode|SS')}&status=in-progress&_count=${PAGE}`;
+  const stays = await call(staysAt);
+  const nextStays = (stays.link || []).find((l) => l.relation === 'next')?.url;
   const shown = await names([...entries.map((e) => e.patient?.reference), ...(stays.entry || []).map((e) => e.resource.subject?.reference)]);
   const error = h('p', { class: 'bad', id: 'day-error' });
   const act = actor(refresh, (message) => { error.textContent = message; });
@@ -246,7 +252,12 @@ async function daySurgery(main) {
     entries.length ? h('table', { id: 'day-notices' }, h('tbody', {}, entries.map((e) => h('tr', { 'data-request': e.request.reference },
       h('td', {}, shown[e.patient?.reference] || refText(e.patient)), h('td', {}, ccText(e.procedure)), h('td', {}, bookCell(e)))))) : h('p', { class: 'muted' }, t('emptyQueue')),
     h('h3', {}, t('dayStays')),
-    stayRows.length ? h('table', { id: 'day-stays' }, h('tbody', {}, stayRows)) : h('p', { class: 'muted' }, t('noStays')));
+    stayRows.length ? h('table', { id: 'day-stays' }, h('tbody', {}, stayRows)) : h('p', { class: 'muted' }, t('noStays')),
+    h('div', { class: 'pager' },
+      page > 1 ? h('a', { href: `#/day-surgery?page=${page - 1}` }, t('previous')) : null,
+      page < head.pages ? h('a', { href: `#/day-surgery?page=${page + 1}` }, t('next')) : null,
+      params.get('stays') ? h('a', { href: '#/day-surgery' }, t('firstStays')) : null,
+      nextStays ? h('a', { href: `#/day-surgery?page=${page}&stays=${enc(new URL(nextStays, location.origin).pathname + new URL(nextStays, location.origin).search)}` }, t('moreStays')) : null));
 }
 
 // ---- indicators ----
