@@ -8,12 +8,13 @@
  *   POST [base]/Location/[id]/$cleaned      cleaning done: free, with the turnaround
  *   POST [base]/Location/[id]/$block        out of use (maintenance) or isolation
  *   POST [base]/Location/[id]/$unblock      back into use
+ *   GET  [base]/Location/$bed-board         the wards' beds as they are, with who is in them
  *
  * Structure and status come from the bed pool (bed_pool.h); every change is
- * written with If-Match on the versions the decision was made from, so two
- * clerks racing for the last bed cannot both have it: the unit of the
- * second fails and they get 409. The Encounter is read and written as the
- * caller (its reach, the audit trail); beds are directory data.
+ * written with If-Match on the versions the decision was made from
+ * (inpt_call.c), so two clerks racing for the last bed cannot both have it:
+ * the second is told 409. The Encounter is read and written as the caller
+ * (its reach, the audit trail); beds are directory data.
  */
 #include "modules/inpatient/bed_routes.h"
 
@@ -24,12 +25,10 @@
 #include "core/timeutil.h"
 #include "fhir/operation.h"
 #include "fhir/rest_internal.h"
-#include "fhir/scan.h"
-#include "fhir/validate.h"
 #include "modules/inpatient/admission_routes.h"
 #include "modules/inpatient/bed_edit.h"
-#include "modules/inpatient/inpatient_indicators.h"
 #include "modules/inpatient/bed_pool.h"
+#include "modules/inpatient/inpatient_indicators.h"
 #include "modules/inpatient/inpt_call.h"
 
 #define DEFINITION(name) INPT_BASE "/OperationDefinition/" name
