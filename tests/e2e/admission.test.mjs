@@ -4,7 +4,7 @@
 // surgery's catalogue, booking, PADS discharge, the 24-hour rule and follow-up calls.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, http, addUser, login, tempDir, diagnostics } from './helpers.mjs';
+import { http, diagnostics, putAs, startWithUsers } from './helpers.mjs';
 
 const EXT = 'https://fhir.yujian.org.cn/StructureDefinition/';
 const PHYS = 'http://terminology.hl7.org/CodeSystem/location-physical-type';
@@ -16,7 +16,7 @@ const iso = (ms) => new Date(ms).toISOString();
 const now = Date.now();
 
 let srv;
-const tok = {};
+let tok = {};
 const as = (name) => ({ Authorization: `Bearer ${tok[name]}` });
 const users = [
   ['hadm', 'hospital-admin', ['--org', 'Organization/h1']],
@@ -26,11 +26,7 @@ const users = [
   ['reg', 'regulator', ['--org', 'Organization/hc-zz']],
   ['hadm2', 'hospital-admin', ['--org', 'Organization/h2']],
 ];
-const put = async (body, who = 'adm') => {
-  const r = await http('PUT', `${srv.base}/${body.resourceType}/${body.id}`, { headers: as(who), body });
-  assert.ok(r.status === 200 || r.status === 201, `${body.resourceType}/${body.id}: ${r.body}`);
-  return r.json;
-};
+const put = (body, who = 'adm') => putAs(srv, as(who), body);
 const read = async (path, who = 'adm') => (await http('GET', `${srv.base}/${path}`, { headers: as(who) })).json;
 const params = (obj) => {
   const parameter = Object.entries(obj).map(([name, v]) => (typeof v === 'boolean' ? { name, valueBoolean: v }
@@ -55,11 +51,7 @@ const bed = (id) => ({
 });
 
 before(async () => {
-  const dir = tempDir();
-  for (const [name, role, extra] of users) addUser(dir, name, role, `${name}-password`, extra);
-  srv = await startServer({ dir });
-  const origin = srv.base.replace(/\/fhir$/, '');
-  for (const [name] of users) tok[name] = (await login(origin, name, `${name}-password`)).access_token;
+  ({ srv, tok } = await startWithUsers(users));
   const asAdmin = await http('PUT', `${srv.base}/Organization/hc-zz`, { body: { resourceType: 'Organization', id: 'hc-zz', name: '郑州市卫生健康委员会' } });
   assert.equal(asAdmin.status, 201, asAdmin.body);
   await put({ resourceType: 'Organization', id: 'h1', name: '第一医院', partOf: { reference: 'Organization/hc-zz' }, extension: [{ url: `${EXT}hospital-level`, valueCode: '3-general' }] }, 'hadm');

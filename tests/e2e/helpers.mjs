@@ -116,3 +116,22 @@ export async function http(method, url, { body, headers = {} } = {}) {
 export function diagnostics(json) {
   return (json?.issue || []).map((i) => `${(i.expression || []).join(',')}: ${i.diagnostics}`).join('\n');
 }
+
+// A server whose accounts are users ([name, role, extra CLI arguments], password "<name>-password"),
+// each signed in: { srv, tok } with tok[name] the account's access token.
+export async function startWithUsers(users, options = {}) {
+  const dir = options.dir || tempDir();
+  for (const [name, role, extra] of users) addUser(dir, name, role, `${name}-password`, extra);
+  const srv = await startServer({ ...options, dir });
+  const origin = srv.base.replace(/\/fhir$/, '');
+  const tok = {};
+  for (const [name] of users) tok[name] = (await login(origin, name, `${name}-password`)).access_token;
+  return { srv, tok };
+}
+
+// PUT body to its own URL on srv with headers; it must be stored (200 or 201). Its JSON.
+export async function putAs(srv, headers, body) {
+  const r = await http('PUT', `${srv.base}/${body.resourceType}/${body.id}`, { headers, body });
+  if (r.status !== 200 && r.status !== 201) throw new Error(`${body.resourceType}/${body.id}: ${r.status} ${r.body}`);
+  return r.json;
+}

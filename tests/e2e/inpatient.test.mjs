@@ -4,7 +4,7 @@
 // $cleaned, $block and $unblock move beds along their statuses; racing clerks never share a bed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, http, addUser, login, tempDir, diagnostics } from './helpers.mjs';
+import { http, diagnostics, putAs, startWithUsers } from './helpers.mjs';
 
 const EXT = 'https://fhir.yujian.org.cn/StructureDefinition/';
 const PHYS = 'http://terminology.hl7.org/CodeSystem/location-physical-type';
@@ -12,7 +12,7 @@ const STATUS = 'https://fhir.yujian.org.cn/CodeSystem/bed-status';
 const TYPE = 'https://fhir.yujian.org.cn/CodeSystem/bed-type';
 
 let srv;
-const tok = {};
+let tok = {};
 const as = (name) => ({ Authorization: `Bearer ${tok[name]}` });
 const users = [
   ['hadm', 'hospital-admin', ['--org', 'Organization/h1']],
@@ -22,11 +22,7 @@ const users = [
   ['doc', 'doctor', ['--org', 'Organization/h1']],
 ];
 
-const put = async (body, who = 'hadm') => {
-  const r = await http('PUT', `${srv.base}/${body.resourceType}/${body.id}`, { headers: as(who), body });
-  assert.ok(r.status === 200 || r.status === 201, `${body.resourceType}/${body.id}: ${r.body}`);
-  return r.json;
-};
+const put = (body, who = 'hadm') => putAs(srv, as(who), body);
 const place = (id, code, name, partOf, extra = {}) => ({
   resourceType: 'Location', id, name, status: 'active', mode: 'instance',
   physicalType: { coding: [{ system: PHYS, code }] },
@@ -72,11 +68,7 @@ const bedStatus = async (id) => (await read(`Location/${id}`)).operationalStatus
 const out = (r) => Object.fromEntries(r.json.parameter.map((p) => [p.name, p.valueCode ?? p.valueBoolean ?? p.valueInteger ?? p.valueReference?.reference]));
 
 before(async () => {
-  const dir = tempDir();
-  for (const [name, role, extra] of users) addUser(dir, name, role, `${name}-password`, extra);
-  srv = await startServer({ dir });
-  const origin = srv.base.replace(/\/fhir$/, '');
-  for (const [name] of users) tok[name] = (await login(origin, name, `${name}-password`)).access_token;
+  ({ srv, tok } = await startWithUsers(users));
   await put({ resourceType: 'Organization', id: 'h1', name: '第一医院' });
   for (const [id, name] of [['gs', '普外科'], ['orth', '骨科'], ['uro', '泌尿外科'], ['card', '心内科'], ['inf', '感染科'], ['far', '胸外科']])
     await put({ resourceType: 'Organization', id, name, partOf: { reference: 'Organization/h1' } });

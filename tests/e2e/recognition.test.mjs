@@ -4,7 +4,7 @@
 // extensions), written here as any client would.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, http, addUser, login, tempDir, diagnostics } from './helpers.mjs';
+import { startServer, http, tempDir, diagnostics, startWithUsers } from './helpers.mjs';
 
 const EXT = 'https://fhir.yujian.org.cn/StructureDefinition/';
 const CATALOGUE = 'https://fhir.yujian.org.cn/CodeSystem/recognition-items';
@@ -17,7 +17,7 @@ const dateOnly = (ms) => iso(ms).slice(0, 10);
 const now = Date.now();
 
 let srv;
-const tok = {};
+let tok = {};
 const as = (name) => ({ Authorization: `Bearer ${tok[name]}` });
 const users = [
   ['docb', 'doctor', ['--org', 'Organization/hb', '--subject', 'Practitioner/pb']], // Zhengzhou, alliance
@@ -60,11 +60,7 @@ const put = async (body) => {
 };
 
 before(async () => {
-  const dir = tempDir();
-  for (const [name, role, extra] of users) addUser(dir, name, role, `${name}-password`, extra);
-  srv = await startServer({ dir });
-  const origin = srv.base.replace(/\/fhir$/, '');
-  for (const [name] of users) tok[name] = (await login(origin, name, `${name}-password`)).access_token;
+  ({ srv, tok } = await startWithUsers(users));
   // the tree: province > Zhengzhou (hb, la, lf, hx) and Zhoukou (county 411625 > hc)
   const division = (code) => [{ system: DIVISION, value: code }];
   await put({ resourceType: 'Organization', id: 'hc-410000', name: '河南省卫生健康委员会', identifier: division('410000') });
