@@ -244,12 +244,15 @@ bool rest_may_read(struct rest_ctx *c, const char *type, const char *id)
     return reaches(c, r, type, id, FHIR_ACCESS_WRITE) || in_shared_record(c, r, type, id);
 }
 
-bool rest_holds(struct rest_ctx *c, json_object *resource)
+bool rest_may_read_current(struct rest_ctx *c, const char *type, const char *id,
+                           json_object *current)
 {
+    /* held by the caller's organisation: answered from the custodian tag in hand, no query */
     const struct fhir_reach *r = rest_reach(c);
-    const char *custodian = fhir_access_custodian(resource);
-    return r->kind == FHIR_REACH_ALL ||
-           (r->kind == FHIR_REACH_ORG && r->org && custodian && !strcmp(custodian, r->org));
+    const char *custodian = fhir_access_custodian(current);
+    if (r->kind == FHIR_REACH_ORG && r->org && custodian && !strcmp(custodian, r->org))
+        return true;
+    return rest_may_read(c, type, id);
 }
 
 static bool confine_nested(void *ctx, struct fhir_query *q)

@@ -66,11 +66,12 @@ const char *rest_own_patient(struct rest_ctx *c);
 /* rest.c: may the caller read type/id (its current version)? */
 bool rest_may_read(struct rest_ctx *c, const char *type, const char *id);
 /*
- * rest.c: does the caller reach resource (a current version in hand) as its
- * own: everything, or its organisation holds it (custodian tag)? The first
- * question of rest_may_read, answered without a query; false says nothing.
+ * rest.c: rest_may_read for a resource whose current version is in hand: a
+ * record the caller's organisation holds (its custodian tag) is answered
+ * without a query.
  */
-bool rest_holds(struct rest_ctx *c, json_object *resource);
+bool rest_may_read_current(struct rest_ctx *c, const char *type, const char *id,
+                           json_object *current);
 /*
  * rest.c: confine a search to what the caller reaches (fhir_access_confine);
  * false, with a 403 written, when nothing of the type is reachable.

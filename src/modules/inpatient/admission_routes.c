@@ -99,19 +99,10 @@ static json_object *load_request(struct inpt_call *k, const char *id, int64_t *v
                    "give the admission notice as 'ServiceRequest/id'");
         return NULL;
     }
-    json_object *sr = inpt_read_current(k->c->app->store, "ServiceRequest", id, version);
-    if (!sr) {
-        rest_error(k->c, ERR_NOT_FOUND, "request", "no ServiceRequest '%s'", id);
+    json_object *sr = inpt_read_as_caller(k, "ServiceRequest", id, "request", version);
+    if (!sr)
         return NULL;
-    }
     const char *patient = inpt_ref_text(sr, "subject");
-    if (!rest_holds(k->c, sr) && !rest_may_read(k->c, "ServiceRequest", id)) {
-        rest_error(k->c, ERR_FORBIDDEN, "request", "'ServiceRequest/%s' is not in your records",
-                   id);
-        json_object_put(sr);
-        return NULL;
-    }
-    rest_touched(k->c, "ServiceRequest", id, patient);
     const char *status = bed_edit_text(sr, "status");
     const char *why = !category_of(sr)                      ? "is not an admission notice"
                       : !status || strcmp(status, "active") ? "is not active (admitted, "
@@ -417,31 +408,55 @@ static json_object *stay_encounter(struct inpt_call *k, const char *request_id, 
     return enc;
 }
 
-/*
- * The notice's pre-admission, if open, ends with the admission: its costs go
- * with the stay when admitted within the window, else they are outpatient
- * costs. Queued as a write; false (answered) on error.
+/* The notice's pre-admission Encounter, read (the caller puts it), its *id and *version; or NULL.
  */
-static bool close_pre_admission(struct inpt_call *k, json_object *sr, const char *stay)
+static json_object *pre_admission_of(struct inpt_call *k, json_object *sr, const char **id,
+                                     int64_t *version)
 {
     const char *ref =
         bed_edit_text(bed_edit_ext(sr, INPT_EXT_PREADM, "valueReference"), "reference");
-    const char *id = ref ? inpt_id_of(ref, "Encounter") : NULL;
-    int64_t version = 0;
-    json_object *pre = id ? inpt_read_current(k->c->app->store, "Encounter", id, &version) : NULL;
-    const char *status = bed_edit_text(pre, "status");
-    if (!pre || !status || strcmp(status, "in-progress")) {
-        json_object_put(pre);
-        return true;
-    }
+    *id = ref ? inpt_id_of(ref, "Encounter") : NULL;
+    return *id ? inpt_read_current(k->c->app->store, "Encounter", *id, version) : NULL;
+}
+
+/* A pre-admission's window at the call's moment. */
+struct pre_window {
+    int64_t deadline; /* the window's end */
+    bool extended;    /* with approval */
+    bool lapsed;      /* past its end */
+};
+
+static struct pre_window pre_window(const struct inpt_call *k, json_object *pre)
+{
     struct adm_window w = window_of(k);
     int64_t start = time_of(bed_edit_text(bed_edit_member(pre, "period"), "start"));
     bool extended = bed_edit_ext(pre, INPT_EXT_PREADM_EXTENDED, "valueReference") != NULL;
-    k->settlement = adm_preadm_state(&w, start, extended, k->now) == ADM_PREADM_OPEN ? "inpatient"
-                                                                                     : "outpatient";
-    json_object_object_add(pre, "status", json_object_new_string("finished"));
+    return (struct pre_window){adm_preadm_deadline(&w, start, extended), extended,
+                               adm_preadm_state(&w, start, extended, k->now) == ADM_PREADM_LAPSED};
+}
+
+/*
+ * The notice's pre-admission, if open, ends (status) now, queued as a write:
+ * with an admission into stay its costs go with the stay when admitted within
+ * the window, else (lapsed, or no stay: a cancellation) they are outpatient
+ * costs. True when none was open; false (answered) on error.
+ */
+static bool end_pre_admission(struct inpt_call *k, json_object *sr, const char *status,
+                              const char *stay)
+{
+    const char *id = NULL;
+    int64_t version = 0;
+    json_object *pre = pre_admission_of(k, sr, &id, &version);
+    const char *now_status = bed_edit_text(pre, "status");
+    if (!pre || !now_status || strcmp(now_status, "in-progress")) {
+        json_object_put(pre);
+        return true;
+    }
+    k->settlement = stay && !pre_window(k, pre).lapsed ? "inpatient" : "outpatient";
+    json_object_object_add(pre, "status", json_object_new_string(status));
     json_object_object_add(bed_edit_member(pre, "period"), "end", bed_edit_instant(k->now));
-    json_object_object_add(pre, "partOf", inpt_reference(stay, NULL));
+    if (stay)
+        json_object_object_add(pre, "partOf", inpt_reference(stay, NULL));
     bed_edit_set_ext(pre, INPT_EXT_SETTLEMENT, "valueCode", json_object_new_string(k->settlement));
     return inpt_add_write(k, "Encounter", id, pre, version);
 }
@@ -540,7 +555,7 @@ static void run_admit(struct rest_ctx *c, const char *type, const char *id, json
     k->enc = stay_encounter(k, request_id, day);
     bed_edit_place(k->enc, inpt_bed_ref(k, bed), j.bed.name, "active", k->borrowed, k->now);
     inpt_encounter_admitted(k);
-    if (!inpt_write_encounter(k) || (sr && !close_pre_admission(k, sr, stay)))
+    if (!inpt_write_encounter(k) || (sr && !end_pre_admission(k, sr, "finished", stay)))
         goto out;
     if (sr) {
         json_object_object_add(sr, "status", json_object_new_string("completed"));
@@ -577,25 +592,8 @@ static void run_cancel(struct rest_ctx *c, const char *type, const char *id, jso
     if (!sr)
         goto out;
     /* an open pre-admission ends too: cancelled, its costs outpatient costs */
-    const char *pre_ref =
-        bed_edit_text(bed_edit_ext(sr, INPT_EXT_PREADM, "valueReference"), "reference");
-    const char *pre_id = pre_ref ? inpt_id_of(pre_ref, "Encounter") : NULL;
-    int64_t pre_version = 0;
-    json_object *pre =
-        pre_id ? inpt_read_current(c->app->store, "Encounter", pre_id, &pre_version) : NULL;
-    const char *pre_status = bed_edit_text(pre, "status");
-    if (pre && pre_status && !strcmp(pre_status, "in-progress")) {
-        json_object_object_add(pre, "status", json_object_new_string("cancelled"));
-        json_object_object_add(bed_edit_member(pre, "period"), "end", bed_edit_instant(k->now));
-        bed_edit_set_ext(pre, INPT_EXT_SETTLEMENT, "valueCode",
-                         json_object_new_string("outpatient"));
-        k->settlement = "outpatient";
-        json_object *taken = pre;
-        pre = NULL;
-        if (!inpt_add_write(k, "Encounter", pre_id, taken, pre_version))
-            goto out;
-    }
-    json_object_put(pre);
+    if (!end_pre_admission(k, sr, "cancelled", NULL))
+        goto out;
     json_object_object_add(sr, "status", json_object_new_string("revoked"));
     bed_edit_set_ext(sr, INPT_EXT_CANCEL_REASON, "valueString", json_object_new_string(reason));
     bed_edit_set_ext(sr, INPT_EXT_CANCELLED, "valueDateTime", bed_edit_instant(k->now));
@@ -807,26 +805,19 @@ static int queued_cmp(const void *a, const void *b)
 /* The pre-admission of a notice, into parts: its state and deadline, and its items. */
 static void put_pre_admission(struct inpt_call *k, json_object *sr, json_object *parts)
 {
-    const char *ref =
-        bed_edit_text(bed_edit_ext(sr, INPT_EXT_PREADM, "valueReference"), "reference");
-    if (!ref)
-        return;
+    const char *id = NULL;
     int64_t version = 0;
-    const char *id = inpt_id_of(ref, "Encounter");
-    json_object *pre = inpt_read_current(k->c->app->store, "Encounter", id, &version);
+    json_object *pre = pre_admission_of(k, sr, &id, &version);
     if (!pre)
         return;
     rest_touched(k->c, "Encounter", id, inpt_ref_text(pre, "subject"));
-    struct adm_window w = window_of(k);
-    int64_t start = time_of(bed_edit_text(bed_edit_member(pre, "period"), "start"));
-    bool extended = bed_edit_ext(pre, INPT_EXT_PREADM_EXTENDED, "valueReference") != NULL;
-    bool lapsed = adm_preadm_state(&w, start, extended, k->now) == ADM_PREADM_LAPSED;
+    struct pre_window pw = pre_window(k, pre);
+    const char *ref = arena_printf(k->a, "Encounter/%s", id);
     json_object *pa = json_object_new_array();
     inpt_add_part(pa, "encounter", "valueReference", inpt_reference(ref, NULL));
-    inpt_add_part(pa, "state", "valueCode", json_object_new_string(lapsed ? "lapsed" : "open"));
-    inpt_add_part(pa, "deadline", "valueDateTime",
-                  bed_edit_instant(adm_preadm_deadline(&w, start, extended)));
-    inpt_add_part(pa, "extended", "valueBoolean", json_object_new_boolean(extended));
+    inpt_add_part(pa, "state", "valueCode", json_object_new_string(pw.lapsed ? "lapsed" : "open"));
+    inpt_add_part(pa, "deadline", "valueDateTime", bed_edit_instant(pw.deadline));
+    inpt_add_part(pa, "extended", "valueBoolean", json_object_new_boolean(pw.extended));
     inpt_add_part(pa, "complete", "valueBoolean", json_object_new_boolean(put_items(pre, pa)));
     inpt_add_part(parts, "pre-admission", "part", pa);
     json_object_put(pre);

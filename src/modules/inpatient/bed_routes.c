@@ -492,7 +492,7 @@ static void put_occupant(struct inpt_call *k, json_object *parts, const struct b
     const char *id = b->encounter + 10;
     int64_t version = 0;
     json_object *enc = inpt_read_current(k->c->app->store, "Encounter", id, &version);
-    if (!enc || (!rest_holds(k->c, enc) && !rest_may_read(k->c, "Encounter", id))) {
+    if (!enc || !rest_may_read_current(k->c, "Encounter", id, enc)) {
         json_object_put(enc);
         return;
     }

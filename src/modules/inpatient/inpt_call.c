@@ -101,6 +101,23 @@ void inpt_read_patient(struct inpt_call *k, const char *patient)
     json_object_put(p);
 }
 
+json_object *inpt_read_as_caller(struct inpt_call *k, const char *type, const char *id,
+                                 const char *location, int64_t *version)
+{
+    json_object *res = inpt_read_current(k->c->app->store, type, id, version);
+    if (!res) {
+        rest_error(k->c, ERR_NOT_FOUND, location, "no %s '%s'", type, id);
+        return NULL;
+    }
+    if (!rest_may_read_current(k->c, type, id, res)) {
+        rest_error(k->c, ERR_FORBIDDEN, location, "'%s/%s' is not in your records", type, id);
+        json_object_put(res);
+        return NULL;
+    }
+    rest_touched(k->c, type, id, inpt_ref_text(res, "subject"));
+    return res;
+}
+
 /* The encounter of the call, as the caller reads it; false (answered) when it may not be used. */
 bool inpt_load_encounter(struct inpt_call *k, const char *id)
 {
@@ -109,17 +126,10 @@ bool inpt_load_encounter(struct inpt_call *k, const char *id)
         return false;
     }
     k->enc_id = inpt_keep(k, id);
-    k->enc = inpt_read_current(k->c->app->store, "Encounter", id, &k->enc_version);
-    if (!k->enc) {
-        rest_error(k->c, ERR_NOT_FOUND, "encounter", "no Encounter '%s'", id);
+    k->enc = inpt_read_as_caller(k, "Encounter", id, "encounter", &k->enc_version);
+    if (!k->enc)
         return false;
-    }
-    if (!rest_holds(k->c, k->enc) && !rest_may_read(k->c, "Encounter", id)) {
-        rest_error(k->c, ERR_FORBIDDEN, "encounter", "'Encounter/%s' is not in your records", id);
-        return false;
-    }
     const char *patient = inpt_ref_text(k->enc, "subject");
-    rest_touched(k->c, "Encounter", id, patient);
     const char *status = bed_edit_text(k->enc, "status");
     static const char *const open[] = {"planned", "arrived", "triaged", "in-progress", "onleave"};
     bool is_open = false;

@@ -73,6 +73,14 @@ json_object *inpt_read_current(struct store *s, const char *type, const char *id
 /* The reference of o's member key, or NULL. */
 const char *inpt_ref_text(json_object *o, const char *key);
 
+/*
+ * The current version of type/id as the caller reads it (the caller puts it),
+ * recorded for the audit trail with its subject; NULL (answered 404 or 403,
+ * naming the parameter location) when absent or not theirs.
+ */
+json_object *inpt_read_as_caller(struct inpt_call *k, const char *type, const char *id,
+                                 const char *location, int64_t *version);
+
 /* The patient's sex and age, for the bed's restrictions. */
 void inpt_read_patient(struct inpt_call *k, const char *patient);
 
