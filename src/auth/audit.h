@@ -9,7 +9,7 @@
  * so an altered, removed or reordered entry breaks the chain from there on
  * (audit_verify). A write's entry is appended in the same transaction as
  * the write; every other entry is queued and appended in a group within
- * 50 ms (see docs/security.md for that window).
+ * about 5 ms (see docs/security.md for that window).
  */
 #ifndef AUTH_AUDIT_H
 #define AUTH_AUDIT_H

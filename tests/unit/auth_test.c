@@ -204,6 +204,51 @@ static void the_audit_chain_detects_tampering(void **state)
     assert_int_equal(rep.entries, 1);
 }
 
+struct in_order {
+    int next; /* index expected in the next entry's user name */
+    bool ok;  /* every entry so far was the one expected */
+};
+
+static bool check_order(const struct store_audit *a, void *arg)
+{
+    struct in_order *o = arg;
+    char want[16];
+    snprintf(want, sizeof(want), "u%d", o->next++);
+    o->ok = o->ok && strcmp(a->user, want) == 0;
+    return true;
+}
+
+/* More entries than one unit takes: every one written, in the order queued, one chain. */
+static void queued_entries_are_written_in_order(void **state)
+{
+    struct tmpstore *f = *state;
+    struct audit_log *log = audit_log_new(f->store);
+    enum { N = 3 * 64 + 7 };
+    for (int i = 0; i < N; i++) {
+        char user[16];
+        snprintf(user, sizeof(user), "u%d", i);
+        struct audit_event ev = {.time_ms = time_now_ms(),
+                                 .user = user,
+                                 .role = "",
+                                 .org = "",
+                                 .address = "",
+                                 .request_id = "r",
+                                 .action = 'R',
+                                 .subtype = "read",
+                                 .status = 200};
+        audit_log_submit(log, &ev);
+    }
+    audit_log_free(log); /* writes what is still queued */
+    struct audit_verify_report rep;
+    assert_int_equal(audit_verify(f->store, &rep), ERR_OK);
+    assert_int_equal(rep.entries, N);
+    assert_int_equal(rep.first_bad, 0);
+    struct in_order o = {0, true};
+    assert_int_equal(store_audit_scan(f->store, 0, NULL, 0, check_order, &o), ERR_OK);
+    assert_int_equal(o.next, N);
+    assert_true(o.ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +261,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(tokens_expire_and_are_revoked, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(the_audit_chain_detects_tampering, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(queued_entries_are_written_in_order, tmpstore_open,
                                         tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
