@@ -12,8 +12,11 @@
  *                                          (param, value...); absent text is ''
  *
  * Writes (writer thread): the version's row in res_current is upserted and
- * its entries replaced, inside the unit's transaction. Queries over these
- * tables are in sqlite_search.c.
+ * its entries brought in line with the new version, inside the unit's
+ * transaction: only the entries that changed are deleted or inserted (an
+ * update usually changes a few of them, and every entry touched dirties a
+ * page of its (param, value) index). Queries over these tables are in
+ * sqlite_search.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/sqlite_internal.h"
 
 static const char *const tables[STORE_IDX__COUNT] = {
@@ -40,6 +44,29 @@ static const char *const insert_sql[STORE_IDX__COUNT] = {
     ("INSERT OR IGNORE INTO sp_quantity (key, param, system, code, value) "
      "VALUES (?1, ?2, ?3, ?4, ?7)"),
     "INSERT OR IGNORE INTO sp_uri (key, param, uri) VALUES (?1, ?2, ?3)",
+};
+
+/* Columns read back per table, in the order of struct store_index_entry's fields. */
+static const char *const select_sql[STORE_IDX__COUNT] = {
+    "SELECT key, param, nullif(system, ''), code, 0, 0, 0 FROM sp_token",
+    "SELECT key, param, norm, raw, 0, 0, 0 FROM sp_string",
+    "SELECT key, param, target, NULL, 0, 0, 0 FROM sp_reference",
+    "SELECT key, param, NULL, NULL, 0, low, high FROM sp_date",
+    "SELECT key, param, NULL, NULL, value, 0, 0 FROM sp_number",
+    "SELECT key, param, nullif(system, ''), nullif(code, ''), value, 0, 0 FROM sp_quantity",
+    "SELECT key, param, uri, NULL, 0, 0, 0 FROM sp_uri",
+};
+
+/* One entry (its whole primary key), bound as insert_sql binds it. */
+static const char *const delete_one_sql[STORE_IDX__COUNT] = {
+    "DELETE FROM sp_token WHERE key = ?1 AND param = ?2 AND system = ?3 AND code = ?4",
+    "DELETE FROM sp_string WHERE key = ?1 AND param = ?2 AND norm = ?3 AND raw = ?4",
+    "DELETE FROM sp_reference WHERE key = ?1 AND param = ?2 AND target = ?3",
+    "DELETE FROM sp_date WHERE key = ?1 AND param = ?2 AND low = ?5 AND high = ?6",
+    "DELETE FROM sp_number WHERE key = ?1 AND param = ?2 AND value = ?7",
+    ("DELETE FROM sp_quantity WHERE key = ?1 AND param = ?2 AND system = ?3 AND code = ?4 "
+     "AND value = ?7"),
+    "DELETE FROM sp_uri WHERE key = ?1 AND param = ?2 AND uri = ?3",
 };
 
 /*
@@ -69,8 +96,13 @@ enum err sqlite_index_prepare(struct sqlite_store *s)
     for (int k = 0; k < STORE_IDX__COUNT; k++) {
         char del[64];
         snprintf(del, sizeof(del), "DELETE FROM %s WHERE key = ?1", tables[k]);
+        char sel[160];
+        snprintf(sel, sizeof(sel), "%s WHERE key = ?1", select_sql[k]);
         if (sqlite3_prepare_v3(s->wdb, insert_sql[k], -1, flags, &s->w_index_insert[k], NULL) ||
-            sqlite3_prepare_v3(s->wdb, del, -1, flags, &s->w_index_delete[k], NULL))
+            sqlite3_prepare_v3(s->wdb, del, -1, flags, &s->w_index_delete[k], NULL) ||
+            sqlite3_prepare_v3(s->wdb, sel, -1, flags, &s->w_index_select[k], NULL) ||
+            sqlite3_prepare_v3(s->wdb, delete_one_sql[k], -1, flags, &s->w_index_delete_one[k],
+                               NULL))
             return sqlite_sql_err(s->wdb, "prepare index");
     }
     return ERR_OK;
@@ -84,6 +116,8 @@ void sqlite_index_finalize(struct sqlite_store *s)
     for (int k = 0; k < STORE_IDX__COUNT; k++) {
         sqlite3_finalize(s->w_index_insert[k]);
         sqlite3_finalize(s->w_index_delete[k]);
+        sqlite3_finalize(s->w_index_select[k]);
+        sqlite3_finalize(s->w_index_delete_one[k]);
     }
 }
 
@@ -102,9 +136,9 @@ static void bind_text_or_empty(sqlite3_stmt *st, int i, const char *v)
     sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
 }
 
-static enum err insert_entry(struct sqlite_store *s, int64_t key, const struct store_index_entry *e)
+/* Bind key and e to st (one of insert_sql or delete_one_sql of e's kind). */
+static void bind_entry(sqlite3_stmt *st, int64_t key, const struct store_index_entry *e)
 {
-    sqlite3_stmt *st = s->w_index_insert[e->kind];
     int params = sqlite3_bind_parameter_count(st);
     sqlite3_bind_int64(st, 1, key);
     sqlite3_bind_text(st, 2, e->param, -1, SQLITE_STATIC);
@@ -118,7 +152,120 @@ static enum err insert_entry(struct sqlite_store *s, int64_t key, const struct s
     }
     if (params >= 7)
         sqlite3_bind_double(st, 7, e->number);
+}
+
+static enum err insert_entry(struct sqlite_store *s, int64_t key, const struct store_index_entry *e)
+{
+    sqlite3_stmt *st = s->w_index_insert[e->kind];
+    bind_entry(st, key, e);
     return step_done(s, st, "index insert");
+}
+
+static bool text_eq(sqlite3_stmt *st, int col, const char *v)
+{
+    const char *have = (const char *)sqlite3_column_text(st, col);
+    return strcmp(have ? have : "", v ? v : "") == 0;
+}
+
+/* Whether the row st is on (select_sql[kind]: key, param, text1, text2, number, low, high) is e. */
+static bool row_is(sqlite3_stmt *st, int kind, const struct store_index_entry *e)
+{
+    if (e->kind != kind || !text_eq(st, 1, e->param))
+        return false;
+    switch (kind) {
+    case STORE_IDX_DATE:
+        return sqlite3_column_int64(st, 5) == e->low && sqlite3_column_int64(st, 6) == e->high;
+    case STORE_IDX_NUMBER:
+        return sqlite3_column_double(st, 4) == e->number;
+    case STORE_IDX_QUANTITY:
+        return text_eq(st, 2, e->text1) && text_eq(st, 3, e->text2) &&
+               sqlite3_column_double(st, 4) == e->number;
+    case STORE_IDX_REFERENCE:
+    case STORE_IDX_URI:
+        return text_eq(st, 2, e->text1);
+    default:
+        return text_eq(st, 2, e->text1) && text_eq(st, 3, e->text2);
+    }
+}
+
+/* Rows to delete, copied out of the statement that found them. */
+struct gone {
+    struct store_index_entry *e; /* entries (strings owned) */
+    size_t n, cap;               /* used, allocated */
+};
+
+static void gone_add(struct gone *g, sqlite3_stmt *sel, int kind)
+{
+    if (g->n == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 8;
+        g->e = xrealloc(g->e, g->cap * sizeof(*g->e));
+    }
+    const char *t1 = (const char *)sqlite3_column_text(sel, 2);
+    const char *t2 = (const char *)sqlite3_column_text(sel, 3);
+    g->e[g->n++] = (struct store_index_entry){kind,
+                                              xstrdup((const char *)sqlite3_column_text(sel, 1)),
+                                              t1 ? xstrdup(t1) : NULL,
+                                              t2 ? xstrdup(t2) : NULL,
+                                              sqlite3_column_double(sel, 4),
+                                              sqlite3_column_int64(sel, 5),
+                                              sqlite3_column_int64(sel, 6)};
+}
+
+/* Delete the rows in g (of key), then forget them. */
+static enum err gone_delete(struct sqlite_store *s, int64_t key, struct gone *g)
+{
+    enum err err = ERR_OK;
+    for (size_t i = 0; i < g->n; i++) {
+        struct store_index_entry *e = &g->e[i];
+        if (!err) {
+            bind_entry(s->w_index_delete_one[e->kind], key, e);
+            err = step_done(s, s->w_index_delete_one[e->kind], "index delete");
+        }
+        free((char *)e->param);
+        free((char *)e->text1);
+        free((char *)e->text2);
+    }
+    g->n = 0;
+    return err;
+}
+
+/*
+ * Entries of a later version: of the rows key has, delete those the new
+ * entries do not have (once the rows are read: a table is not changed
+ * under a statement reading it); insert the entries not found among them.
+ * An entry that is there already is not touched.
+ */
+enum { DIFF_MAX = 256 }; /* more entries than this: delete all and insert again */
+static enum err replace_changed(struct sqlite_store *s, int64_t key, const struct store_row *row)
+{
+    bool kept[DIFF_MAX] = {false};
+    struct gone g = {NULL, 0, 0};
+    enum err err = ERR_OK;
+    for (int k = 0; !err && k < STORE_IDX__COUNT; k++) {
+        sqlite3_stmt *sel = s->w_index_select[k];
+        sqlite3_bind_int64(sel, 1, key);
+        int rc;
+        while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+            size_t i = 0;
+            while (i < row->index_count && (kept[i] || !row_is(sel, k, &row->index[i])))
+                i++;
+            if (i < row->index_count)
+                kept[i] = true;
+            else
+                gone_add(&g, sel, k);
+        }
+        if (rc != SQLITE_DONE)
+            err = sqlite_sql_err(s->wdb, "index read");
+        sqlite3_reset(sel);
+        enum err derr = gone_delete(s, key, &g);
+        if (!err)
+            err = derr;
+    }
+    free(g.e);
+    for (size_t i = 0; !err && i < row->index_count; i++)
+        if (!kept[i])
+            err = insert_entry(s, key, &row->index[i]);
+    return err;
 }
 
 /* Runs one of the res_current statements; *key is 0 when it touched no row. */
@@ -152,7 +299,11 @@ enum err sqlite_index_put(struct sqlite_store *s, int64_t seq, const struct stor
         err = current_row(s, second, seq, row, &key);
     if (!err && !key)
         err = sqlite_sql_err(s->wdb, "current row");
-    /* a first version has no entries to remove */
+    if (err)
+        return err;
+    if (row->version > 1 && !row->deleted && row->index_count <= DIFF_MAX)
+        return replace_changed(s, key, row);
+    /* a first version has no entries to remove; a deletion keeps none */
     for (int k = 0; !err && row->version > 1 && k < STORE_IDX__COUNT; k++) {
         sqlite3_bind_int64(s->w_index_delete[k], 1, key);
         err = step_done(s, s->w_index_delete[k], "index delete");
@@ -220,17 +371,6 @@ enum err sqlite_tx_meta_set(struct store_tx *txbase, const char *name, int64_t v
     sqlite3_bind_int64(st, 2, value);
     return step_done(tx->store, st, "meta set");
 }
-
-/* Columns read back per table, in the order of struct store_index_entry's fields. */
-static const char *const select_sql[STORE_IDX__COUNT] = {
-    "SELECT key, param, nullif(system, ''), code, 0, 0, 0 FROM sp_token",
-    "SELECT key, param, norm, raw, 0, 0, 0 FROM sp_string",
-    "SELECT key, param, target, NULL, 0, 0, 0 FROM sp_reference",
-    "SELECT key, param, NULL, NULL, 0, low, high FROM sp_date",
-    "SELECT key, param, NULL, NULL, value, 0, 0 FROM sp_number",
-    "SELECT key, param, nullif(system, ''), nullif(code, ''), value, 0, 0 FROM sp_quantity",
-    "SELECT key, param, uri, NULL, 0, 0, 0 FROM sp_uri",
-};
 
 static enum err entries_of(sqlite3 *db, int kind, int64_t after_key, int64_t last_key,
                            store_entry_fn *fn, void *ctx)

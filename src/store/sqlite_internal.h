@@ -33,25 +33,30 @@ enum read_stmt {
 };
 
 /*
- * A reader's cache of search statements, by SQL text: a search's SQL depends
- * only on the query's shape (values are bound), so the same shapes come
- * back; preparing them anew took an eighth of a search's time.
+ * A connection's cache of search statements, by SQL text: a search's SQL
+ * depends only on the query's shape (values are bound), so the same shapes
+ * come back; preparing them anew took an eighth of a search's time, and
+ * a seventh of the writer's in bed assignments (their reach checks search
+ * inside the unit). Each reader has one, and so has the writer connection.
  */
 enum { STMT_CACHE_SIZE = 32 };
 struct cached_stmt {
     uint64_t hash;    /* of sql */
     char *sql;        /* NULL: free slot */
-    sqlite3_stmt *st; /* prepared on the reader's connection */
+    sqlite3_stmt *st; /* prepared on the cache's connection */
     uint64_t used;    /* tick of the last use (least recently used goes first) */
     bool in_use;      /* handed out and not yet given back */
 };
+struct stmt_cache {
+    struct cached_stmt slot[STMT_CACHE_SIZE]; /* statements */
+    uint64_t tick;                            /* use counter */
+};
 
 struct reader {
-    struct reader *next;                       /* free-list link (under pool_lock) */
-    sqlite3 *db;                               /* read-only connection */
-    sqlite3_stmt *stmts[RS__COUNT];            /* prepared once */
-    struct cached_stmt cache[STMT_CACHE_SIZE]; /* search statements */
-    uint64_t tick;                             /* use counter of cache */
+    struct reader *next;            /* free-list link (under pool_lock) */
+    sqlite3 *db;                    /* read-only connection */
+    sqlite3_stmt *stmts[RS__COUNT]; /* prepared once */
+    struct stmt_cache cache;        /* search statements */
 };
 
 struct work_item {
@@ -84,38 +89,41 @@ struct sqlite_store {
     char tuning[160];             /* cache and mmap PRAGMAs for readers */
     char tuning_writer[160];      /* the same for the writer */
     sqlite3 *wdb;                 /* writer connection; writer thread only */
+    struct stmt_cache wcache;     /* its search statements; writer thread only */
     sqlite3_stmt *w_current;      /* writer thread only */
     sqlite3_stmt *w_insert;       /* writer thread only */
-    sqlite3_stmt *w_insert_current, *w_update_current; /* writer thread only */
-    sqlite3_stmt *w_index_insert[STORE_IDX__COUNT];    /* writer thread only */
-    sqlite3_stmt *w_index_delete[STORE_IDX__COUNT];    /* writer thread only */
-    sqlite3_stmt *w_meta_set;                          /* writer thread only */
-    sqlite3_stmt *w_audit_tail;                        /* writer thread only */
-    sqlite3_stmt *w_audit_insert;                      /* writer thread only */
-    pthread_t writer;                                  /* the writer thread */
-    pthread_mutex_t queue_lock;                        /* guards head, tail, stopping, done flags */
-    pthread_cond_t queue_nonempty;                     /* signalled on enqueue and stop */
-    pthread_cond_t queue_done;                         /* broadcast after each commit */
-    struct work_item *head;                            /* oldest queued unit */
-    struct work_item *tail;                            /* newest queued unit */
-    bool stopping;                                     /* close requested */
-    pthread_t syncer;                                  /* syncs the WAL, then completes units */
-    pthread_cond_t sync_nonempty;                      /* a committed batch was handed over */
-    struct work_item *sync_head, *sync_tail;           /* committed, not yet synced */
-    bool writer_stopped;                               /* the syncer drains and stops */
-    bool sync_failed;                                  /* a sync failed: every later write fails */
-    int wal_fd;                                        /* the syncer's descriptor of the WAL */
-    char *dir;                                         /* data directory (synced once) */
-    sqlite3 *cdb;                                      /* the checkpointer's connection */
-    pthread_t checkpointer;                            /* copies the WAL into the database */
-    bool ckpt_started;                                 /* the thread runs */
-    pthread_mutex_t ckpt_lock;                         /* guards ckpt_wanted, ckpt_stopping */
-    pthread_cond_t ckpt_cond;                          /* signalled when either is set */
-    bool ckpt_wanted;                                  /* the WAL passed its threshold */
-    bool ckpt_running;                                 /* a background pass is under way */
-    long ckpt_passes;                                  /* background passes finished */
-    long ckpt_passes_at_signal;                        /* ckpt_passes when last woken (writer) */
-    int ckpt_backfilled;         /* frames copied as of the last background pass */
+    sqlite3_stmt *w_insert_current, *w_update_current;  /* writer thread only */
+    sqlite3_stmt *w_index_insert[STORE_IDX__COUNT];     /* writer thread only */
+    sqlite3_stmt *w_index_delete[STORE_IDX__COUNT];     /* writer thread only */
+    sqlite3_stmt *w_index_select[STORE_IDX__COUNT];     /* a key's entries; writer thread only */
+    sqlite3_stmt *w_index_delete_one[STORE_IDX__COUNT]; /* one entry; writer thread only */
+    sqlite3_stmt *w_meta_set;                           /* writer thread only */
+    sqlite3_stmt *w_audit_tail;                         /* writer thread only */
+    sqlite3_stmt *w_audit_insert;                       /* writer thread only */
+    pthread_t writer;                                   /* the writer thread */
+    pthread_mutex_t queue_lock;              /* guards head, tail, stopping, done flags */
+    pthread_cond_t queue_nonempty;           /* signalled on enqueue and stop */
+    pthread_cond_t queue_done;               /* broadcast after each commit */
+    struct work_item *head;                  /* oldest queued unit */
+    struct work_item *tail;                  /* newest queued unit */
+    bool stopping;                           /* close requested */
+    pthread_t syncer;                        /* syncs the WAL, then completes units */
+    pthread_cond_t sync_nonempty;            /* a committed batch was handed over */
+    struct work_item *sync_head, *sync_tail; /* committed, not yet synced */
+    bool writer_stopped;                     /* the syncer drains and stops */
+    bool sync_failed;                        /* a sync failed: every later write fails */
+    int wal_fd;                              /* the syncer's descriptor of the WAL */
+    char *dir;                               /* data directory (synced once) */
+    sqlite3 *cdb;                            /* the checkpointer's connection */
+    pthread_t checkpointer;                  /* copies the WAL into the database */
+    bool ckpt_started;                       /* the thread runs */
+    pthread_mutex_t ckpt_lock;               /* guards ckpt_wanted, ckpt_stopping */
+    pthread_cond_t ckpt_cond;                /* signalled when either is set */
+    bool ckpt_wanted;                        /* the WAL passed its threshold */
+    bool ckpt_running;                       /* a background pass is under way */
+    long ckpt_passes;                        /* background passes finished */
+    long ckpt_passes_at_signal;              /* ckpt_passes when last woken (writer) */
+    int ckpt_backfilled;                     /* frames copied as of the last background pass */
     long ckpt_catch_ups;         /* the writer's small checkpoints after a pass (for tests) */
     bool ckpt_stopping;          /* close requested */
     pthread_mutex_t pool_lock;   /* guards free_readers, all_readers */

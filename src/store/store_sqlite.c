@@ -222,11 +222,11 @@ static uint64_t sql_hash(const char *sql)
 }
 
 /* The slot for a new statement: a free one, else the least recently used one not in use. */
-static struct cached_stmt *cache_victim(struct reader *r)
+static struct cached_stmt *cache_victim(struct stmt_cache *cache)
 {
     struct cached_stmt *victim = NULL;
     for (int i = 0; i < STMT_CACHE_SIZE; i++) {
-        struct cached_stmt *c = &r->cache[i];
+        struct cached_stmt *c = &cache->slot[i];
         if (!c->sql)
             return c;
         if (!c->in_use && (!victim || c->used < victim->used))
@@ -235,53 +235,72 @@ static struct cached_stmt *cache_victim(struct reader *r)
     return victim;
 }
 
+/* The writer thread's store (set by writer_main): its connection has a cache too. */
+static _Thread_local struct sqlite_store *writer_store;
+
+/* The statement cache of db on this thread, or NULL (statements then prepared each time). */
+static struct stmt_cache *cache_of(sqlite3 *db)
+{
+    if (snapshot_reader && snapshot_reader->db == db)
+        return &snapshot_reader->cache;
+    if (writer_store && writer_store->wdb == db)
+        return &writer_store->wcache;
+    return NULL;
+}
+
 int sqlite_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **out)
 {
-    struct reader *r = snapshot_reader;
-    if (!r || r->db != db)
+    struct stmt_cache *cache = cache_of(db);
+    if (!cache)
         return sqlite3_prepare_v2(db, sql, -1, out, NULL);
     uint64_t h = sql_hash(sql);
     for (int i = 0; i < STMT_CACHE_SIZE; i++) {
-        struct cached_stmt *c = &r->cache[i];
+        struct cached_stmt *c = &cache->slot[i];
         if (c->sql && !c->in_use && c->hash == h && !strcmp(c->sql, sql)) {
             c->in_use = true;
-            c->used = ++r->tick;
+            c->used = ++cache->tick;
             *out = c->st;
             return SQLITE_OK;
         }
     }
     int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
-    struct cached_stmt *c = rc == SQLITE_OK ? cache_victim(r) : NULL;
+    struct cached_stmt *c = rc == SQLITE_OK ? cache_victim(cache) : NULL;
     if (c) {
         sqlite3_finalize(c->st);
         free(c->sql);
-        *c = (struct cached_stmt){h, xstrdup(sql), *out, ++r->tick, true};
+        *c = (struct cached_stmt){h, xstrdup(sql), *out, ++cache->tick, true};
     }
     return rc;
 }
 
 void sqlite_stmt_release(sqlite3 *db, sqlite3_stmt *st)
 {
-    struct reader *r = snapshot_reader;
-    for (int i = 0; r && r->db == db && st && i < STMT_CACHE_SIZE; i++) {
-        if (r->cache[i].st == st && r->cache[i].in_use) {
+    struct stmt_cache *cache = cache_of(db);
+    for (int i = 0; cache && st && i < STMT_CACHE_SIZE; i++) {
+        if (cache->slot[i].st == st && cache->slot[i].in_use) {
             sqlite3_reset(st);
             sqlite3_clear_bindings(st);
-            r->cache[i].in_use = false;
+            cache->slot[i].in_use = false;
             return;
         }
     }
     sqlite3_finalize(st);
 }
 
+static void cache_free(struct stmt_cache *cache)
+{
+    for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+        sqlite3_finalize(cache->slot[i].st);
+        free(cache->slot[i].sql);
+    }
+    memset(cache, 0, sizeof(*cache));
+}
+
 static void reader_close(struct reader *r)
 {
     for (int k = 0; k < RS__COUNT; k++)
         sqlite3_finalize(r->stmts[k]);
-    for (int i = 0; i < STMT_CACHE_SIZE; i++) {
-        sqlite3_finalize(r->cache[i].st);
-        free(r->cache[i].sql);
-    }
+    cache_free(&r->cache);
     sqlite3_close(r->db);
     free(r);
 }
@@ -606,6 +625,7 @@ static struct work_item *take_batch_locked(struct sqlite_store *s, struct work_i
 static void *writer_main(void *arg)
 {
     struct sqlite_store *s = arg;
+    writer_store = s;
     pthread_mutex_lock(&s->queue_lock);
     for (;;) {
         while (!s->head && !s->stopping)
@@ -872,6 +892,7 @@ static void sqlite_close(struct store *base)
     sqlite3_finalize(s->w_insert);
     sqlite_index_finalize(s);
     sqlite_audit_finalize(s);
+    cache_free(&s->wcache);
     sqlite3_close(s->wdb);
     if (s->wal_fd >= 0)
         close(s->wal_fd);
@@ -959,7 +980,7 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
     /*
      * The page cache keeps the index B-trees' upper levels in memory. mmap
      * is off by default: in WAL mode a read transaction that begins after
-     * any commit (the audit trail commits every 50 ms) unmaps the whole
+     * any commit (the audit trail commits every few ms) unmaps the whole
      * mapping and faults it in again (measured: 1 ms per munmap of a 1.9 GB
      * file; identifier search 6,800 -> 9,700 req/s and bed assignment
      * 1,300 -> 2,900 req/s without it). temp_store=MEMORY keeps the per-unit savepoint
@@ -999,6 +1020,7 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
         sqlite3_finalize(s->w_insert);
         sqlite_index_finalize(s);
         sqlite_audit_finalize(s);
+        cache_free(&s->wcache);
         sqlite3_close(s->wdb);
         free(s->path);
         free(s->dir);

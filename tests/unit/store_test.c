@@ -622,6 +622,136 @@ static void readers_cache_statements_safely(void **state)
                      ERR_OK);
 }
 
+/* The writer's connection caches its search statements (reach checks search inside units). */
+static enum err writer_cache_unit(struct store_tx *tx, void *arg)
+{
+    (void)arg;
+    return cache_contract(((struct sqlite_tx *)tx)->store->wdb, NULL);
+}
+
+static void the_writer_caches_statements_safely(void **state)
+{
+    struct tmpstore *f = *state;
+    assert_int_equal(put(f->store, "cached", "{}", false), ERR_OK);
+    assert_int_equal(store_write(f->store, writer_cache_unit, NULL), ERR_OK);
+    assert_int_equal(store_write(f->store, writer_cache_unit, NULL), ERR_OK);
+}
+
+/* ---- index entries across versions ---- */
+
+struct versioned {
+    const struct store_index_entry *entries; /* the version's entries */
+    size_t count;                            /* how many */
+};
+
+static enum err put_indexed(struct store_tx *tx, void *arg)
+{
+    struct versioned *v = arg;
+    struct store_current cur;
+    enum err err = store_tx_current(tx, "Patient", "ix", &cur);
+    if (err)
+        return err;
+    struct store_row row = {
+        str_from("Patient"), str_from("ix"), cur.version + 1, 1000, false, str_from("{}"), 0,
+        v->entries,          v->count};
+    return store_tx_put(tx, &row);
+}
+
+static void entry_text(const struct store_index_entry *e, char *out, size_t size)
+{
+    snprintf(out, size, "%d|%s|%s|%s|%g|%lld|%lld", e->kind, e->param, e->text1 ? e->text1 : "",
+             e->text2 ? e->text2 : "", e->number, (long long)e->low, (long long)e->high);
+}
+
+struct entry_list {
+    char text[400][96]; /* each entry as entry_text */
+    size_t n;           /* how many */
+};
+
+static bool list_entry(int64_t key, const struct store_index_entry *e, void *arg)
+{
+    (void)key;
+    struct entry_list *l = arg;
+    if (l->n < 400)
+        entry_text(e, l->text[l->n++], sizeof(l->text[0]));
+    return true;
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Write v as the next version, then the index holds exactly v's entries (duplicates once). */
+static void put_and_expect(struct store *s, const struct store_index_entry *entries, size_t count)
+{
+    struct versioned v = {entries, count};
+    assert_int_equal(store_write(s, put_indexed, &v), ERR_OK);
+    static struct entry_list want, have;
+    memset(&want, 0, sizeof(want));
+    memset(&have, 0, sizeof(have));
+    for (size_t i = 0; i < count; i++)
+        entry_text(&entries[i], want.text[want.n++], sizeof(want.text[0]));
+    qsort(want.text, want.n, sizeof(want.text[0]), by_text);
+    size_t unique = 0;
+    for (size_t i = 0; i < want.n; i++)
+        if (!unique || strcmp(want.text[i], want.text[unique - 1]))
+            memmove(want.text[unique++], want.text[i], sizeof(want.text[0]));
+    assert_int_equal(store_entries(s, 0, INT64_MAX, list_entry, &have), ERR_OK);
+    qsort(have.text, have.n, sizeof(have.text[0]), by_text);
+    assert_int_equal(have.n, unique);
+    for (size_t i = 0; i < unique; i++)
+        assert_string_equal(have.text[i], want.text[i]);
+}
+
+/*
+ * A later version keeps the entries it shares with the one before and
+ * replaces the others, of every kind; none left over, none twice, and the
+ * same with more entries than are compared one by one.
+ */
+static void a_new_version_leaves_exactly_its_entries(void **state)
+{
+    struct tmpstore *f = *state;
+    const struct store_index_entry v1[] = {
+        {STORE_IDX_TOKEN, "Patient.gender", NULL, "male", 0, 0, 0},
+        {STORE_IDX_TOKEN, "Patient.identifier", "urn:id", "1", 0, 0, 0},
+        {STORE_IDX_STRING, "Patient.name", "li", "Li", 0, 0, 0},
+        {STORE_IDX_REFERENCE, "Patient.organization", "Organization/a", NULL, 0, 0, 0},
+        {STORE_IDX_DATE, "Patient.birthdate", NULL, NULL, 0, 100, 199},
+        {STORE_IDX_NUMBER, "Patient.n", NULL, NULL, 1.5, 0, 0},
+        {STORE_IDX_QUANTITY, "Patient.q", "http://unitsofmeasure.org", "mg", 2.5, 0, 0},
+        {STORE_IDX_URI, "Patient.u", "http://a", NULL, 0, 0, 0},
+    };
+    put_and_expect(f->store, v1, sizeof(v1) / sizeof(v1[0]));
+    const struct store_index_entry v2[] = {
+        {STORE_IDX_TOKEN, "Patient.gender", NULL, "female", 0, 0, 0},    /* changed */
+        {STORE_IDX_TOKEN, "Patient.identifier", "urn:id", "1", 0, 0, 0}, /* kept */
+        {STORE_IDX_TOKEN, "Patient.identifier", "urn:id", "1", 0, 0, 0}, /* twice */
+        {STORE_IDX_STRING, "Patient.name", "li", "Li", 0, 0, 0},
+        {STORE_IDX_STRING, "Patient.name", "wang", "Wang", 0, 0, 0}, /* added */
+        {STORE_IDX_REFERENCE, "Patient.organization", "Organization/b", NULL, 0, 0, 0},
+        {STORE_IDX_DATE, "Patient.birthdate", NULL, NULL, 0, 100, 200},
+        {STORE_IDX_NUMBER, "Patient.n", NULL, NULL, 1.5, 0, 0},
+        {STORE_IDX_QUANTITY, "Patient.q", "http://unitsofmeasure.org", "mg", 3.5, 0, 0},
+        {STORE_IDX_QUANTITY, "Patient.q", NULL, "mg", 3.5, 0, 0},
+    };
+    put_and_expect(f->store, v2, sizeof(v2) / sizeof(v2[0]));
+    put_and_expect(f->store, NULL, 0); /* none left */
+    put_and_expect(f->store, v1, sizeof(v1) / sizeof(v1[0]));
+    /* more than are compared one by one: all replaced, then compared again */
+    enum { MANY = 300 };
+    static struct store_index_entry many[MANY];
+    static char codes[MANY][8];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(codes[i], sizeof(codes[i]), "c%d", i);
+        many[i] =
+            (struct store_index_entry){STORE_IDX_TOKEN, "Patient.tag", "urn:t", codes[i], 0, 0, 0};
+    }
+    put_and_expect(f->store, many, MANY);
+    put_and_expect(f->store, many + 100, 120);
+    put_and_expect(f->store, v2, sizeof(v2) / sizeof(v2[0]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +781,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(wal_is_checkpointed_and_stays_bounded, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(readers_cache_statements_safely, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(the_writer_caches_statements_safely, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(a_new_version_leaves_exactly_its_entries, tmpstore_open,
                                         tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
