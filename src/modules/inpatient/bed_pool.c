@@ -63,7 +63,8 @@ struct bed_pool {
     size_t nbeds;
     const struct bed_ward **wards; /* likewise */
     size_t nwards;
-    bool dirty; /* the structure changed: resolve and sort again */
+    const struct bed_ward **by_department; /* the same wards by department, then id */
+    bool dirty;                            /* the structure changed: resolve and sort again */
 };
 
 /* ---- the id table ---- */
@@ -350,6 +351,13 @@ static int ward_cmp(const void *a, const void *b)
     return hospital_cmp(x->hospital, x->id, y->hospital, y->id);
 }
 
+static int ward_department_cmp(const void *a, const void *b)
+{
+    const struct bed_ward *x = *(const struct bed_ward *const *)a;
+    const struct bed_ward *y = *(const struct bed_ward *const *)b;
+    return hospital_cmp(x->department, x->id, y->department, y->id);
+}
+
 /* Resolve every bed and ward, count the wards' beds, list both per hospital. */
 static void rebuild(struct bed_pool *p)
 {
@@ -377,6 +385,10 @@ static void rebuild(struct bed_pool *p)
     }
     qsort(p->beds, p->nbeds, sizeof(*p->beds), bed_cmp);
     qsort(p->wards, p->nwards, sizeof(*p->wards), ward_cmp);
+    free(p->by_department);
+    p->by_department = xmalloc((p->nwards + 1) * sizeof(*p->by_department));
+    memcpy(p->by_department, p->wards, p->nwards * sizeof(*p->wards));
+    qsort(p->by_department, p->nwards, sizeof(*p->wards), ward_department_cmp);
     p->dirty = false;
 }
 
@@ -529,6 +541,7 @@ void bed_pool_free(struct bed_pool *p)
     free(p->slots);
     free(p->beds);
     free(p->wards);
+    free(p->by_department);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -635,12 +648,23 @@ const struct bed_ward *const *bed_view_wards(const struct bed_view *v, const cha
     return v->pool->wards + first;
 }
 
+const struct bed_ward *const *bed_view_department_wards(const struct bed_view *v,
+                                                        const char *department, size_t *count)
+{
+    *count = 0;
+    if (!department || !*department)
+        return NULL;
+    size_t first = range_of((const void *const *)v->pool->by_department, v->pool->nwards,
+                            offsetof(struct bed_ward, department), department, count);
+    return v->pool->by_department + first;
+}
+
 const char *bed_view_department_hospital(const struct bed_view *v, const char *department)
 {
-    for (size_t i = 0; department && i < v->pool->nwards; i++) {
-        const struct bed_ward *w = v->pool->wards[i];
-        if (w->department && w->hospital && !strcmp(w->department, department))
-            return w->hospital;
-    }
+    size_t n = 0;
+    const struct bed_ward *const *wards = bed_view_department_wards(v, department, &n);
+    for (size_t i = 0; i < n; i++)
+        if (wards[i]->hospital)
+            return wards[i]->hospital;
     return NULL;
 }

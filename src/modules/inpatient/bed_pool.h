@@ -81,6 +81,10 @@ const struct bed_place *const *bed_view_all_beds(const struct bed_view *v, size_
 const struct bed_ward *const *bed_view_wards(const struct bed_view *v, const char *hospital,
                                              size_t *count);
 
+/* The wards department ("Organization/id") owns, in id order: *count of them. */
+const struct bed_ward *const *bed_view_department_wards(const struct bed_view *v,
+                                                        const char *department, size_t *count);
+
 /* The hospital of the first ward department ("Organization/id") owns, or NULL. */
 const char *bed_view_department_hospital(const struct bed_view *v, const char *department);
 

@@ -175,10 +175,10 @@ void inpt_home_request(const struct bed_view *v, const struct inpt_call *k, cons
                                .age = k->age,
                                .max_floor_distance = k->c->app->cfg->inpatient_borrow_floors};
     size_t n = 0;
-    const struct bed_ward *const *wards = bed_view_wards(v, hospital, &n);
+    const struct bed_ward *const *wards = bed_view_department_wards(v, k->department, &n);
     for (size_t i = 0; i < n; i++) {
         const struct bed_ward *w = wards[i];
-        if (!w->department || strcmp(w->department, k->department))
+        if (!w->hospital || strcmp(w->hospital, hospital))
             continue;
         if (!rq->group)
             rq->group = w->group;
