@@ -554,6 +554,19 @@ static void eval_binary(const struct node *n, const struct fhirpath_result *focu
     fhirpath_result_release(&b);
 }
 
+/*
+ * is_type for the root resource, the start of most paths: a search
+ * parameter shared by many types is a union of one path per type, and
+ * is_type compares the name with every system and primitive type first.
+ */
+static bool root_is(const struct fhirpath_item *root, const char *type)
+{
+    if (root->ref_type || root->type < 0 || fhir_types[root->type].kind != FHIR_KIND_RESOURCE)
+        return is_type(root, type);
+    return !strcmp(fhir_types[root->type].name, type) || !strcmp(type, "Resource") ||
+           !strcmp(type, "DomainResource");
+}
+
 static void eval_member(const struct node *n, const struct fhirpath_result *focus,
                         const struct evalctx *ctx, struct fhirpath_result *in_buf,
                         struct fhirpath_result *out)
@@ -562,7 +575,7 @@ static void eval_member(const struct node *n, const struct fhirpath_result *focu
         /* the start of a path: a type name for the root resource, or a member of $this */
         if (isupper((unsigned char)n->name[0])) {
             struct fhirpath_item root = {ctx->resource, ctx->resource_type, NULL, false, NULL};
-            if (is_type(&root, n->name) && focus->count == 1 &&
+            if (root_is(&root, n->name) && focus->count == 1 &&
                 focus->items[0].value == ctx->resource)
                 push(out, ctx->resource, ctx->resource_type, NULL, false);
             return;

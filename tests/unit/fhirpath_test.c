@@ -80,6 +80,9 @@ static void paths_choices_and_unions(void **state)
     assert_string_equal(out, "");
     eval_text("Resource.status", obs, out, sizeof(out));
     assert_string_equal(out, "\"final\"");
+    eval_text("DomainResource.status | String.status | System.String.status", obs, out,
+              sizeof(out));
+    assert_string_equal(out, "\"final\"");
 }
 
 static void where_resolve_and_literals(void **state)
