@@ -98,6 +98,31 @@ static size_t split_values(struct arena *a, const char *v, char **out, size_t ma
     return split_at(a, v, ',', false, out, max);
 }
 
+/* v with every escape undone ("\," "\|" "\$" "\\"). */
+static const char *plain(struct fhir_query *q, const char *v)
+{
+    char *out[1];
+    return split_at(q->arena, v, '\0', false, out, 1) ? out[0] : v;
+}
+
+/* The first '|' of v that is not escaped, or NULL. */
+static const char *find_bar(const char *v)
+{
+    for (const char *p = v; *p; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        else if (*p == '|')
+            return p;
+    }
+    return NULL;
+}
+
+/* v[0..len) with its escapes undone, or NULL when empty. */
+static const char *plain_part(struct fhir_query *q, const char *v, size_t len)
+{
+    return len ? plain(q, arena_strndup(q->arena, v, len)) : NULL;
+}
+
 #define OP_AP (-1) /* "ap": approximately; becomes EQ over a widened range */
 
 static const struct {
@@ -165,13 +190,14 @@ static struct store_predicate *new_pred(struct fhir_query *q, struct store_claus
 /* identifier:of-type=system|code|value (search.html#modifiers): all three are needed. */
 static result of_type_value(struct fhir_query *q, struct store_predicate *pr, const char *v)
 {
-    const char *b1 = strchr(v, '|');
-    const char *b2 = b1 ? strchr(b1 + 1, '|') : NULL;
+    const char *b1 = find_bar(v);
+    const char *b2 = b1 ? find_bar(b1 + 1) : NULL;
     if (!b2 || b1 == v || b2 == b1 + 1 || !b2[1])
         return fail(q, FHIR_QUERY_INVALID, ":of-type takes system|code|value, not '%.40s'", v);
     pr->param = arena_printf(q->arena, "%s:of-type", pr->param);
-    pr->text1 = arena_strndup(q->arena, v, (size_t)(b2 - v));
-    pr->text2 = b2 + 1;
+    pr->text1 = arena_printf(q->arena, "%s|%s", plain_part(q, v, (size_t)(b1 - v)),
+                             plain_part(q, b1 + 1, (size_t)(b2 - b1 - 1)));
+    pr->text2 = plain(q, b2 + 1);
     return FHIR_QUERY_OK;
 }
 
@@ -183,6 +209,7 @@ static result token_value(struct fhir_query *q, struct store_predicate *pr, cons
         pr->kind = STORE_IDX_STRING;
         pr->param = arena_printf(q->arena, "%s:text", pr->param);
         pr->op = STORE_OP_PREFIX;
+        v = plain(q, v);
         pr->text1 = fhir_search_normalise(q->arena, v, strlen(v));
         return FHIR_QUERY_OK;
     }
@@ -193,16 +220,14 @@ static result token_value(struct fhir_query *q, struct store_predicate *pr, cons
                     modifier);
     }
     pr->negate = modifier != NULL;
-    const char *bar = strchr(v, '|');
+    const char *bar = find_bar(v);
     if (!bar) {
-        pr->text2 = v;
+        pr->text2 = plain(q, v);
     } else {
-        if (bar > v)
-            pr->text1 = arena_strndup(q->arena, v, (size_t)(bar - v));
-        else
+        pr->text1 = plain_part(q, v, (size_t)(bar - v));
+        if (!pr->text1)
             pr->text3 = ""; /* "|code": no system */
-        if (bar[1])
-            pr->text2 = bar + 1;
+        pr->text2 = plain_part(q, bar + 1, strlen(bar + 1));
     }
     if (!pr->text1 && !pr->text2)
         return fail(q, FHIR_QUERY_INVALID, "'%.40s' is not a token", v);
@@ -264,16 +289,14 @@ static result number_value(struct fhir_query *q, struct store_predicate *pr, con
 {
     int op;
     const char *d = take_prefix(v, &op);
-    char *num = arena_strndup(q->arena, d, strlen(d));
-    char *bar = quantity ? strchr(num, '|') : NULL;
+    const char *bar = quantity ? find_bar(d) : NULL;
+    const char *num = bar ? arena_strndup(q->arena, d, (size_t)(bar - d)) : d;
     if (bar) {
-        *bar = '\0';
-        char *bar2 = strchr(bar + 1, '|');
-        if (bar2) {
-            *bar2 = '\0';
-            pr->text2 = *(bar2 + 1) ? bar2 + 1 : NULL;
-        }
-        pr->text1 = *(bar + 1) ? bar + 1 : NULL;
+        const char *bar2 = find_bar(bar + 1);
+        const char *end = bar2 ? bar2 : bar + 1 + strlen(bar + 1);
+        pr->text1 = plain_part(q, bar + 1, (size_t)(end - bar - 1));
+        if (bar2)
+            pr->text2 = plain_part(q, bar2 + 1, strlen(bar2 + 1));
     }
     double value, lo, hi;
     if (!parse_number(num, &value, &lo, &hi))
@@ -336,6 +359,7 @@ static result reference_value(struct fhir_query *q, struct store_clause *cl,
         pr->param = arena_printf(q->arena, "%s:identifier", pr->param);
         return token_value(q, pr, v, NULL);
     }
+    v = plain(q, v);
     if (modifier && fhir_resource_type_find(str_from(modifier)) < 0)
         return fail(q, FHIR_QUERY_UNSUPPORTED, "modifier ':%.40s' is not supported on references",
                     modifier);
@@ -361,10 +385,15 @@ static result reference_value(struct fhir_query *q, struct store_clause *cl,
     return FHIR_QUERY_OK;
 }
 
-/* The value of one non-reference type into pr. */
+/*
+ * The value of one non-reference type into pr. v keeps its escapes: a
+ * token's or a quantity's '|' separates only when not escaped.
+ */
 static result typed_value(struct fhir_query *q, struct store_predicate *pr, int type,
                           const char *modifier, const char *v)
 {
+    if (type != FHIR_SEARCH_TOKEN && type != FHIR_SEARCH_QUANTITY)
+        v = plain(q, v);
     switch (type) {
     case FHIR_SEARCH_TOKEN:
         return token_value(q, pr, v, modifier);
@@ -459,15 +488,16 @@ static result one_value(struct fhir_query *q, struct store_clause *cl,
         return reference_value(q, cl, p, v, modifier);
     if (is_special(p)) {
         struct store_predicate *pr = new_pred(q, cl, q->type, p, STORE_PRED_RESOURCE);
+        v = plain(q, v);
         if (p->type != FHIR_SEARCH_TOKEN)
             return modifier ? FHIR_QUERY_UNSUPPORTED : date_value(q, pr, v);
         pr->text2 = v;
         return modifier ? fail(q, FHIR_QUERY_UNSUPPORTED, "_id takes no modifier") : FHIR_QUERY_OK;
     }
     if (p->type == FHIR_SEARCH_URI && modifier && !strcmp(modifier, "above"))
-        return uri_above(q, cl, p, v);
+        return uri_above(q, cl, p, plain(q, v));
     if (p->type == FHIR_SEARCH_TOKEN && is_terminology_modifier(modifier))
-        return token_codes(q, cl, p, modifier, v);
+        return token_codes(q, cl, p, modifier, plain(q, v));
     return typed_value(q, new_pred(q, cl, q->type, p, fhir_search_index_kind(p->type)), p->type,
                        modifier, v);
 }
@@ -481,12 +511,13 @@ static result composite_value(struct fhir_query *q, struct store_clause *cl,
                               const struct fhir_composite_part *parts, const char *v)
 {
     char *half[3];
-    if (split_at(q->arena, v, '$', false, half, 3) != 2 || !*half[0] || !*half[1])
+    /* the second half keeps its escapes for typed_value */
+    if (split_at(q->arena, v, '$', true, half, 3) != 2 || !*half[0] || !*half[1])
         return fail(q, FHIR_QUERY_INVALID, "%s takes two values joined by '$': %.*s$%.*s", p->code,
                     STR_FMT(parts[0].code), STR_FMT(parts[1].code));
-    const char *key = half[0];
+    const char *key = plain(q, half[0]);
     if (parts[0].type == FHIR_SEARCH_REFERENCE) {
-        key = reference_key(half[0]);
+        key = reference_key(key);
         if (!key)
             return fail(q, FHIR_QUERY_INVALID, "%s: give the reference as Type/id", p->code);
     } else if (!strchr(key, '|')) {
@@ -497,7 +528,7 @@ static result composite_value(struct fhir_query *q, struct store_clause *cl,
     struct store_predicate *pr = new_pred(q, cl, q->type, p, fhir_search_index_kind(parts[1].type));
     pr->param = arena_printf(q->arena, "%s.%s$%s", q->type, p->code, key);
     if (parts[1].type == FHIR_SEARCH_REFERENCE) {
-        pr->text1 = reference_key(half[1]);
+        pr->text1 = reference_key(plain(q, half[1]));
         return pr->text1
                    ? FHIR_QUERY_OK
                    : fail(q, FHIR_QUERY_INVALID, "%s: give the reference as Type/id", p->code);
@@ -750,7 +781,8 @@ static result add_filter(struct fhir_query *q, const char *name, const char *val
     if (!cl)
         return fail(q, FHIR_QUERY_INVALID, "more than %d search parameters", FHIR_QUERY_MAX_PARAMS);
     char *values[FHIR_QUERY_MAX_VALUES];
-    size_t n = split_values(q->arena, value, values, FHIR_QUERY_MAX_VALUES);
+    /* escapes other than "\," stay: a '|' inside a system or code is "\|" */
+    size_t n = split_at(q->arena, value, ',', true, values, FHIR_QUERY_MAX_VALUES);
     for (size_t i = 0; i < n; i++) {
         if (!*values[i])
             return fail(q, FHIR_QUERY_INVALID, "%s: empty value", name);

@@ -56,6 +56,19 @@ test('token: code, system|code, |code, system|, :not, :missing', async () => {
   assert.deepEqual(ids(await get(`Patient?gender:not=${encodeURIComponent('http://hl7.org/fhir/administrative-gender|female')}`)), ['p1']);
 });
 
+test('token: an escaped | (\\|) is part of the system or code, not a separator', async () => {
+  const put = await http('PUT', `${srv.base}/Patient/bar1`, {
+    body: { resourceType: 'Patient', id: 'bar1', identifier: [{ system: 'urn:a|b', value: 'A|7' }] },
+  });
+  assert.ok([200, 201].includes(put.status), put.body);
+  const q = (v) => get(`Patient?identifier=${encodeURIComponent(v)}`);
+  assert.deepEqual(ids(await q('urn:a\\|b|A\\|7')), ['bar1']);
+  assert.deepEqual(ids(await q('A\\|7')), ['bar1'], 'the code alone, any system');
+  assert.deepEqual(ids(await q('urn:a\\|b|')), ['bar1'], 'the system alone');
+  assert.deepEqual(ids(await q('urn:a|b|A\\|7')), [], 'unescaped, the system is "urn:a"');
+  assert.ok([200, 204].includes((await http('DELETE', `${srv.base}/Patient/bar1`)).status));
+});
+
 test('string: prefix, case-insensitive, :exact, :contains, Chinese text', async () => {
   assert.deepEqual(ids(await get('Patient?family=wang')), ['p1', 'p3']);
   assert.deepEqual(ids(await get('Patient?family:exact=Wang')), ['p1']);
