@@ -178,22 +178,6 @@ static enum node_kind kind_of(json_object *res)
     return NODE_OTHER;
 }
 
-static const char *custodian_of(json_object *res)
-{
-    json_object *meta = NULL, *tags = NULL;
-    if (!json_object_object_get_ex(res, "meta", &meta) ||
-        !json_object_object_get_ex(meta, "tag", &tags))
-        return NULL;
-    for (size_t i = 0;
-         json_object_is_type(tags, json_type_array) && i < json_object_array_length(tags); i++) {
-        json_object *t = json_object_array_get_idx(tags, i);
-        const char *sys = bed_edit_text(t, "system");
-        if (sys && !strcmp(sys, FHIR_CUSTODIAN_SYSTEM))
-            return bed_edit_text(t, "code");
-    }
-    return NULL;
-}
-
 /* The bed's own fields: status, type, restrictions, holder. */
 static void read_bed(struct node *n, json_object *res)
 {
@@ -236,7 +220,7 @@ static bool node_read(struct node *n, json_object *res, int64_t version)
     enum node_kind kind = kind_of(res);
     const char *part_of = ref_of(res, "partOf", "Location/");
     const char *org = ref_of(res, "managingOrganization", NULL);
-    const char *custodian = custodian_of(res);
+    const char *custodian = fhir_access_custodian(res);
     bool moved = n->gone || !n->version || place_differs(n, kind, part_of, org, custodian);
     node_clear(n);
     n->gone = false;
