@@ -63,11 +63,9 @@ static void add_extension(json_object *list, const char *url, const char *member
     json_object_array_add(list, e);
 }
 
-/* The extension list of o (made if absent) without the bed-status extensions. */
-static json_object *extensions_without_status(json_object *o)
+/* A new list of o's extensions but those with one of the n urls. */
+static json_object *extensions_without(json_object *o, const char *const *urls, size_t n)
 {
-    static const char *const urls[] = {INPT_EXT_ENCOUNTER, INPT_EXT_SINCE, INPT_EXT_REASON,
-                                       INPT_EXT_TURNAROUND};
     json_object *old = NULL, *list = json_object_new_array();
     if (json_object_object_get_ex(o, "extension", &old) &&
         json_object_is_type(old, json_type_array))
@@ -75,11 +73,20 @@ static json_object *extensions_without_status(json_object *o)
             json_object *e = json_object_array_get_idx(old, i);
             const char *url = bed_edit_text(e, "url");
             bool drop = false;
-            for (size_t u = 0; url && u < sizeof(urls) / sizeof(urls[0]); u++)
+            for (size_t u = 0; url && u < n; u++)
                 drop = drop || !strcmp(url, urls[u]);
             if (!drop)
                 json_object_array_add(list, json_object_get(e));
         }
+    return list;
+}
+
+/* The extension list of o (made if absent) without the bed-status extensions. */
+static json_object *extensions_without_status(json_object *o)
+{
+    static const char *const urls[] = {INPT_EXT_ENCOUNTER, INPT_EXT_SINCE, INPT_EXT_REASON,
+                                       INPT_EXT_TURNAROUND};
+    json_object *list = extensions_without(o, urls, sizeof(urls) / sizeof(urls[0]));
     json_object_object_add(o, "extension", list); /* releases the old list */
     return list;
 }
@@ -230,15 +237,7 @@ json_object *bed_edit_ext(json_object *o, const char *url, const char *member)
 
 void bed_edit_set_ext(json_object *o, const char *url, const char *member, json_object *value)
 {
-    json_object *old = NULL, *list = json_object_new_array();
-    if (json_object_object_get_ex(o, "extension", &old) &&
-        json_object_is_type(old, json_type_array))
-        for (size_t i = 0; i < json_object_array_length(old); i++) {
-            json_object *e = json_object_array_get_idx(old, i);
-            const char *u = bed_edit_text(e, "url");
-            if (!u || strcmp(u, url))
-                json_object_array_add(list, json_object_get(e));
-        }
+    json_object *list = extensions_without(o, &url, 1);
     if (value)
         add_extension(list, url, member, value);
     if (json_object_array_length(list))
