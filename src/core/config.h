@@ -37,6 +37,7 @@ struct config {
     int cache_mb;                    /* writer page cache, MiB */
     int reader_cache_mb;             /* page cache per reader, MiB */
     int mmap_mb;                     /* memory-mapped I/O size, MiB */
+    int max_db_mb;                   /* database size limit, MiB (0 = none) */
     int max_batch;                   /* group-commit batch cap */
     int checkpoint_mb;               /* store.checkpoint_mb */
     int hl7_mllp_port;               /* hl7.mllp_port: -1 off */

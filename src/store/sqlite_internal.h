@@ -85,9 +85,10 @@ struct sqlite_store {
     int64_t optimistic_rollbacks; /* writer: batches run again with savepoints (tests) */
     uint64_t batch_touched;       /* writer: slots written in this batch */
     int checkpoint_mb;            /* WAL size that wakes the checkpointer */
+    int grow_bytes;               /* SQLITE_FCNTL_CHUNK_SIZE of the file, 0 = page by page */
     int ckpt_frames;              /* the same in WAL frames */
     char tuning[160];             /* cache and mmap PRAGMAs for readers */
-    char tuning_writer[160];      /* the same for the writer */
+    char tuning_writer[224];      /* the same for the writer */
     sqlite3 *wdb;                 /* writer connection; writer thread only */
     struct stmt_cache wcache;     /* its search statements; writer thread only */
     sqlite3_stmt *w_current;      /* writer thread only */

@@ -80,7 +80,9 @@ enum err sqlite_sql_err(sqlite3 *db, const char *what)
     int code = sqlite3_errcode(db);
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         return ERR_UNAVAILABLE;
-    if (code == SQLITE_FULL || code == SQLITE_TOOBIG)
+    if (code == SQLITE_FULL)
+        return ERR_STORAGE_FULL;
+    if (code == SQLITE_TOOBIG)
         return ERR_TOO_LARGE;
     /* a query SQLite will not parse or plan: too costly for this server, not a fault */
     const char *msg = sqlite3_errmsg(db);
@@ -97,9 +99,16 @@ static enum err exec(sqlite3 *db, const char *sql)
     if (rc != SQLITE_OK) {
         log_error(LOG_STORE, "sqlite exec failed code=%d msg=\"%s\"", rc, msg ? msg : "");
         sqlite3_free(msg);
-        return rc == SQLITE_BUSY ? ERR_UNAVAILABLE : ERR_IO;
+        return rc == SQLITE_BUSY ? ERR_UNAVAILABLE : rc == SQLITE_FULL ? ERR_STORAGE_FULL : ERR_IO;
     }
     return ERR_OK;
+}
+
+/* ROLLBACK, unless SQLite has already rolled back (it does on a full disk, for one). */
+static void rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        exec(db, "ROLLBACK");
 }
 
 /* ---- schema ---- */
@@ -129,7 +138,7 @@ static enum err migrate(sqlite3 *db)
         if (!err)
             err = exec(db, "COMMIT");
         if (err) {
-            exec(db, "ROLLBACK");
+            rollback(db);
             return err;
         }
         log_info(LOG_STORE, "schema migrated version=%zu", v + 1);
@@ -518,7 +527,7 @@ static bool run_batch_optimistic(struct sqlite_store *s, struct work_item *batch
         enum err err = w->work((struct store_tx *)&tx, w->ctx);
         if (err == ERR_OK)
             continue;
-        exec(s->wdb, "ROLLBACK");
+        rollback(s->wdb);
         s->batch_touched = 0;
         if (batch->next) {
             s->optimistic_rollbacks++;
@@ -547,6 +556,17 @@ static void run_batch(struct sqlite_store *s, struct work_item *batch)
         w->result = exec(s->wdb, "SAVEPOINT unit");
         if (!w->result)
             w->result = w->work((struct store_tx *)&tx, w->ctx);
+        if (w->result && sqlite3_get_autocommit(s->wdb)) {
+            /*
+             * SQLite rolled the whole transaction back (on a full disk, for
+             * one): the units before this one are gone too, and a unit after
+             * it would run outside any transaction. Nothing of the batch stands.
+             */
+            err = w->result;
+            for (struct work_item *x = batch; x != w; x = x->next)
+                x->result = err;
+            continue;
+        }
         if (w->result)
             exec(s->wdb, "ROLLBACK TO unit");
         exec(s->wdb, "RELEASE unit");
@@ -562,7 +582,7 @@ static void commit_batch(struct sqlite_store *s, struct work_item *batch)
 {
     enum err cerr = exec(s->wdb, "COMMIT");
     if (cerr) {
-        exec(s->wdb, "ROLLBACK");
+        rollback(s->wdb);
         for (struct work_item *w = batch; w; w = w->next)
             if (!w->result)
                 w->result = cerr;
@@ -775,6 +795,20 @@ static enum err sqlite_write(struct store *base, store_work_fn *work, void *ctx)
 /* ---- checkpoints ---- */
 
 /*
+ * With store.mmap_mb set, readers map the file and remap it whenever it
+ * grows, and growth page by page made each read remap (the audit trail
+ * appends on every request): the file then grows 64 MiB at a time, through
+ * whichever connection grows it (in WAL mode, the one that checkpoints).
+ * Without a mapping there is nothing to gain, and a 64-MiB file for an
+ * empty database filled small disks (a test run starts a server per test).
+ */
+static void grow_in_chunks(struct sqlite_store *s, sqlite3 *db)
+{
+    if (s->grow_bytes > 0)
+        sqlite3_file_control(db, "main", SQLITE_FCNTL_CHUNK_SIZE, &s->grow_bytes);
+}
+
+/*
  * After each commit, on the writer thread (sqlite3_wal_hook). Past the
  * threshold: wake the checkpointer. Once it has finished a pass since, and
  * what it left (committed during its pass) is an eighth of the threshold or
@@ -848,6 +882,7 @@ static enum err start_checkpointer(struct sqlite_store *s)
         SQLITE_OK)
         return sqlite_sql_err(s->cdb, "open checkpointer");
     sqlite3_busy_timeout(s->cdb, s->busy_timeout_ms);
+    grow_in_chunks(s, s->cdb);
     /* NORMAL: a checkpoint syncs the WAL before copying and the database after */
     if (exec(s->cdb, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;"))
         return ERR_IO;
@@ -924,13 +959,7 @@ static enum err open_writer(struct sqlite_store *s)
                                 "PRAGMA foreign_keys = ON;");
     if (!err)
         err = exec(s->wdb, s->tuning_writer);
-    /*
-     * Grow the file 64 MiB at a time: with store.mmap_mb set, readers map
-     * the file and remap it whenever it grows, and growth page by page made
-     * each read remap (the audit trail appends on every request).
-     */
-    int chunk_bytes = 64 << 20;
-    sqlite3_file_control(s->wdb, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk_bytes);
+    grow_in_chunks(s, s->wdb);
     if (!err)
         err = migrate(s->wdb);
     if (!err)
@@ -977,6 +1006,7 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
     s->busy_timeout_ms = cfg->busy_timeout_ms;
     s->max_batch = cfg->max_batch;
     s->checkpoint_mb = cfg->checkpoint_mb;
+    s->grow_bytes = cfg->mmap_mb > 0 ? 64 << 20 : 0;
     /*
      * The page cache keeps the index B-trees' upper levels in memory. mmap
      * is off by default: in WAL mode a read transaction that begins after
@@ -991,9 +1021,12 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
      */
     snprintf(s->tuning, sizeof(s->tuning), "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld;",
              cfg->reader_cache_mb * 1024, (long long)cfg->mmap_mb << 20);
+    /* store.max_mb: pages of the default 4 KiB (the schema does not change the page size) */
     snprintf(s->tuning_writer, sizeof(s->tuning_writer),
-             "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld; PRAGMA temp_store = MEMORY;",
-             cfg->cache_mb * 1024, (long long)cfg->mmap_mb << 20);
+             "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld; PRAGMA temp_store = MEMORY; "
+             "PRAGMA max_page_count = %lld;",
+             cfg->cache_mb * 1024, (long long)cfg->mmap_mb << 20,
+             cfg->max_db_mb > 0 ? (long long)cfg->max_db_mb * 256 : 1073741823LL);
     pthread_mutex_init(&s->queue_lock, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->queue_nonempty, NULL);

@@ -182,3 +182,38 @@ test('includes stop at the limit with a warning; _count is capped at the maximum
     s2.cleanup();
   }
 });
+
+test('a full store answers 507 no-store, keeps what it had, and takes writes again once it has room', async () => {
+  const s2 = await startServer({ args: ['--max-db-mb', '2'] });
+  let again;
+  try {
+    const big = (i) => ({ resourceType: 'Basic', id: `fill-${i}`, code: { text: String(i).padStart(200 * 1024, 'x') } });
+    let stored = 0, full;
+    for (let i = 0; i < 40 && !full; i++) {
+      const r = await http('PUT', `${s2.base}/Basic/fill-${i}`, { body: big(i) });
+      if (r.status === 507) full = r;
+      else { assert.ok(r.status === 201, `PUT ${i}: ${r.status}`); stored++; }
+    }
+    assert.ok(full, 'the store filled up');
+    assert.ok(stored > 0);
+    assert.equal(full.json.resourceType, 'OperationOutcome');
+    assert.equal(full.json.issue[0].code, 'no-store');
+    assert.match(full.json.issue[0].details.text, /存储空间已满.*storage is full/);
+    // a transaction that does not fit leaves nothing, its small entry included
+    const tx = await http('POST', s2.base, { body: { resourceType: 'Bundle', type: 'transaction', entry: [
+      { resource: { resourceType: 'Basic', id: 'small', code: { text: 'small' } }, request: { method: 'PUT', url: 'Basic/small' } },
+      { resource: big('tx'), request: { method: 'PUT', url: 'Basic/fill-tx' } }] } });
+    assert.equal(tx.status, 507);
+    assert.equal((await http('GET', `${s2.base}/Basic/small`)).status, 404);
+    for (let i = 0; i < stored; i++)
+      assert.equal((await http('GET', `${s2.base}/Basic/fill-${i}`)).json.code.text, big(i).code.text);
+    await s2.stop();
+    again = await startServer({ dir: s2.dir });
+    const r = await http('PUT', `${again.base}/Basic/fill-${stored}`, { body: big(stored) });
+    assert.equal(r.status, 201);
+  } finally {
+    if (again) await again.stop();
+    else await s2.stop().catch(() => {});
+    s2.cleanup();
+  }
+});

@@ -319,10 +319,13 @@ static enum err wait_at_gate(struct store_tx *tx, void *arg)
     return ERR_OK;
 }
 
-static void a_failing_unit_in_a_batch_fails_alone(void **state)
+/*
+ * Run units as one batch: queued while the writer waits in another unit,
+ * then let go; their results in res.
+ */
+static void run_as_one_batch(struct tmpstore *f, struct put_ctx *units, int n,
+                             struct async_result *res)
 {
-    struct tmpstore *f = *state;
-    struct sqlite_store *ss = (struct sqlite_store *)f->store;
     struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false};
     struct async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ERR_INTERNAL};
     store_write_async(f->store, wait_at_gate, &g, async_done, &r);
@@ -330,30 +333,134 @@ static void a_failing_unit_in_a_batch_fails_alone(void **state)
     while (!g.entered)
         pthread_cond_wait(&g.cond, &g.lock);
     pthread_mutex_unlock(&g.lock);
-    /* queued while the writer waits: one batch of three, the middle one failing after it wrote */
-    struct put_ctx units[3] = {{"Patient", "batch-1", "{}", false, false, 0},
-                               {"Patient", "batch-2", "{}", false, true, 0},
-                               {"Patient", "batch-3", "{}", false, false, 0}};
-    struct async_result res[3];
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         res[i] = (struct async_result){PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
                                        ERR_INTERNAL};
         store_write_async(f->store, put_next, &units[i], async_done, &res[i]);
     }
-    int64_t before = ss->optimistic_rollbacks;
     pthread_mutex_lock(&g.lock);
     g.open = true;
     pthread_cond_broadcast(&g.cond);
     pthread_mutex_unlock(&g.lock);
     assert_int_equal(async_wait(&r, 1), ERR_OK);
-    assert_int_equal(async_wait(&res[0], 1), ERR_OK);
-    assert_int_equal(async_wait(&res[1], 1), ERR_CONFLICT);
-    assert_int_equal(async_wait(&res[2], 1), ERR_OK);
+    for (int i = 0; i < n; i++)
+        async_wait(&res[i], 1);
+}
+
+static void a_failing_unit_in_a_batch_fails_alone(void **state)
+{
+    struct tmpstore *f = *state;
+    struct sqlite_store *ss = (struct sqlite_store *)f->store;
+    /* one batch of three, the middle one failing after it wrote */
+    struct put_ctx units[3] = {{"Patient", "batch-1", "{}", false, false, 0},
+                               {"Patient", "batch-2", "{}", false, true, 0},
+                               {"Patient", "batch-3", "{}", false, false, 0}};
+    struct async_result res[3];
+    int64_t before = ss->optimistic_rollbacks;
+    run_as_one_batch(f, units, 3, res);
+    assert_int_equal(res[0].result, ERR_OK);
+    assert_int_equal(res[1].result, ERR_CONFLICT);
+    assert_int_equal(res[2].result, ERR_OK);
     assert_int_equal(ss->optimistic_rollbacks, before + 1); /* run again with savepoints */
     assert_int_equal(units[0].version, 1);
     assert_int_equal(units[2].version, 1);
     reopen_and_expect(f, "batch-1", "batch-2");
     reopen_and_expect(f, "batch-3", "batch-2");
+}
+
+/*
+ * A full store (store.max_mb, or the disk itself) refuses the write that
+ * does not fit with ERR_STORAGE_FULL (507) and changes nothing: what was
+ * there is still there, and the store takes writes again once it has room.
+ */
+enum { FILL_BYTES = 64 * 1024 };
+
+/* Reopen f with store.max_mb 1 and write FILL_BYTES bodies w0, w1... until full; how many fit. */
+static int fill_to_the_limit(struct tmpstore *f, const char *body)
+{
+    store_close(f->store);
+    f->cfg.max_db_mb = 1;
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    char id[16];
+    enum err err = ERR_OK;
+    int written = 0;
+    while (written < 64 && err == ERR_OK) {
+        snprintf(id, sizeof(id), "w%d", written);
+        err = put(f->store, id, body, false);
+        if (err == ERR_OK)
+            written++;
+    }
+    assert_int_equal(err, ERR_STORAGE_FULL);
+    assert_true(written > 0);
+    return written;
+}
+
+static char *fill_body(void)
+{
+    char *body = malloc(FILL_BYTES + 16);
+    snprintf(body, FILL_BYTES + 16, "{\"k\":\"%0*d\"}", FILL_BYTES, 7);
+    return body;
+}
+
+static void a_full_store_refuses_a_write_and_keeps_what_it_had(void **state)
+{
+    struct tmpstore *f = *state;
+    char *body = fill_body();
+    int written = fill_to_the_limit(f, body);
+    struct buf b;
+    buf_init(&b, 2 * FILL_BYTES);
+    struct store_row row;
+    char id[16];
+    for (int i = 0; i < written; i++) {
+        snprintf(id, sizeof(id), "w%d", i);
+        buf_reset(&b);
+        assert_int_equal(store_read(f->store, "Patient", id, 0, &b, &row), ERR_OK);
+        assert_string_equal(b.ptr, body);
+    }
+    snprintf(id, sizeof(id), "w%d", written);
+    assert_int_equal(store_read(f->store, "Patient", id, 0, &b, &row), ERR_NOT_FOUND);
+    store_close(f->store);
+    f->cfg.max_db_mb = 0;
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    assert_int_equal(put(f->store, id, body, false), ERR_OK);
+    buf_reset(&b);
+    assert_int_equal(store_read(f->store, "Patient", id, 0, &b, &row), ERR_OK);
+    assert_string_equal(b.ptr, body);
+    buf_release(&b);
+    free(body);
+}
+
+/*
+ * On a full disk SQLite may roll the whole transaction back, not only the
+ * statement: units of the same batch that had succeeded before it are
+ * gone too, so none of them may be acknowledged (and the units after it
+ * must not be committed in a transaction of their own, with the earlier
+ * ones reported done). Whatever a unit is told must be what the store holds.
+ */
+static void a_full_store_acknowledges_only_what_it_kept(void **state)
+{
+    struct tmpstore *f = *state;
+    char *body = fill_body();
+    fill_to_the_limit(f, body);
+    char *huge = malloc(16 * FILL_BYTES + 16);
+    snprintf(huge, 16 * FILL_BYTES + 16, "{\"k\":\"%0*d\"}", 16 * FILL_BYTES, 7);
+    struct put_ctx units[3] = {{"Patient", "small-1", "{}", false, false, 0},
+                               {"Patient", "huge", huge, false, false, 0},
+                               {"Patient", "small-2", "{}", false, false, 0}};
+    struct async_result res[3];
+    run_as_one_batch(f, units, 3, res);
+    assert_int_equal(res[1].result, ERR_STORAGE_FULL);
+    store_close(f->store);
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    struct buf b;
+    buf_init(&b, 1024);
+    struct store_row row;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_read(f->store, "Patient", units[i].id, 0, &b, &row),
+                         res[i].result == ERR_OK ? ERR_OK : ERR_NOT_FOUND);
+    buf_release(&b);
+    free(huge);
+    free(body);
 }
 
 static bool keep_entry(int64_t key, const struct store_index_entry *e, void *arg)
@@ -769,6 +876,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(history_is_newest_first_and_pages_by_cursor, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(data_survives_reopen, tmpstore_open, tmpstore_close),
+        cmocka_unit_test_setup_teardown(a_full_store_refuses_a_write_and_keeps_what_it_had,
+                                        tmpstore_open, tmpstore_close),
+        cmocka_unit_test_setup_teardown(a_full_store_acknowledges_only_what_it_kept, tmpstore_open,
+                                        tmpstore_close),
         cmocka_unit_test_setup_teardown(too_deep_a_query_is_too_costly, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(schema_2_index_migrates, tmpstore_open, tmpstore_close),
