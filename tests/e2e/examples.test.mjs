@@ -78,6 +78,8 @@ test('every official R4 example round-trips through PUT and GET', async () => {
   const fixed = Object.keys(KNOWN).filter((f) => !failures.some(([g]) => g === f));
   for (const [f, why] of failures) console.log(`# refused ${f}: ${why.split('\n')[0]}`);
   console.log(`# round trip: ${passed} of ${files.length} examples pass; ${failures.length} known-invalid examples refused; ${auditRefused} AuditEvents refused (server-written)`);
+  // what the server logged says why (a full disk, say): no patient data in it, these are examples
+  if (unexpected.length) console.log(srv.stderr().split('\n').filter((l) => !/ info /.test(l)).slice(-20).map((l) => `# server: ${l}`).join('\n'));
   assert.ok(auditRefused >= 9, 'the AuditEvent examples are refused with 405');
   assert.deepEqual(unexpected, [], 'unexpected failures');
   assert.deepEqual(fixed, [], 'listed as known-invalid but now pass: remove them from the list');

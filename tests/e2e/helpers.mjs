@@ -10,8 +10,15 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.YUJIAN_BIN || join(ROOT, 'build', 'yujian');
 export const SANITIZED = !!process.env.YUJIAN_SANITIZED;
 
+// Every directory made here is removed when the test file's process exits, whatever its tests
+// did (a run used to leave some twenty behind, on a disk that may be small).
+const made = [];
+process.on('exit', () => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
+
 export function tempDir() {
-  return mkdtempSync(join(tmpdir(), 'yujian-e2e-'));
+  const dir = mkdtempSync(join(tmpdir(), 'yujian-e2e-'));
+  made.push(dir);
+  return dir;
 }
 
 // Run the CLI to completion; returns { status, stdout, stderr }.
