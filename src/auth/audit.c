@@ -8,6 +8,7 @@
 #include "auth/audit.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,10 @@
 #include "core/xalloc.h"
 #include "fhir/resource.h"
 
-#define AUDIT_FLUSH_MS 5  /* the longest an entry of a read waits to be written */
-#define AUDIT_UNIT_MAX 64 /* entries per unit: bounds how long one holds the writer */
+#define AUDIT_FLUSH_MS     5     /* the longest an entry of a read waits to be written */
+#define AUDIT_UNIT_MAX     64    /* entries per unit: bounds how long one holds the writer */
+#define AUDIT_RETRY_MAX_MS 1000  /* the longest wait between two tries while they fail */
+#define AUDIT_LOG_EVERY_MS 30000 /* how often a failure that goes on is logged again */
 
 static const char *outcome_code(int status)
 {
@@ -180,6 +183,10 @@ struct audit_log {
     struct queued *head;  /* oldest waiting entry */
     struct queued *tail;  /* newest */
     bool stopping;        /* audit_log_free was called */
+    atomic_bool failing;  /* the last try to write failed (read without the lock) */
+    int64_t waiting;      /* entries queued */
+    int64_t failed_since; /* ms of the first failure of this run of them, 0 = none */
+    int64_t logged_at;    /* ms of the last log line about it */
 };
 
 static char *dup_or_null(const char *s)
@@ -217,9 +224,10 @@ static enum err flush_unit(struct store_tx *tx, void *arg)
 }
 
 /* Put list (ending at last) back at the front of the queue, for the next try. */
-static void requeue(struct audit_log *l, struct queued *list, struct queued *last)
+static void requeue(struct audit_log *l, struct queued *list, struct queued *last, int64_t count)
 {
     pthread_mutex_lock(&l->lock);
+    l->waiting += count;
     last->next = l->head;
     if (!l->head)
         l->tail = last;
@@ -238,24 +246,67 @@ static enum err flush_once(struct audit_log *l)
     pthread_mutex_lock(&l->lock);
     struct queued *rest = l->head;
     struct queued *last = l->tail;
+    int64_t count = l->waiting;
     l->head = l->tail = NULL;
+    l->waiting = 0;
     pthread_mutex_unlock(&l->lock);
     while (rest) {
         struct queued *unit = rest, *end = rest;
-        for (int n = 1; n < AUDIT_UNIT_MAX && end->next; n++)
+        int n = 1;
+        for (; n < AUDIT_UNIT_MAX && end->next; n++)
             end = end->next;
         rest = end->next;
         end->next = NULL;
         enum err err = store_write(l->store, flush_unit, unit);
         if (err) {
-            log_error(LOG_MAIN, "audit entries not written yet err=%s; retrying", err_name(err));
             end->next = rest;
-            requeue(l, unit, rest ? last : end);
+            requeue(l, unit, rest ? last : end, count);
             return err;
         }
+        count -= n;
         free_list(unit);
     }
     return ERR_OK;
+}
+
+/*
+ * After a try: a failure sets failing (the gate refuses requests meanwhile,
+ * audit_log_failing) and is logged at once, then every AUDIT_LOG_EVERY_MS
+ * while it goes on, not at every try (a full disk would fill the log too);
+ * the end of it is logged. The wait before the next try, in ms.
+ */
+static int after_try(struct audit_log *l, enum err err, int wait_ms)
+{
+    int64_t now = time_now_ms();
+    pthread_mutex_lock(&l->lock);
+    int64_t waiting = l->waiting;
+    bool first = err && !l->failed_since;
+    bool again = err && !first && now - l->logged_at >= AUDIT_LOG_EVERY_MS;
+    int64_t since = l->failed_since;
+    if (first)
+        l->failed_since = now;
+    if (first || again)
+        l->logged_at = now;
+    if (!err)
+        l->failed_since = 0;
+    pthread_mutex_unlock(&l->lock);
+    atomic_store(&l->failing, err != ERR_OK);
+    if (first || again)
+        log_error(LOG_MAIN,
+                  "audit entries cannot be written err=%s waiting=%lld: requests are refused "
+                  "until they are",
+                  err_name(err), (long long)waiting);
+    if (!err && since)
+        log_info(LOG_MAIN, "audit entries written again after %lld ms of failures",
+                 (long long)(now - since));
+    if (!err)
+        return AUDIT_FLUSH_MS;
+    return wait_ms * 2 < AUDIT_RETRY_MAX_MS ? wait_ms * 2 : AUDIT_RETRY_MAX_MS;
+}
+
+bool audit_log_failing(struct audit_log *l)
+{
+    return atomic_load(&l->failing);
 }
 
 /*
@@ -271,18 +322,20 @@ static enum err flush_once(struct audit_log *l)
 static void *flusher_main(void *arg)
 {
     struct audit_log *l = arg;
+    int wait_ms = AUDIT_FLUSH_MS;
     pthread_mutex_lock(&l->lock);
     while (!l->stopping) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += AUDIT_FLUSH_MS * 1000000L;
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (wait_ms % 1000) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&l->wake, &l->lock, &until);
         pthread_mutex_unlock(&l->lock);
-        flush_once(l);
+        wait_ms = after_try(l, flush_once(l), wait_ms);
         pthread_mutex_lock(&l->lock);
     }
     pthread_mutex_unlock(&l->lock);
@@ -317,6 +370,7 @@ void audit_log_submit(struct audit_log *l, const struct audit_event *ev)
     else
         l->head = q;
     l->tail = q;
+    l->waiting++;
     pthread_mutex_unlock(&l->lock);
 }
 

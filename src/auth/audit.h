@@ -59,6 +59,8 @@ struct audit_log *audit_log_new(struct store *s);
 void audit_log_free(struct audit_log *l);
 /* Queue ev; it is appended by a group commit shortly after. Any thread. */
 void audit_log_submit(struct audit_log *l, const struct audit_event *ev);
+/* True while the entries cannot be written (the last try failed): serve nothing meanwhile. */
+bool audit_log_failing(struct audit_log *l);
 
 struct audit_verify_report {
     int64_t entries;    /* entries checked */

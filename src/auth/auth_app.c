@@ -186,6 +186,16 @@ void auth_app_handle(void *appv, struct http_request *req, struct http_response 
         ar->audit = false;
         return;
     }
+    if (audit_log_failing(app->audit)) {
+        /* no access without its entry in the trail; nor an entry for this refusal (it would wait
+         * too) */
+        ar->audit = false;
+        auth_error(res, ERR_UNAVAILABLE,
+                   "审计记录暂时无法写入，暂停访问 / the audit trail cannot be written now; "
+                   "access is paused until it can");
+        http_response_header(res, "Retry-After", "5");
+        return;
+    }
     if (!take_break_glass(ar, req, res))
         return;
     auth_event_finish(ar, req, 0);

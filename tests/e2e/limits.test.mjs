@@ -183,7 +183,7 @@ test('includes stop at the limit with a warning; _count is capped at the maximum
   }
 });
 
-test('a full store answers 507 no-store, keeps what it had, and takes writes again once it has room', async () => {
+test('a full store answers 507 no-store, pauses access while the audit trail cannot be written, keeps what it had, and takes writes again once it has room', async () => {
   const s2 = await startServer({ args: ['--max-db-mb', '2'] });
   let again;
   try {
@@ -204,11 +204,29 @@ test('a full store answers 507 no-store, keeps what it had, and takes writes aga
       { resource: { resourceType: 'Basic', id: 'small', code: { text: 'small' } }, request: { method: 'PUT', url: 'Basic/small' } },
       { resource: big('tx'), request: { method: 'PUT', url: 'Basic/fill-tx' } }] } });
     assert.equal(tx.status, 507);
-    assert.equal((await http('GET', `${s2.base}/Basic/small`)).status, 404);
-    for (let i = 0; i < stored; i++)
-      assert.equal((await http('GET', `${s2.base}/Basic/fill-${i}`)).json.code.text, big(i).code.text);
+    // while small writes fit, reads are served; fill it up to the last page with smaller and smaller ones
+    let small = 0;
+    for (const size of [20000, 2000, 200, 20])
+      for (let i = 0; i < 300; i++) {
+        const r = await http('PUT', `${s2.base}/Basic/s-${small}`, { body: { resourceType: 'Basic', id: `s-${small}`, code: { text: 'y'.repeat(size) } } });
+        if (r.status !== 201) { assert.ok([503, 507].includes(r.status), `small PUT: ${r.status}`); break; }
+        small++;
+      }
+    // then the audit entries (of reads, of refusals) cannot be written either: no access without its entry
+    let paused;
+    for (let i = 0; i < 100 && !paused; i++) {
+      const r = await http('GET', `${s2.base}/Basic/fill-0`);
+      if (r.status === 503) paused = r;
+      else await new Promise((done) => setTimeout(done, 20));
+    }
+    assert.ok(paused, 'reads are refused while the audit trail cannot be written');
+    assert.match(paused.json.issue[0].diagnostics, /审计记录暂时无法写入.*audit trail cannot be written/);
+    assert.ok(Number(paused.headers.get('retry-after')) >= 1);
     await s2.stop();
     again = await startServer({ dir: s2.dir });
+    assert.equal((await http('GET', `${again.base}/Basic/small`)).status, 404, 'nothing of the transaction');
+    for (let i = 0; i < stored; i++)
+      assert.equal((await http('GET', `${again.base}/Basic/fill-${i}`)).json.code.text, big(i).code.text);
     const r = await http('PUT', `${again.base}/Basic/fill-${stored}`, { body: big(stored) });
     assert.equal(r.status, 201);
   } finally {

@@ -8,7 +8,9 @@
 #include "tmpstore.h"
 
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth/audit.h"
 #include "auth/auth.h"
@@ -249,6 +251,45 @@ static void queued_entries_are_written_in_order(void **state)
     assert_true(o.ok);
 }
 
+/*
+ * When the store cannot take the entries (here a database at its size limit),
+ * the log says so (audit_log_failing: the gate then refuses requests) and
+ * keeps trying; the chain written so far stays intact.
+ */
+static void a_trail_that_cannot_be_written_says_so(void **state)
+{
+    struct tmpstore *f = *state;
+    store_close(f->store);
+    f->cfg.max_db_mb = 1;
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    struct audit_log *log = audit_log_new(f->store);
+    char *query = malloc(100 * 1024);
+    memset(query, 'q', 100 * 1024 - 1);
+    query[100 * 1024 - 1] = '\0';
+    assert_false(audit_log_failing(log));
+    for (int i = 0; i < 500 && !audit_log_failing(log); i++) {
+        struct audit_event ev = {.time_ms = time_now_ms(),
+                                 .user = "u",
+                                 .role = "",
+                                 .org = "",
+                                 .address = "",
+                                 .request_id = "r",
+                                 .action = 'R',
+                                 .subtype = "search-type",
+                                 .query = query,
+                                 .status = 200};
+        audit_log_submit(log, &ev);
+        usleep(10 * 1000);
+    }
+    assert_true(audit_log_failing(log));
+    audit_log_free(log);
+    struct audit_verify_report rep;
+    assert_int_equal(audit_verify(f->store, &rep), ERR_OK);
+    assert_true(rep.entries > 0);
+    assert_int_equal(rep.first_bad, 0);
+    free(query);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +304,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_audit_chain_detects_tampering, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(queued_entries_are_written_in_order, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(a_trail_that_cannot_be_written_says_so, tmpstore_open,
                                         tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
