@@ -14,6 +14,7 @@
 #include "auth/auth_app.h"
 #include "hl7v2/hl7_routes.h"
 #include "hl7v2/mllp.h"
+#include "modules/inpatient/bed_pool.h"
 #include "modules/inpatient/bed_routes.h"
 #include "modules/recognition/recognition_routes.h"
 #include "cli/cli.h"
@@ -205,6 +206,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
         store_close(store);
         return CLI_EXIT_FAIL;
     }
+    bed_pool_warm(mods.beds);
     if (mllp)
         printf("yujian: HL7 v2 (MLLP) on %s:%d\n", cfg->hl7_mllp_host, mllp_port(mllp));
     printf("yujian: serving http://%s:%u/fhir (data in %s)\n", cfg->host, http_server_port(server),

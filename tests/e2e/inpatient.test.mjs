@@ -4,7 +4,7 @@
 // $cleaned, $block and $unblock move beds along their statuses; racing clerks never share a bed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, diagnostics, putAs, startWithUsers } from './helpers.mjs';
+import { http, diagnostics, putAs, startWithUsers, startServer } from './helpers.mjs';
 
 const EXT = 'https://fhir.yujian.org.cn/StructureDefinition/';
 const PHYS = 'http://terminology.hl7.org/CodeSystem/location-physical-type';
@@ -323,4 +323,23 @@ test('$bed-board?beds=false lists the wards with their bed counts only', async (
   for (const w of wards) assert.ok(!w.part.some((x) => x.name === 'bed'));
   const gs = wards.find((w) => w.part[0].valueReference.reference === 'Location/wa-gs');
   assert.equal(gs.part.find((x) => x.name === 'beds').valueInteger, 3); // gs-1, gs-2, gs-icu (gs-ped deleted)
+});
+
+test('a restarted server loads its beds at start, before the first call, and serves the same board', async () => {
+  const boardBefore = (await http('GET', `${srv.base}/Location/$bed-board?beds=false`, { headers: as('nurse') })).json;
+  await srv.stop();
+  srv = await startServer({ dir: srv.dir });
+  let line;
+  for (let i = 0; i < 100 && !line; i++) {
+    line = srv.stderr().match(/bed pool loaded locations=(\d+) beds=(\d+) ms=\d+/);
+    if (!line) await new Promise((done) => setTimeout(done, 20));
+  }
+  assert.ok(line, `no load at start in the log:\n${srv.stderr()}`);
+  // every bed on the boards (one hospital has beds here), and the other Locations besides
+  const beds = boardBefore.parameter.filter((p) => p.name === 'ward')
+    .reduce((n, w) => n + w.part.find((x) => x.name === 'beds').valueInteger, 0);
+  assert.equal(Number(line[2]), beds);
+  assert.ok(Number(line[1]) > beds);
+  const boardAfter = (await http('GET', `${srv.base}/Location/$bed-board?beds=false`, { headers: as('nurse') })).json;
+  assert.deepEqual(boardAfter, boardBefore);
 });

@@ -8,11 +8,13 @@
 #include "modules/inpatient/bed_pool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "fhir/access.h"
@@ -65,6 +67,9 @@ struct bed_pool {
     size_t nwards;
     const struct bed_ward **by_department; /* the same wards by department, then id */
     bool dirty;                            /* the structure changed: resolve and sort again */
+    pthread_t warmer;                      /* the first load at start (bed_pool_warm) */
+    bool warming;                          /* warmer was started: join it */
+    atomic_bool stopping;                  /* bed_pool_free: the warmer's load stops */
 };
 
 /* ---- the id table ---- */
@@ -409,10 +414,11 @@ static int64_t version_of(json_object *res)
 static bool load_one(void *arg, json_object *res, int64_t last_updated)
 {
     (void)last_updated;
+    struct bed_pool *p = arg;
     const char *id = bed_edit_text(res, "id");
     if (id)
-        apply(arg, id, version_of(res), res);
-    return true;
+        apply(p, id, version_of(res), res);
+    return !atomic_load(&p->stopping);
 }
 
 static bool newest_seq(const struct store_row *row, void *arg)
@@ -516,10 +522,41 @@ struct bed_pool *bed_pool_new(struct store *store, const struct config *cfg)
     return p;
 }
 
+/*
+ * The first load reads every Location (85,000 beds: about a second); done
+ * at start on a thread of its own, it no longer makes the first clerk wait.
+ */
+static void *warm_main(void *arg)
+{
+    struct bed_pool *p = arg;
+    int64_t start = time_now_ms();
+    pthread_mutex_lock(&p->lock);
+    enum err err = refresh(p);
+    size_t locations = p->count, beds = p->nbeds;
+    pthread_mutex_unlock(&p->lock);
+    if (!err && !atomic_load(&p->stopping))
+        log_info(LOG_MAIN, "bed pool loaded locations=%zu beds=%zu ms=%lld", locations, beds,
+                 (long long)(time_now_ms() - start));
+    if (err)
+        log_warn(LOG_MAIN, "the bed pool was not loaded at start err=%s; the first call loads it",
+                 err_name(err));
+    return NULL;
+}
+
+void bed_pool_warm(struct bed_pool *p)
+{
+    if (!p->warming && pthread_create(&p->warmer, NULL, warm_main, p) == 0)
+        p->warming = true;
+}
+
 void bed_pool_free(struct bed_pool *p)
 {
     if (!p)
         return;
+    if (p->warming) {
+        atomic_store(&p->stopping, true);
+        pthread_join(p->warmer, NULL);
+    }
     drop_nodes(p);
     free(p->nodes);
     free(p->slots);

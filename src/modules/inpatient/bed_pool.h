@@ -53,6 +53,8 @@ struct bed_view {
 /* Keep the beds of store (borrowed, as cfg). */
 struct bed_pool *bed_pool_new(struct store *store, const struct config *cfg);
 void bed_pool_free(struct bed_pool *p);
+/* Load the pool now, on a thread of its own (the server, at start); bed_pool_free waits for it. */
+void bed_pool_warm(struct bed_pool *p);
 
 /* Bring p in step with the store, then call fn with it locked: fn must not wait on anything. */
 typedef void bed_visit_fn(const struct bed_view *v, void *arg);
