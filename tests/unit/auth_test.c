@@ -221,6 +221,21 @@ static bool check_order(const struct store_audit *a, void *arg)
 }
 
 /* More entries than one unit takes: every one written, in the order queued, one chain. */
+/* A successful read by user now (a search with query, when given), as the gate records it. */
+static struct audit_event read_event(const char *user, const char *query)
+{
+    return (struct audit_event){.time_ms = time_now_ms(),
+                                .user = user,
+                                .role = "",
+                                .org = "",
+                                .address = "",
+                                .request_id = "r",
+                                .action = 'R',
+                                .subtype = query ? "search-type" : "read",
+                                .query = query,
+                                .status = 200};
+}
+
 static void queued_entries_are_written_in_order(void **state)
 {
     struct tmpstore *f = *state;
@@ -229,15 +244,7 @@ static void queued_entries_are_written_in_order(void **state)
     for (int i = 0; i < N; i++) {
         char user[16];
         snprintf(user, sizeof(user), "u%d", i);
-        struct audit_event ev = {.time_ms = time_now_ms(),
-                                 .user = user,
-                                 .role = "",
-                                 .org = "",
-                                 .address = "",
-                                 .request_id = "r",
-                                 .action = 'R',
-                                 .subtype = "read",
-                                 .status = 200};
+        struct audit_event ev = read_event(user, NULL);
         audit_log_submit(log, &ev);
     }
     audit_log_free(log); /* writes what is still queued */
@@ -268,16 +275,7 @@ static void a_trail_that_cannot_be_written_says_so(void **state)
     query[100 * 1024 - 1] = '\0';
     assert_false(audit_log_failing(log));
     for (int i = 0; i < 500 && !audit_log_failing(log); i++) {
-        struct audit_event ev = {.time_ms = time_now_ms(),
-                                 .user = "u",
-                                 .role = "",
-                                 .org = "",
-                                 .address = "",
-                                 .request_id = "r",
-                                 .action = 'R',
-                                 .subtype = "search-type",
-                                 .query = query,
-                                 .status = 200};
+        struct audit_event ev = read_event("u", query);
         audit_log_submit(log, &ev);
         usleep(10 * 1000);
     }
