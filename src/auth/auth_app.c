@@ -187,8 +187,7 @@ void auth_app_handle(void *appv, struct http_request *req, struct http_response 
         return;
     }
     if (audit_log_failing(app->audit)) {
-        /* no access without its entry in the trail; nor an entry for this refusal (it would wait
-         * too) */
+        /* no access without its entry; the refusal has none (it could not be written either) */
         ar->audit = false;
         auth_error(res, ERR_UNAVAILABLE,
                    "审计记录暂时无法写入，暂停访问 / the audit trail cannot be written now; "
