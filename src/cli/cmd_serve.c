@@ -16,6 +16,7 @@
 #include "hl7v2/mllp.h"
 #include "modules/inpatient/bed_pool.h"
 #include "modules/inpatient/bed_routes.h"
+#include "modules/inpatient/inpatient_sweep.h"
 #include "modules/recognition/recognition_routes.h"
 #include "cli/cli.h"
 #include "core/log.h"
@@ -207,6 +208,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     bed_pool_warm(mods.beds);
+    struct inpt_sweep *sweep = inpt_sweep_start(store, cfg);
     if (mllp)
         printf("yujian: HL7 v2 (MLLP) on %s:%d\n", cfg->hl7_mllp_host, mllp_port(mllp));
     printf("yujian: serving http://%s:%u/fhir (data in %s)\n", cfg->host, http_server_port(server),
@@ -220,6 +222,7 @@ int cmd_serve(struct config *cfg, int argc, char **argv)
     int sig = 0;
     sigwait(&stop, &sig);
     log_info(LOG_MAIN, "stopping signal=%d", sig);
+    inpt_sweep_stop(sweep);
     mllp_stop(mllp);
     http_server_stop(server, SHUTDOWN_GRACE_MS);
     auth_app_free(gate);

@@ -4,7 +4,7 @@
 // surgery's catalogue, booking, PADS discharge, the 24-hour rule and follow-up calls.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, diagnostics, putAs, startWithUsers } from './helpers.mjs';
+import { http, diagnostics, putAs, startWithUsers, startServer } from './helpers.mjs';
 
 const EXT = 'https://fhir.yujian.org.cn/StructureDefinition/';
 const PHYS = 'http://terminology.hl7.org/CodeSystem/location-physical-type';
@@ -162,7 +162,7 @@ test('admitted within the window the pre-admission is settled with the stay; aft
   assert.equal(late.status, 200, late.body);
   assert.equal(out(late)['pre-admission-settlement'], 'outpatient');
   const pre = await read(`Encounter/${lapsedId}`);
-  assert.equal(pre.status, 'finished');
+  assert.equal(pre.status, 'finished', JSON.stringify(pre).slice(0, 300));
   assert.equal(pre.partOf.reference, out(late).encounter);
   assert.equal(pre.extension.find((x) => x.url === `${EXT}pre-admission-settlement`).valueCode, 'outpatient');
 });
@@ -334,4 +334,41 @@ test('the month\'s inpatient indicators per ward, hospital and city, for those w
   const lines = csv.body.trim().split('\r\n');
   assert.equal(lines[0], 'period,level,unit,name,indicator,numerator,denominator,value');
   assert.ok(lines.includes(`${period},hospital,"Organization/h1","第一医院",day-surgery-share,1,2,0.5000`), lines.join('\n'));
+});
+
+test('the sweep settles what lapses with time alone: a pre-admission past its window, a day-surgery stay past 24 hours', async () => {
+  const lapsed = await pastPreAdmission('sw-out', 'p20', 6);
+  const open = await pastPreAdmission('sw-in', 'p21', 2);
+  const day = { resourceType: 'Encounter', id: 'sw-day', status: 'in-progress', subject: { reference: 'Patient/p22' },
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'SS', display: 'short stay' },
+    serviceProvider: { reference: 'Organization/gs' }, period: { start: iso(Date.now() - 25 * HOUR) } };
+  await put(day);
+  await put({ ...day, id: 'sw-day-ok', subject: { reference: 'Patient/p23' }, period: { start: iso(Date.now() - 2 * HOUR) } });
+  await put(bed('b-sw'), 'hadm');
+  await srv.stop();
+  srv = await startServer({ dir: srv.dir, args: ['--inpatient-sweep', '1'] });
+  let pre;
+  for (let i = 0; i < 100; i++) {
+    pre = await read(`Encounter/${lapsed}`);
+    if (pre.status !== 'in-progress') break;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  assert.equal(pre.status, 'finished', JSON.stringify(pre).slice(0, 300));
+  assert.equal(pre.extension.find((x) => x.url === `${EXT}pre-admission-settlement`).valueCode, 'outpatient');
+  // it ended when its window did, not when the sweep came by
+  assert.equal(Date.parse(pre.period.end) - Date.parse(pre.period.start), 5 * DAY);
+  const stay = await read('Encounter/sw-day');
+  assert.equal(stay.class.code, 'IMP');
+  assert.match(stay.extension.find((x) => x.url === `${EXT}day-surgery-converted`).valueString, /24/);
+  // what has not lapsed is left alone
+  assert.equal((await read(`Encounter/${open}`)).status, 'in-progress');
+  assert.equal((await read('Encounter/sw-day-ok')).class.code, 'SS');
+  // the lapsed one is no longer settled again at admission: it was settled when it lapsed
+  const late = await op('Encounter/$admit', { request: 'ServiceRequest/sw-out', bed: 'Location/b-sw' });
+  assert.equal(late.status, 200, late.body);
+  assert.equal((await read(`Encounter/${lapsed}`)).meta.versionId, pre.meta.versionId);
+  // each change is in the audit trail, by the sweep
+  const trail = (await http('GET', `${srv.base}/AuditEvent?patient=p20&_count=100`)).body;
+  assert.match(trail, /system:inpatient-sweep/);
+  assert.match(trail, /pre-admission-lapsed/);
 });

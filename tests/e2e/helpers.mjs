@@ -66,7 +66,9 @@ export async function startServer({ dir = tempDir(), args = [], env = {}, firstR
   if (!firstRun) addUser(dir, ADMIN.user, 'platform-admin', ADMIN.password);
   const proc = spawn(BIN, ['serve', '--port', '0', '--data', dir, '--access-log', '0', '--access-ttl', '86400',
     // the suites send bursts from one address; limits.test.mjs sets the limits it tests
-    '--rate-per-address', '0', '--rate-per-user', '0', '--max-connections-per-address', '0', ...args], {
+    '--rate-per-address', '0', '--rate-per-user', '0', '--max-connections-per-address', '0',
+    // no sweep of lapsed pre-admissions behind the tests' backs; admission.test.mjs turns it on
+    '--inpatient-sweep', '0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

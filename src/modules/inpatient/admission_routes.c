@@ -34,7 +34,6 @@
 #define DEFINITION(name) INPT_BASE "/OperationDefinition/" name
 #define MAX_QUEUE        2000 /* notices one queue reads */
 #define MAX_PAGE         100
-#define V3_ACT           "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 #define REASON_MAX       500 /* bytes of a reason */
 
 /* ---- small readers ---- */
@@ -77,16 +76,6 @@ static const char *ext_text(json_object *o, const char *url, const char *member_
 {
     json_object *v = bed_edit_ext(o, url, member_name);
     return v ? json_object_get_string(v) : NULL;
-}
-
-static json_object *coding_cc(const char *system, const char *code, const char *display)
-{
-    json_object *c = json_object_new_object();
-    json_object_object_add(c, "system", json_object_new_string(system));
-    json_object_object_add(c, "code", json_object_new_string(code));
-    if (display)
-        json_object_object_add(c, "display", json_object_new_string(display));
-    return c;
 }
 
 /* ---- the notice ---- */
@@ -161,7 +150,7 @@ static json_object *pre_admission_encounter(struct inpt_call *k, const char *req
     json_object *enc = json_object_new_object();
     json_object_object_add(enc, "resourceType", json_object_new_string("Encounter"));
     json_object_object_add(enc, "status", json_object_new_string("in-progress"));
-    json_object_object_add(enc, "class", coding_cc(V3_ACT, "PRENC", "pre-admission"));
+    json_object_object_add(enc, "class", bed_edit_coding(INPT_V3_ACT, "PRENC", "pre-admission"));
     json_object_object_add(enc, "subject", json_object_get(bed_edit_member(sr, "subject")));
     json_object *based = json_object_new_array();
     json_object_array_add(
@@ -387,8 +376,8 @@ static json_object *stay_encounter(struct inpt_call *k, const char *request_id, 
     json_object_object_add(enc, "resourceType", json_object_new_string("Encounter"));
     json_object_object_add(enc, "status", json_object_new_string("planned"));
     json_object_object_add(enc, "class",
-                           day ? coding_cc(V3_ACT, "SS", "short stay")
-                               : coding_cc(V3_ACT, "IMP", "inpatient encounter"));
+                           day ? bed_edit_coding(INPT_V3_ACT, "SS", "short stay")
+                               : bed_edit_coding(INPT_V3_ACT, "IMP", "inpatient encounter"));
     json_object_object_add(enc, "subject", inpt_reference(k->patient, NULL));
     json_object_object_add(enc, "serviceProvider", inpt_reference(k->department, NULL));
     if (request_id) {
@@ -399,9 +388,9 @@ static json_object *stay_encounter(struct inpt_call *k, const char *request_id, 
     }
     if (k->emergency) {
         json_object *cc = json_object_new_object(), *codings = json_object_new_array();
-        json_object_array_add(codings, coding_cc("http://terminology.hl7.org/CodeSystem/"
-                                                 "v3-ActPriority",
-                                                 "EM", "emergency"));
+        json_object_array_add(codings, bed_edit_coding("http://terminology.hl7.org/CodeSystem/"
+                                                       "v3-ActPriority",
+                                                       "EM", "emergency"));
         json_object_object_add(cc, "coding", codings);
         json_object_object_add(enc, "priority", cc);
     }
@@ -468,8 +457,9 @@ static bool end_pre_admission(struct inpt_call *k, json_object *sr, const char *
  */
 static bool not_in_hospital(struct inpt_call *k)
 {
-    const char *criteria[][2] = {
-        {"subject", k->patient}, {"status", "in-progress"}, {"class", V3_ACT "|IMP," V3_ACT "|SS"}};
+    const char *criteria[][2] = {{"subject", k->patient},
+                                 {"status", "in-progress"},
+                                 {"class", INPT_V3_ACT "|IMP," INPT_V3_ACT "|SS"}};
     json_object *found = NULL;
     size_t n = 0;
     if (!rest_search_parsed(k->c, "Encounter", criteria, 3, k->patient, &found, 1, &n))
@@ -720,7 +710,8 @@ out:
 /* A day-surgery stay becomes an ordinary one (past 24 hours, or decided). */
 static void converted(struct inpt_call *k, const char *reason)
 {
-    json_object_object_add(k->enc, "class", coding_cc(V3_ACT, "IMP", "inpatient encounter"));
+    json_object_object_add(k->enc, "class",
+                           bed_edit_coding(INPT_V3_ACT, "IMP", "inpatient encounter"));
     bed_edit_set_ext(k->enc, INPT_EXT_CONVERTED, "valueString",
                      json_object_new_string(reason ? reason : "超过24小时 / over 24 hours"));
 }
@@ -989,7 +980,7 @@ static json_object *follow_up(struct inpt_call *k, const char *code, const char 
     json_object_object_add(t, "status", json_object_new_string("requested"));
     json_object_object_add(t, "intent", json_object_new_string("order"));
     json_object *cc = json_object_new_object(), *codings = json_object_new_array();
-    json_object_array_add(codings, coding_cc(INPT_TASK_SYSTEM, code, zh));
+    json_object_array_add(codings, bed_edit_coding(INPT_TASK_SYSTEM, code, zh));
     json_object_object_add(cc, "coding", codings);
     json_object_object_add(t, "code", cc);
     json_object_object_add(t, "for", json_object_get(bed_edit_member(k->enc, "subject")));

@@ -23,6 +23,16 @@ json_object *bed_edit_instant(int64_t ms)
     return json_object_new_string(t);
 }
 
+json_object *bed_edit_coding(const char *system, const char *code, const char *display)
+{
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "system", json_object_new_string(system));
+    json_object_object_add(c, "code", json_object_new_string(code));
+    if (display)
+        json_object_object_add(c, "display", json_object_new_string(display));
+    return c;
+}
+
 json_object *bed_edit_member(json_object *o, const char *key)
 {
     json_object *v = NULL;

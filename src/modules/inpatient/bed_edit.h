@@ -51,6 +51,8 @@ json_object *bed_edit_ext(json_object *o, const char *url, const char *member);
 void bed_edit_set_ext(json_object *o, const char *url, const char *member, json_object *value);
 /* An instant as FHIR text (new string). */
 json_object *bed_edit_instant(int64_t ms);
+/* A new Coding (display may be NULL). */
+json_object *bed_edit_coding(const char *system, const char *code, const char *display);
 
 /* Member key of o (NULL when o is NULL or has none). */
 json_object *bed_edit_member(json_object *o, const char *key);

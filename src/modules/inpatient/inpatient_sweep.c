@@ -1,0 +1,257 @@
+/*
+ * inpatient_sweep.c - lapsed pre-admissions and day-surgery overstays
+ * settled when they lapse (see inpatient_sweep.h).
+ */
+#include "modules/inpatient/inpatient_sweep.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/audit.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/xalloc.h"
+#include "fhir/scan.h"
+#include "fhir/write.h"
+#include "modules/inpatient/admission.h"
+#include "modules/inpatient/bed_edit.h"
+#include "modules/inpatient/inpatient.h"
+
+#define SWEEP_MAX 256 /* changes per pass: the rest wait for the next one */
+
+/* One encounter to change, as read. */
+struct due {
+    json_object *enc;   /* owned: the new version being made */
+    char id[65];        /* its id */
+    int64_t version;    /* the version read (If-Match) */
+    const char *action; /* audit subtype */
+};
+
+struct pass {
+    const struct config *cfg;
+    int64_t now;
+    struct due due[SWEEP_MAX];
+    size_t n;
+    bool full; /* SWEEP_MAX reached: the scans stop */
+};
+
+static int64_t start_of(json_object *enc)
+{
+    const char *text = bed_edit_text(bed_edit_member(enc, "period"), "start");
+    int64_t ms = 0;
+    return text && time_parse_fhir(text, strlen(text), &ms) ? ms : 0;
+}
+
+static int64_t version_of(json_object *enc)
+{
+    const char *v = bed_edit_text(bed_edit_member(enc, "meta"), "versionId");
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+/* Keep enc as due: the new version to edit, or NULL (no usable id, or the pass is full). */
+static json_object *keep(struct pass *p, json_object *enc, const char *action)
+{
+    const char *id = bed_edit_text(enc, "id");
+    if (!id || strlen(id) >= sizeof(p->due[0].id))
+        return NULL;
+    if (p->n == SWEEP_MAX) {
+        p->full = true;
+        return NULL;
+    }
+    struct due *d = &p->due[p->n++];
+    d->enc = json_object_get(enc);
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    d->version = version_of(enc);
+    d->action = action;
+    return d->enc;
+}
+
+/* An open pre-admission past its window: finished at its deadline, settled as outpatient care. */
+static bool lapsed_pre_admission(void *arg, json_object *enc, int64_t last_updated)
+{
+    (void)last_updated;
+    struct pass *p = arg;
+    struct adm_window w = {p->cfg->inpatient_preadm_days, p->cfg->inpatient_preadm_extended_days};
+    int64_t start = start_of(enc);
+    bool extended = bed_edit_ext(enc, INPT_EXT_PREADM_EXTENDED, "valueReference") != NULL;
+    if (!start || adm_preadm_state(&w, start, extended, p->now) != ADM_PREADM_LAPSED)
+        return true;
+    json_object *e = keep(p, enc, "pre-admission-lapsed");
+    if (!e)
+        return !p->full;
+    json_object_object_add(e, "status", json_object_new_string("finished"));
+    json_object_object_add(bed_edit_member(e, "period"), "end",
+                           bed_edit_instant(adm_preadm_deadline(&w, start, extended)));
+    bed_edit_set_ext(e, INPT_EXT_SETTLEMENT, "valueCode", json_object_new_string("outpatient"));
+    return true;
+}
+
+/* A day-surgery stay past 24 hours: an ordinary inpatient stay from now on. */
+static bool overstayed(void *arg, json_object *enc, int64_t last_updated)
+{
+    (void)last_updated;
+    struct pass *p = arg;
+    int64_t start = start_of(enc);
+    if (!start || !adm_day_overstayed(start, p->now))
+        return true;
+    json_object *e = keep(p, enc, "day-surgery-converted");
+    if (!e)
+        return !p->full;
+    json_object_object_add(e, "class", bed_edit_coding(INPT_V3_ACT, "IMP", "inpatient encounter"));
+    bed_edit_set_ext(e, INPT_EXT_CONVERTED, "valueString",
+                     json_object_new_string("超过24小时 / over 24 hours"));
+    return true;
+}
+
+struct audited {
+    int64_t time_ms;
+    const char *patient;
+    const char *json;
+};
+
+static enum err audit_unit(struct store_tx *tx, void *ctx)
+{
+    struct audited *a = ctx;
+    return audit_append_tx(tx, a->time_ms, "system:inpatient-sweep", a->patient, a->json);
+}
+
+/* Write d's new version with its audit entry; true when it was written. */
+static bool settle(struct store *store, struct pass *p, struct due *d)
+{
+    /* meta stays: its custodian tag is what keeps the encounter its hospital's; the write stamps
+     * the rest */
+    const char *subject = bed_edit_text(bed_edit_member(d->enc, "subject"), "reference");
+    const char *provider = bed_edit_text(bed_edit_member(d->enc, "serviceProvider"), "reference");
+    char entity[80];
+    snprintf(entity, sizeof(entity), "Encounter/%s", d->id);
+    struct audit_event ev = {.time_ms = p->now,
+                             .user = "system:inpatient-sweep",
+                             .role = "system",
+                             .org = provider ? provider : "",
+                             .address = "",
+                             .request_id = "",
+                             .action = 'U',
+                             .subtype = d->action,
+                             .entities = {entity},
+                             .nentities = 1,
+                             .patient = subject,
+                             .status = 200};
+    struct buf json;
+    buf_init(&json, 1u << 20);
+    audit_event_json(&ev, &json);
+    struct audited a = {p->now, subject, json.ptr};
+    struct fhir_write w = {.kind = FHIR_WRITE_UPDATE,
+                           .type = "Encounter",
+                           .id = d->id,
+                           .resource = d->enc,
+                           .if_match = d->version};
+    struct fhir_write_job job = {.writes = &w, .count = 1, .also = audit_unit, .also_ctx = &a};
+    enum err err = fhir_write_run_job(store, &job);
+    free(w.body);
+    buf_release(&json);
+    if (err && err != ERR_VERSION_CONFLICT)
+        log_warn(LOG_MAIN, "inpatient sweep: Encounter/%s not settled err=%s", d->id,
+                 err_name(err));
+    return err == ERR_OK;
+}
+
+int inpt_sweep_once(struct store *store, const struct config *cfg, int64_t now_ms)
+{
+    struct pass *p = xcalloc(1, sizeof(*p));
+    p->cfg = cfg;
+    p->now = now_ms;
+    static const char *const pre[][2] = {{"class", INPT_V3_ACT "|PRENC"},
+                                         {"status", "in-progress"}};
+    static const char *const day[][2] = {{"class", INPT_V3_ACT "|SS"}, {"status", "in-progress"}};
+    struct arena a;
+    arena_init(&a, 4096);
+    struct fhir_scan s1 = {"Encounter", pre, 2, 0, false, 0, false};
+    struct fhir_scan s2 = {"Encounter", day, 2, 0, false, 0, false};
+    enum err err = fhir_scan_run(store, cfg, &a, &s1, lapsed_pre_admission, p);
+    if (!err)
+        err = fhir_scan_run(store, cfg, &a, &s2, overstayed, p);
+    arena_release(&a);
+    int changed = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (!err && settle(store, p, &p->due[i]))
+            changed++;
+        json_object_put(p->due[i].enc);
+    }
+    free(p);
+    if (err) {
+        log_warn(LOG_MAIN, "inpatient sweep: the encounters could not be read err=%s",
+                 err_name(err));
+        return -1;
+    }
+    if (changed)
+        log_info(LOG_MAIN, "inpatient sweep settled=%d", changed);
+    return changed;
+}
+
+/* ---- the thread ---- */
+
+struct inpt_sweep {
+    struct store *store;      /* borrowed */
+    const struct config *cfg; /* borrowed */
+    pthread_t thread;         /* runs the passes */
+    pthread_mutex_t lock;     /* over stopping */
+    pthread_cond_t wake;      /* signalled to stop */
+    bool stopping;            /* inpt_sweep_stop was called */
+};
+
+static void *sweep_main(void *arg)
+{
+    struct inpt_sweep *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        pthread_mutex_unlock(&s->lock);
+        inpt_sweep_once(s->store, s->cfg, time_now_ms());
+        pthread_mutex_lock(&s->lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += s->cfg->inpatient_sweep_s;
+        while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+struct inpt_sweep *inpt_sweep_start(struct store *store, const struct config *cfg)
+{
+    if (cfg->inpatient_sweep_s <= 0)
+        return NULL;
+    struct inpt_sweep *s = xcalloc(1, sizeof(*s));
+    s->store = store;
+    s->cfg = cfg;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    if (pthread_create(&s->thread, NULL, sweep_main, s) != 0) {
+        log_error(LOG_MAIN, "inpatient sweep: no thread; lapses are settled when acted on");
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void inpt_sweep_stop(struct inpt_sweep *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
