@@ -9,6 +9,8 @@
  */
 #include "test.h"
 
+#include "tmpstore.h"
+
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,8 @@
 #include "modules/inpatient/admission.h"
 #include "modules/inpatient/bed_edit.h"
 #include "modules/inpatient/inpatient.h"
+#include "modules/inpatient/inpatient_sweep.h"
+#include "fhir/write.h"
 
 static int64_t at(const char *fhir_time)
 {
@@ -377,6 +381,93 @@ static void day_surgery_rules(void **state)
     assert_non_null(strstr(adm_day_refusal_text(ADM_DAY_ESCORT), "escort"));
 }
 
+/* ---- the sweep, on a real store ---- */
+
+#define SWEEP_DAY (24 * 3600 * 1000LL)
+
+static void put_encounter(struct store *s, const char *id, const char *cls, int64_t start,
+                          bool extended)
+{
+    char t[40], json[1024];
+    time_format_instant(start, t, sizeof(t));
+    snprintf(json, sizeof(json),
+             "{\"resourceType\":\"Encounter\",\"id\":\"%s\",\"status\":\"in-progress\","
+             "\"class\":{\"system\":\"%s\",\"code\":\"%s\"},"
+             "\"subject\":{\"reference\":\"Patient/p-%s\"},\"period\":{\"start\":\"%s\"}%s}",
+             id, INPT_V3_ACT, cls, id, t,
+             extended ? ",\"extension\":[{\"url\":\"" INPT_EXT_PREADM_EXTENDED
+                        "\",\"valueReference\":{\"reference\":\"Practitioner/x\"}}]"
+                      : "");
+    struct fhir_write w = {
+        .kind = FHIR_WRITE_UPDATE, .type = "Encounter", .id = id, .if_match = -1};
+    w.resource = json_tokener_parse(json);
+    assert_non_null(w.resource);
+    assert_int_equal(fhir_write_run(s, &w, 1, NULL), ERR_OK);
+    free(w.body);
+    json_object_put(w.resource);
+}
+
+/* The stored Encounter id (the caller puts it). */
+static json_object *get_encounter(struct store *s, const char *id)
+{
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    struct store_row row;
+    assert_int_equal(store_read(s, "Encounter", id, 0, &b, &row), ERR_OK);
+    json_object *o = json_tokener_parse(b.ptr);
+    buf_release(&b);
+    assert_non_null(o);
+    return o;
+}
+
+static void assert_encounter(struct store *s, const char *id, const char *status, const char *cls)
+{
+    json_object *e = get_encounter(s, id);
+    assert_string_equal(bed_edit_text(e, "status"), status);
+    assert_string_equal(bed_edit_text(bed_edit_member(e, "class"), "code"), cls);
+    json_object_put(e);
+}
+
+/*
+ * A pass settles what lapsed at its moment and nothing else: an open
+ * pre-admission past 5 days (7 when extended) ends at its deadline as
+ * outpatient care, a day-surgery stay past 24 hours becomes IMP; a second
+ * pass changes nothing; later, what has lapsed since is settled.
+ */
+static void the_sweep_settles_what_lapsed_and_only_that(void **state)
+{
+    struct tmpstore *f = *state;
+    int64_t now = time_now_ms();
+    put_encounter(f->store, "pre-lapsed", "PRENC", now - 6 * SWEEP_DAY, false);
+    put_encounter(f->store, "pre-open", "PRENC", now - 2 * SWEEP_DAY, false);
+    put_encounter(f->store, "pre-extended", "PRENC", now - 6 * SWEEP_DAY, true);
+    put_encounter(f->store, "day-over", "SS", now - 25 * 3600 * 1000LL, false);
+    put_encounter(f->store, "day-ok", "SS", now - 2 * 3600 * 1000LL, false);
+    put_encounter(f->store, "stay", "IMP", now - 30 * SWEEP_DAY, false);
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now), 2);
+    json_object *e = get_encounter(f->store, "pre-lapsed");
+    assert_string_equal(bed_edit_text(e, "status"), "finished");
+    json_object *code = bed_edit_ext(e, INPT_EXT_SETTLEMENT, "valueCode");
+    assert_string_equal(json_object_get_string(code), "outpatient");
+    int64_t end = 0;
+    const char *end_text = bed_edit_text(bed_edit_member(e, "period"), "end");
+    assert_true(time_parse_fhir(end_text, strlen(end_text), &end));
+    assert_true(end - (now - 6 * SWEEP_DAY) >= 5 * SWEEP_DAY - 1000 &&
+                end - (now - 6 * SWEEP_DAY) <= 5 * SWEEP_DAY + 1000);
+    json_object_put(e);
+    assert_encounter(f->store, "day-over", "in-progress", "IMP");
+    assert_encounter(f->store, "pre-open", "in-progress", "PRENC");
+    assert_encounter(f->store, "pre-extended", "in-progress", "PRENC");
+    assert_encounter(f->store, "day-ok", "in-progress", "SS");
+    assert_encounter(f->store, "stay", "in-progress", "IMP");
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now), 0);
+    /* two days on: the extended window (7 days) is over too, and the other stay is past 24 hours */
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now + 2 * SWEEP_DAY), 2);
+    assert_encounter(f->store, "pre-extended", "finished", "PRENC");
+    assert_encounter(f->store, "day-ok", "in-progress", "IMP");
+    assert_encounter(f->store, "pre-open", "in-progress", "PRENC");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +482,8 @@ int main(void)
         cmocka_unit_test(the_queue_is_urgency_then_waiting_time),
         cmocka_unit_test(the_pre_admission_window_is_a_duration),
         cmocka_unit_test(day_surgery_rules),
+        cmocka_unit_test_setup_teardown(the_sweep_settles_what_lapsed_and_only_that, tmpstore_open,
+                                        tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
