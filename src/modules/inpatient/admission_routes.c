@@ -66,12 +66,6 @@ static const char *first_ref(json_object *o, const char *key)
     return bed_edit_text(first_of(o, key), "reference");
 }
 
-static int64_t time_of(const char *text)
-{
-    int64_t ms = 0;
-    return text && time_parse_fhir(text, strlen(text), &ms) ? ms : 0;
-}
-
 static const char *ext_text(json_object *o, const char *url, const char *member_name)
 {
     json_object *v = bed_edit_ext(o, url, member_name);
@@ -340,7 +334,7 @@ static void run_extend(struct rest_ctx *c, const char *type, const char *id, jso
     }
     if (!load_pre_admission(k, id))
         goto out;
-    int64_t start = time_of(bed_edit_text(bed_edit_member(k->enc, "period"), "start"));
+    int64_t start = bed_edit_time(bed_edit_member(k->enc, "period"), "start");
     if (bed_edit_ext(k->enc, INPT_EXT_PREADM_EXTENDED, "valueReference")) {
         rest_error(c, ERR_CONFLICT, NULL,
                    "预住院已延长过 / the pre-admission was extended already");
@@ -418,7 +412,7 @@ struct pre_window {
 static struct pre_window pre_window(const struct inpt_call *k, json_object *pre)
 {
     struct adm_window w = window_of(k);
-    int64_t start = time_of(bed_edit_text(bed_edit_member(pre, "period"), "start"));
+    int64_t start = bed_edit_time(bed_edit_member(pre, "period"), "start");
     bool extended = bed_edit_ext(pre, INPT_EXT_PREADM_EXTENDED, "valueReference") != NULL;
     return (struct pre_window){adm_preadm_deadline(&w, start, extended), extended,
                                adm_preadm_state(&w, start, extended, k->now) == ADM_PREADM_LAPSED};
@@ -877,7 +871,7 @@ static void run_queue(struct rest_ctx *c, const char *type, const char *id, json
     for (size_t i = 0; i < n; i++) {
         const char *p = bed_edit_text(found[i], "priority");
         q[i] = (struct queued){{bed_edit_text(found[i], "id"), adm_priority_parse(p),
-                                time_of(bed_edit_text(found[i], "authoredOn"))},
+                                bed_edit_time(found[i], "authoredOn")},
                                found[i]};
     }
     qsort(q, n, sizeof(*q), queued_cmp);
@@ -1013,7 +1007,7 @@ bool admission_day_surgery_discharge(struct inpt_call *k, json_object *params)
             pads, rules.min_pads, pads, rules.min_pads);
         return false;
     }
-    int64_t start = time_of(bed_edit_text(bed_edit_member(k->enc, "period"), "start"));
+    int64_t start = bed_edit_time(bed_edit_member(k->enc, "period"), "start");
     bed_edit_set_ext(k->enc, INPT_EXT_PADS, "valueInteger", json_object_new_int((int)pads));
     bed_edit_set_ext(k->enc, INPT_EXT_STAY, "valueInteger",
                      json_object_new_int64(start ? (k->now - start) / 60000 : 0));

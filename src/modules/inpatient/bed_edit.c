@@ -4,6 +4,7 @@
  */
 #include "modules/inpatient/bed_edit.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/timeutil.h"
@@ -21,6 +22,19 @@ json_object *bed_edit_instant(int64_t ms)
     char t[40];
     time_format_instant(ms, t, sizeof(t));
     return json_object_new_string(t);
+}
+
+int64_t bed_edit_time(json_object *o, const char *key)
+{
+    const char *t = bed_edit_text(o, key);
+    int64_t ms = 0;
+    return t && time_parse_fhir(t, strlen(t), &ms) ? ms : 0;
+}
+
+int64_t bed_edit_version(json_object *res)
+{
+    const char *v = bed_edit_text(bed_edit_member(res, "meta"), "versionId");
+    return v ? strtoll(v, NULL, 10) : 1;
 }
 
 json_object *bed_edit_coding(const char *system, const char *code, const char *display)

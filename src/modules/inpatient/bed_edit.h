@@ -51,6 +51,10 @@ json_object *bed_edit_ext(json_object *o, const char *url, const char *member);
 void bed_edit_set_ext(json_object *o, const char *url, const char *member, json_object *value);
 /* An instant as FHIR text (new string). */
 json_object *bed_edit_instant(int64_t ms);
+/* The instant (or date) at o.key in ms, 0 when absent or not one. */
+int64_t bed_edit_time(json_object *o, const char *key);
+/* A stored resource's meta.versionId (1 when it has none). */
+int64_t bed_edit_version(json_object *res);
 /* A new Coding (display may be NULL). */
 json_object *bed_edit_coding(const char *system, const char *code, const char *display);
 

@@ -403,21 +403,13 @@ static void apply(struct bed_pool *p, const char *id, int64_t version, json_obje
         resolve_bed(p, n); /* only the bed's own fields changed */
 }
 
-static int64_t version_of(json_object *res)
-{
-    json_object *meta = NULL;
-    json_object_object_get_ex(res, "meta", &meta);
-    const char *v = bed_edit_text(meta, "versionId");
-    return v ? strtoll(v, NULL, 10) : 1;
-}
-
 static bool load_one(void *arg, json_object *res, int64_t last_updated)
 {
     (void)last_updated;
     struct bed_pool *p = arg;
     const char *id = bed_edit_text(res, "id");
     if (id)
-        apply(p, id, version_of(res), res);
+        apply(p, id, bed_edit_version(res), res);
     return !atomic_load(&p->stopping);
 }
 

@@ -80,13 +80,6 @@ struct run {
 
 /* ---- reading ---- */
 
-static int64_t time_of(json_object *o, const char *key)
-{
-    const char *t = bed_edit_text(o, key);
-    int64_t ms = 0;
-    return t && time_parse_fhir(t, strlen(t), &ms) ? ms : 0;
-}
-
 /* Read an Organization once: its partOf (the city) and name. */
 static const char *org_part_of(struct run *r, const char *ref)
 {
@@ -245,10 +238,10 @@ static struct bed_info count_beds(struct run *r, json_object *enc, const char *h
         if (bed_edit_ext(e, INPT_EXT_BORROWED, "valueReference"))
             *borrowed = true;
         const char *status = bed_edit_text(e, "status");
-        int64_t from = time_of(bed_edit_member(e, "period"), "start");
+        int64_t from = bed_edit_time(bed_edit_member(e, "period"), "start");
         int64_t to = status && !strcmp(status, "active")
                          ? r->to
-                         : time_of(bed_edit_member(e, "period"), "end");
+                         : bed_edit_time(bed_edit_member(e, "period"), "end");
         from = from > r->from ? from : r->from;
         to = to < r->to ? to : r->to;
         struct tally *t = to > from ? tally_of(r, hospital, b.ward, b.ward_name) : NULL;
@@ -286,9 +279,9 @@ static void count_stay(struct run *r, json_object *enc, const char *hospital, bo
     if (!t)
         return;
     json_object *period = bed_edit_member(enc, "period");
-    int64_t start = time_of(period, "start"), end = time_of(period, "end");
+    int64_t start = bed_edit_time(period, "start"), end = bed_edit_time(period, "end");
     json_object *sr = notice_of(r, enc);
-    int64_t authored = time_of(sr, "authoredOn");
+    int64_t authored = bed_edit_time(sr, "authoredOn");
     if (in_month(r, start)) {
         t->admitted++;
         t->borrowed += borrowed;
@@ -316,7 +309,7 @@ static bool count_encounter(void *arg, json_object *enc, int64_t last_updated)
     if (!cls || !hospital)
         return true;
     if (!strcmp(cls, "PRENC")) {
-        struct tally *t = in_month(r, time_of(bed_edit_member(enc, "period"), "start"))
+        struct tally *t = in_month(r, bed_edit_time(bed_edit_member(enc, "period"), "start"))
                               ? tally_of(r, hospital, NULL, NULL)
                               : NULL;
         json_object *s = bed_edit_ext(enc, INPT_EXT_SETTLEMENT, "valueCode");
@@ -334,9 +327,9 @@ static bool count_operation(void *arg, json_object *proc, int64_t last_updated)
 {
     (void)last_updated;
     struct run *r = arg;
-    int64_t done = time_of(proc, "performedDateTime");
+    int64_t done = bed_edit_time(proc, "performedDateTime");
     if (!done)
-        done = time_of(bed_edit_member(proc, "performedPeriod"), "start");
+        done = bed_edit_time(bed_edit_member(proc, "performedPeriod"), "start");
     const char *ref = inpt_ref_text(proc, "encounter");
     if (!done || !in_month(r, done) || !ref || strncmp(ref, "Encounter/", 10))
         return true;
@@ -349,7 +342,7 @@ static bool count_operation(void *arg, json_object *proc, int64_t last_updated)
         if (json_object_is_type(list, json_type_array) && json_object_array_length(list))
             b = bed_info(r, inpt_ref_text(json_object_array_get_idx(list, 0), "location"));
         struct tally *t = tally_of(r, fhir_access_custodian(enc), b.ward, b.ward_name);
-        int64_t admitted = time_of(bed_edit_member(enc, "period"), "start");
+        int64_t admitted = bed_edit_time(bed_edit_member(enc, "period"), "start");
         if (t && admitted && done >= admitted) {
             t->operated++;
             t->preop_min += (done - admitted) / 60000;

@@ -41,19 +41,6 @@ struct pass {
     bool full; /* SWEEP_MAX reached: the scans stop */
 };
 
-static int64_t start_of(json_object *enc)
-{
-    const char *text = bed_edit_text(bed_edit_member(enc, "period"), "start");
-    int64_t ms = 0;
-    return text && time_parse_fhir(text, strlen(text), &ms) ? ms : 0;
-}
-
-static int64_t version_of(json_object *enc)
-{
-    const char *v = bed_edit_text(bed_edit_member(enc, "meta"), "versionId");
-    return v ? strtoll(v, NULL, 10) : 0;
-}
-
 /* Keep enc as due: the new version to edit, or NULL (no usable id, or the pass is full). */
 static json_object *keep(struct pass *p, json_object *enc, const char *action)
 {
@@ -67,7 +54,7 @@ static json_object *keep(struct pass *p, json_object *enc, const char *action)
     struct due *d = &p->due[p->n++];
     d->enc = json_object_get(enc);
     snprintf(d->id, sizeof(d->id), "%s", id);
-    d->version = version_of(enc);
+    d->version = bed_edit_version(enc);
     d->action = action;
     return d->enc;
 }
@@ -78,7 +65,7 @@ static bool lapsed_pre_admission(void *arg, json_object *enc, int64_t last_updat
     (void)last_updated;
     struct pass *p = arg;
     struct adm_window w = {p->cfg->inpatient_preadm_days, p->cfg->inpatient_preadm_extended_days};
-    int64_t start = start_of(enc);
+    int64_t start = bed_edit_time(bed_edit_member(enc, "period"), "start");
     bool extended = bed_edit_ext(enc, INPT_EXT_PREADM_EXTENDED, "valueReference") != NULL;
     if (!start || adm_preadm_state(&w, start, extended, p->now) != ADM_PREADM_LAPSED)
         return true;
@@ -97,7 +84,7 @@ static bool overstayed(void *arg, json_object *enc, int64_t last_updated)
 {
     (void)last_updated;
     struct pass *p = arg;
-    int64_t start = start_of(enc);
+    int64_t start = bed_edit_time(bed_edit_member(enc, "period"), "start");
     if (!start || !adm_day_overstayed(start, p->now))
         return true;
     json_object *e = keep(p, enc, "day-surgery-converted");
