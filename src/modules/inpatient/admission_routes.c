@@ -115,10 +115,14 @@ static bool write_request(struct inpt_call *k, const char *id, json_object *sr, 
     return inpt_add_write(k, "ServiceRequest", id, sr, version);
 }
 
+static struct adm_window window_from(const struct config *cfg)
+{
+    return (struct adm_window){cfg->inpatient_preadm_days, cfg->inpatient_preadm_extended_days};
+}
+
 static struct adm_window window_of(const struct inpt_call *k)
 {
-    const struct config *cfg = k->c->app->cfg;
-    return (struct adm_window){cfg->inpatient_preadm_days, cfg->inpatient_preadm_extended_days};
+    return window_from(k->c->app->cfg);
 }
 
 static struct adm_day_rules day_rules_of(const struct inpt_call *k)
@@ -402,20 +406,14 @@ static json_object *pre_admission_of(struct inpt_call *k, json_object *sr, const
     return *id ? inpt_read_current(k->c->app->store, "Encounter", *id, version) : NULL;
 }
 
-/* A pre-admission's window at the call's moment. */
-struct pre_window {
-    int64_t deadline; /* the window's end */
-    bool extended;    /* with approval */
-    bool lapsed;      /* past its end */
-};
-
-static struct pre_window pre_window(const struct inpt_call *k, json_object *pre)
+struct inpt_pre_window inpt_pre_window(const struct config *cfg, json_object *pre, int64_t now_ms)
 {
-    struct adm_window w = window_of(k);
+    struct adm_window w = window_from(cfg);
     int64_t start = bed_edit_time(bed_edit_member(pre, "period"), "start");
     bool extended = bed_edit_ext(pre, INPT_EXT_PREADM_EXTENDED, "valueReference") != NULL;
-    return (struct pre_window){adm_preadm_deadline(&w, start, extended), extended,
-                               adm_preadm_state(&w, start, extended, k->now) == ADM_PREADM_LAPSED};
+    return (struct inpt_pre_window){start, adm_preadm_deadline(&w, start, extended), extended,
+                                    adm_preadm_state(&w, start, extended, now_ms) ==
+                                        ADM_PREADM_LAPSED};
 }
 
 /*
@@ -435,7 +433,8 @@ static bool end_pre_admission(struct inpt_call *k, json_object *sr, const char *
         json_object_put(pre);
         return true;
     }
-    k->settlement = stay && !pre_window(k, pre).lapsed ? "inpatient" : "outpatient";
+    k->settlement =
+        stay && !inpt_pre_window(k->c->app->cfg, pre, k->now).lapsed ? "inpatient" : "outpatient";
     json_object_object_add(pre, "status", json_object_new_string(status));
     json_object_object_add(bed_edit_member(pre, "period"), "end", bed_edit_instant(k->now));
     if (stay)
@@ -701,12 +700,11 @@ out:
     inpt_call_release(k);
 }
 
-/* A day-surgery stay becomes an ordinary one (past 24 hours, or decided). */
-static void converted(struct inpt_call *k, const char *reason)
+void inpt_convert_stay(json_object *enc, const char *reason)
 {
-    json_object_object_add(k->enc, "class",
+    json_object_object_add(enc, "class",
                            bed_edit_coding(INPT_V3_ACT, "IMP", "inpatient encounter"));
-    bed_edit_set_ext(k->enc, INPT_EXT_CONVERTED, "valueString",
+    bed_edit_set_ext(enc, INPT_EXT_CONVERTED, "valueString",
                      json_object_new_string(reason ? reason : "超过24小时 / over 24 hours"));
 }
 
@@ -728,7 +726,7 @@ static void run_convert(struct rest_ctx *c, const char *type, const char *id, js
                    "不是日间手术 / 'Encounter/%s' is not a day-surgery stay (class SS)", id);
         goto out;
     }
-    converted(k, reason);
+    inpt_convert_stay(k->enc, reason);
     json_object *list;
     k->reply = inpt_parameters(&list);
     inpt_add_part(list, "encounter", "valueReference",
@@ -796,7 +794,7 @@ static void put_pre_admission(struct inpt_call *k, json_object *sr, json_object 
     if (!pre)
         return;
     rest_touched(k->c, "Encounter", id, inpt_ref_text(pre, "subject"));
-    struct pre_window pw = pre_window(k, pre);
+    struct inpt_pre_window pw = inpt_pre_window(k->c->app->cfg, pre, k->now);
     const char *ref = arena_printf(k->a, "Encounter/%s", id);
     json_object *pa = json_object_new_array();
     inpt_add_part(pa, "encounter", "valueReference", inpt_reference(ref, NULL));
@@ -1013,7 +1011,7 @@ bool admission_day_surgery_discharge(struct inpt_call *k, json_object *params)
                      json_object_new_int64(start ? (k->now - start) / 60000 : 0));
     k->day_surgery = "within-24h";
     if (start && adm_day_overstayed(start, k->now)) {
-        converted(k, NULL);
+        inpt_convert_stay(k->enc, NULL);
         k->day_surgery = "converted";
     }
     if (!rest_allow(k->c, 'c', "Task"))

@@ -7,7 +7,9 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 
+struct config;
 struct fhir_app;
 struct bed_pool;
 struct inpt_call;
@@ -22,5 +24,17 @@ bool admission_routes_register(struct fhir_app *app, struct bed_pool *pool);
  * queued as Tasks. Nothing for other stays. False (answered) when refused.
  */
 bool admission_day_surgery_discharge(struct inpt_call *k, json_object *params);
+
+/* A pre-admission Encounter's window (inpatient.pre_admission_days, extended with approval). */
+struct inpt_pre_window {
+    int64_t start;    /* its registration (period.start), 0 when it has none */
+    int64_t deadline; /* the window's end */
+    bool extended;    /* with approval */
+    bool lapsed;      /* past its end at the moment asked */
+};
+struct inpt_pre_window inpt_pre_window(const struct config *cfg, json_object *pre, int64_t now_ms);
+
+/* A day-surgery stay becomes an ordinary one: class IMP, why (NULL: past 24 hours) recorded. */
+void inpt_convert_stay(json_object *enc, const char *reason);
 
 #endif

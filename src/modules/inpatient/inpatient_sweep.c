@@ -20,6 +20,7 @@
 #include "fhir/scan.h"
 #include "fhir/write.h"
 #include "modules/inpatient/admission.h"
+#include "modules/inpatient/admission_routes.h"
 #include "modules/inpatient/bed_edit.h"
 #include "modules/inpatient/inpatient.h"
 
@@ -64,17 +65,14 @@ static bool lapsed_pre_admission(void *arg, json_object *enc, int64_t last_updat
 {
     (void)last_updated;
     struct pass *p = arg;
-    struct adm_window w = {p->cfg->inpatient_preadm_days, p->cfg->inpatient_preadm_extended_days};
-    int64_t start = bed_edit_time(bed_edit_member(enc, "period"), "start");
-    bool extended = bed_edit_ext(enc, INPT_EXT_PREADM_EXTENDED, "valueReference") != NULL;
-    if (!start || adm_preadm_state(&w, start, extended, p->now) != ADM_PREADM_LAPSED)
+    struct inpt_pre_window pw = inpt_pre_window(p->cfg, enc, p->now);
+    if (!pw.start || !pw.lapsed)
         return true;
     json_object *e = keep(p, enc, "pre-admission-lapsed");
     if (!e)
         return !p->full;
     json_object_object_add(e, "status", json_object_new_string("finished"));
-    json_object_object_add(bed_edit_member(e, "period"), "end",
-                           bed_edit_instant(adm_preadm_deadline(&w, start, extended)));
+    json_object_object_add(bed_edit_member(e, "period"), "end", bed_edit_instant(pw.deadline));
     bed_edit_set_ext(e, INPT_EXT_SETTLEMENT, "valueCode", json_object_new_string("outpatient"));
     return true;
 }
@@ -90,9 +88,7 @@ static bool overstayed(void *arg, json_object *enc, int64_t last_updated)
     json_object *e = keep(p, enc, "day-surgery-converted");
     if (!e)
         return !p->full;
-    json_object_object_add(e, "class", bed_edit_coding(INPT_V3_ACT, "IMP", "inpatient encounter"));
-    bed_edit_set_ext(e, INPT_EXT_CONVERTED, "valueString",
-                     json_object_new_string("超过24小时 / over 24 hours"));
+    inpt_convert_stay(e, NULL);
     return true;
 }
 
