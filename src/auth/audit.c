@@ -184,7 +184,6 @@ struct audit_log {
     struct queued *tail;  /* newest */
     bool stopping;        /* audit_log_free was called */
     atomic_bool failing;  /* the last try to write failed (read without the lock) */
-    int64_t waiting;      /* entries queued */
     int64_t failed_since; /* ms of the first failure of this run of them, 0 = none */
     int64_t logged_at;    /* ms of the last log line about it */
 };
@@ -224,10 +223,9 @@ static enum err flush_unit(struct store_tx *tx, void *arg)
 }
 
 /* Put list (ending at last) back at the front of the queue, for the next try. */
-static void requeue(struct audit_log *l, struct queued *list, struct queued *last, int64_t count)
+static void requeue(struct audit_log *l, struct queued *list, struct queued *last)
 {
     pthread_mutex_lock(&l->lock);
-    l->waiting += count;
     last->next = l->head;
     if (!l->head)
         l->tail = last;
@@ -246,24 +244,20 @@ static enum err flush_once(struct audit_log *l)
     pthread_mutex_lock(&l->lock);
     struct queued *rest = l->head;
     struct queued *last = l->tail;
-    int64_t count = l->waiting;
     l->head = l->tail = NULL;
-    l->waiting = 0;
     pthread_mutex_unlock(&l->lock);
     while (rest) {
         struct queued *unit = rest, *end = rest;
-        int n = 1;
-        for (; n < AUDIT_UNIT_MAX && end->next; n++)
+        for (int n = 1; n < AUDIT_UNIT_MAX && end->next; n++)
             end = end->next;
         rest = end->next;
         end->next = NULL;
         enum err err = store_write(l->store, flush_unit, unit);
         if (err) {
             end->next = rest;
-            requeue(l, unit, rest ? last : end, count);
+            requeue(l, unit, rest ? last : end);
             return err;
         }
-        count -= n;
         free_list(unit);
     }
     return ERR_OK;
@@ -279,9 +273,11 @@ static int after_try(struct audit_log *l, enum err err, int wait_ms)
 {
     int64_t now = time_now_ms();
     pthread_mutex_lock(&l->lock);
-    int64_t waiting = l->waiting;
     bool first = err && !l->failed_since;
     bool again = err && !first && now - l->logged_at >= AUDIT_LOG_EVERY_MS;
+    int64_t waiting = 0; /* counted only for the log line, at most every AUDIT_LOG_EVERY_MS */
+    for (struct queued *q = l->head; (first || again) && q; q = q->next)
+        waiting++;
     int64_t since = l->failed_since;
     if (first)
         l->failed_since = now;
@@ -370,7 +366,6 @@ void audit_log_submit(struct audit_log *l, const struct audit_event *ev)
     else
         l->head = q;
     l->tail = q;
-    l->waiting++;
     pthread_mutex_unlock(&l->lock);
 }
 
