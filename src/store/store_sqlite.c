@@ -1022,11 +1022,13 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
     snprintf(s->tuning, sizeof(s->tuning), "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld;",
              cfg->reader_cache_mb * 1024, (long long)cfg->mmap_mb << 20);
     /* store.max_mb: pages of the default 4 KiB (the schema does not change the page size) */
+    char limit[64] = "";
+    if (cfg->max_db_mb > 0)
+        snprintf(limit, sizeof(limit), " PRAGMA max_page_count = %lld;",
+                 (long long)cfg->max_db_mb * 256);
     snprintf(s->tuning_writer, sizeof(s->tuning_writer),
-             "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld; PRAGMA temp_store = MEMORY; "
-             "PRAGMA max_page_count = %lld;",
-             cfg->cache_mb * 1024, (long long)cfg->mmap_mb << 20,
-             cfg->max_db_mb > 0 ? (long long)cfg->max_db_mb * 256 : 1073741823LL);
+             "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld; PRAGMA temp_store = MEMORY;%s",
+             cfg->cache_mb * 1024, (long long)cfg->mmap_mb << 20, limit);
     pthread_mutex_init(&s->queue_lock, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->queue_nonempty, NULL);
