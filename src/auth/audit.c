@@ -2,8 +2,10 @@
  * audit.c - the audit trail (see audit.h).
  *
  * The queue: requests append to a list under a mutex; a flusher thread
- * appends the list every AUDIT_FLUSH_MS, in units of at most AUDIT_UNIT_MAX
- * entries written one after another.
+ * appends the entries that writes staged, then the list, every
+ * AUDIT_FLUSH_MS, in transactions of at most AUDIT_UNIT_MAX listed entries
+ * written one after another (store_audit_append: the trail's own
+ * connection, not the database's writer).
  */
 #include "auth/audit.h"
 
@@ -21,7 +23,8 @@
 #include "fhir/resource.h"
 
 #define AUDIT_FLUSH_MS     5     /* the longest an entry of a read waits to be written */
-#define AUDIT_UNIT_MAX     64    /* entries per unit: bounds how long one holds the writer */
+#define AUDIT_UNIT_MAX     256   /* entries per transaction of the trail */
+#define AUDIT_SYNC_WAIT_S  2     /* the longest audit_log_sync waits */
 #define AUDIT_RETRY_MAX_MS 1000  /* the longest wait between two tries while they fail */
 #define AUDIT_LOG_EVERY_MS 30000 /* how often a failure that goes on is logged again */
 
@@ -152,17 +155,11 @@ void audit_hash(const char *prev, const char *json, char out[65])
     sodium_bin2hex(out, 65, digest, sizeof(digest));
 }
 
-enum err audit_append_tx(struct store_tx *tx, int64_t time_ms, const char *user,
-                         const char *patient, const char *json)
+enum err audit_stage_tx(struct store_tx *tx, int64_t time_ms, const char *user, const char *patient,
+                        const char *json)
 {
-    int64_t seq;
-    char prev[65], hash[65];
-    enum err err = store_tx_audit_tail(tx, &seq, prev);
-    if (err)
-        return err;
-    audit_hash(prev, json, hash);
-    struct store_audit a = {seq + 1, time_ms, user, patient ? patient : "", json, prev, hash};
-    return store_tx_audit_append(tx, &a);
+    struct store_audit_entry e = {time_ms, user, patient ? patient : "", json};
+    return store_tx_audit_stage(tx, &e);
 }
 
 /* ---- the queue ---- */
@@ -179,7 +176,9 @@ struct audit_log {
     struct store *store;  /* borrowed */
     pthread_t flusher;    /* appends what is queued, every AUDIT_FLUSH_MS */
     pthread_mutex_t lock; /* guards every field below */
-    pthread_cond_t wake;  /* signalled to stop */
+    pthread_cond_t wake;  /* signalled to stop, or to append now (audit_log_sync) */
+    pthread_cond_t tried; /* broadcast after each try of the flusher */
+    uint64_t tries;       /* tries of the flusher so far */
     struct queued *head;  /* oldest waiting entry */
     struct queued *tail;  /* newest */
     bool stopping;        /* audit_log_free was called */
@@ -210,16 +209,16 @@ static void free_list(struct queued *q)
     }
 }
 
-/* Writer thread: append the batch taken by flush_once. */
-static enum err flush_unit(struct store_tx *tx, void *arg)
+/* Append the n entries of list (and what writes staged) in one transaction of the trail. */
+static enum err append_list(struct audit_log *l, struct queued *list, size_t n, size_t *moved)
 {
-    struct queued *batch = arg;
-    for (struct queued *q = batch; q; q = q->next) {
-        enum err err = audit_append_tx(tx, q->time_ms, q->user, q->patient, q->json);
-        if (err)
-            return err;
-    }
-    return ERR_OK;
+    struct store_audit_entry *e = xcalloc(n ? n : 1, sizeof(*e));
+    size_t i = 0;
+    for (struct queued *q = list; q && i < n; q = q->next, i++)
+        e[i] = (struct store_audit_entry){q->time_ms, q->user, q->patient, q->json};
+    enum err err = store_audit_append(l->store, e, n, audit_hash, moved);
+    free(e);
+    return err;
 }
 
 /* Put list (ending at last) back at the front of the queue, for the next try. */
@@ -234,10 +233,11 @@ static void requeue(struct audit_log *l, struct queued *list, struct queued *las
 }
 
 /*
- * Append everything queued, AUDIT_UNIT_MAX entries per unit, each unit
- * durable before the next is handed over. On failure the entries not yet
- * written go back to the front of the queue for the next try. Only the
- * flusher thread and audit_log_free (after the flusher stopped) call this.
+ * Append what writes staged, then everything queued, AUDIT_UNIT_MAX
+ * entries per transaction, each durable before the next. On failure the
+ * entries not yet written go back to the front of the queue for the next
+ * try. Only the flusher thread and audit_log_free (after the flusher
+ * stopped) call this.
  */
 static enum err flush_once(struct audit_log *l)
 {
@@ -246,16 +246,21 @@ static enum err flush_once(struct audit_log *l)
     struct queued *last = l->tail;
     l->head = l->tail = NULL;
     pthread_mutex_unlock(&l->lock);
-    while (rest) {
+    size_t moved = STORE_AUDIT_MOVE_MAX;
+    while (rest || moved == STORE_AUDIT_MOVE_MAX) {
         struct queued *unit = rest, *end = rest;
-        for (int n = 1; n < AUDIT_UNIT_MAX && end->next; n++)
+        size_t n = rest ? 1 : 0;
+        for (; end && n < AUDIT_UNIT_MAX && end->next; n++)
             end = end->next;
-        rest = end->next;
-        end->next = NULL;
-        enum err err = store_write(l->store, flush_unit, unit);
+        rest = end ? end->next : NULL;
+        if (end)
+            end->next = NULL;
+        enum err err = append_list(l, unit, n, &moved);
         if (err) {
-            end->next = rest;
-            requeue(l, unit, rest ? last : end);
+            if (end) {
+                end->next = rest;
+                requeue(l, unit, rest ? last : end);
+            }
             return err;
         }
         free_list(unit);
@@ -307,13 +312,12 @@ bool audit_log_failing(struct audit_log *l)
 
 /*
  * Entries of reads are appended in groups every AUDIT_FLUSH_MS rather than
- * one commit each: every commit rewrites the audit table's last pages, and
- * a stream of small commits kept the write-ahead log busy enough to slow
- * every reader (measured: 3,700 reads/s with a commit per read). Nor in
- * large groups: appending 50 ms of entries at once kept the writer on a
- * core for 4-6 ms, and on a small machine a request waiting for that core
- * waited as long ($find-bed p99 at one connection 2.2-3.1 ms; 1.3-1.5 ms
- * with groups every 5 ms; see docs/performance.md).
+ * one commit each: every commit rewrites the audit table's last pages and
+ * syncs (measured when the trail shared the database: 3,700 reads/s with a
+ * commit per read). Nor in large groups: appending 50 ms of entries at once
+ * kept a core busy for 4-6 ms, and on a small machine a request waiting for
+ * that core waited as long ($find-bed p99 at one connection 2.2-3.1 ms;
+ * 1.3-1.5 ms with groups every 5 ms; see docs/performance.md).
  */
 static void *flusher_main(void *arg)
 {
@@ -333,6 +337,8 @@ static void *flusher_main(void *arg)
         pthread_mutex_unlock(&l->lock);
         wait_ms = after_try(l, flush_once(l), wait_ms);
         pthread_mutex_lock(&l->lock);
+        l->tries++;
+        pthread_cond_broadcast(&l->tried);
     }
     pthread_mutex_unlock(&l->lock);
     return NULL;
@@ -344,6 +350,7 @@ struct audit_log *audit_log_new(struct store *s)
     l->store = s;
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->wake, NULL);
+    pthread_cond_init(&l->tried, NULL);
     if (pthread_create(&l->flusher, NULL, flusher_main, l) != 0)
         abort(); /* no thread for the audit trail: do not serve without one */
     return l;
@@ -369,6 +376,24 @@ void audit_log_submit(struct audit_log *l, const struct audit_event *ev)
     pthread_mutex_unlock(&l->lock);
 }
 
+bool audit_log_sync(struct audit_log *l)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += AUDIT_SYNC_WAIT_S;
+    pthread_mutex_lock(&l->lock);
+    /* the try under way may have begun before the call: wait for the one after it */
+    uint64_t want = l->tries + 2;
+    bool timed_out = false;
+    while (l->tries < want && !l->stopping && !timed_out) {
+        pthread_cond_signal(&l->wake);
+        timed_out = pthread_cond_timedwait(&l->tried, &l->lock, &until) != 0;
+    }
+    bool ok = l->tries >= want && !atomic_load(&l->failing);
+    pthread_mutex_unlock(&l->lock);
+    return ok;
+}
+
 void audit_log_free(struct audit_log *l)
 {
     if (!l)
@@ -382,6 +407,7 @@ void audit_log_free(struct audit_log *l)
         log_error(LOG_MAIN, "audit entries lost at shutdown: the store refused them");
     free_list(l->head);
     pthread_cond_destroy(&l->wake);
+    pthread_cond_destroy(&l->tried);
     pthread_mutex_destroy(&l->lock);
     free(l);
 }
@@ -419,6 +445,13 @@ static bool verify_one(const struct store_audit *a, void *arg)
 enum err audit_verify(struct store *s, struct audit_verify_report *out)
 {
     memset(out, 0, sizeof(*out));
+    /* what writes staged and no appender moved yet (a server stopped by a crash) first */
+    size_t moved = STORE_AUDIT_MOVE_MAX;
+    while (moved == STORE_AUDIT_MOVE_MAX) {
+        enum err err = store_audit_append(s, NULL, 0, audit_hash, &moved);
+        if (err)
+            return err;
+    }
     struct verify_state st = {out, 1, ""};
     return store_audit_scan(s, 0, NULL, 0, verify_one, &st);
 }

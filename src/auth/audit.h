@@ -7,9 +7,10 @@
  *   hash(n) = SHA-256( hash(n-1) || "\n" || json(n) )     hash(0) = ""
  *
  * so an altered, removed or reordered entry breaks the chain from there on
- * (audit_verify). A write's entry is appended in the same transaction as
- * the write; every other entry is queued and appended in a group within
- * about 5 ms (see docs/security.md for that window).
+ * (audit_verify). A write's entry is staged in the same transaction as the
+ * write (kept exactly when the write is); every other entry is queued. The
+ * log's flusher appends both to the chain every 5 ms or so (see
+ * docs/security.md for that window, store.h for where the chain is kept).
  */
 #ifndef AUTH_AUDIT_H
 #define AUTH_AUDIT_H
@@ -47,9 +48,9 @@ void audit_event_json(const struct audit_event *ev, struct buf *out);
 /* The chain hash of json after prev (hex, 64 characters + NUL). */
 void audit_hash(const char *prev, const char *json, char out[65]);
 
-/* Inside a unit of work: append one entry at the end of the chain. */
-enum err audit_append_tx(struct store_tx *tx, int64_t time_ms, const char *user,
-                         const char *patient, const char *json);
+/* Inside a unit of work: the unit's entry, staged with it for the chain. */
+enum err audit_stage_tx(struct store_tx *tx, int64_t time_ms, const char *user, const char *patient,
+                        const char *json);
 
 struct audit_log;
 
@@ -61,6 +62,11 @@ void audit_log_free(struct audit_log *l);
 void audit_log_submit(struct audit_log *l, const struct audit_event *ev);
 /* True while the entries cannot be written (the last try failed): serve nothing meanwhile. */
 bool audit_log_failing(struct audit_log *l);
+/*
+ * Wait (2 s at most) until every entry submitted or staged before the call
+ * is in the chain; false if that could not be done. Before reading the trail.
+ */
+bool audit_log_sync(struct audit_log *l);
 
 struct audit_verify_report {
     int64_t entries;    /* entries checked */
@@ -69,7 +75,7 @@ struct audit_verify_report {
     char head_hash[65]; /* hash of the last entry (keep it elsewhere to detect truncation) */
 };
 
-/* Check the whole chain. ERR_OK even when broken: see out->first_bad. */
+/* Move what is staged, then check the whole chain. ERR_OK even when broken: see out->first_bad. */
 enum err audit_verify(struct store *s, struct audit_verify_report *out);
 
 #endif

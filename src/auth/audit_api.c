@@ -107,6 +107,11 @@ void auth_audit_api(struct auth_app *app, struct http_request *req, struct http_
             return;
         }
     }
+    /* the trail as of this request: what was submitted or staged before it is appended first */
+    if (!audit_log_sync(app->audit)) {
+        auth_error(res, ERR_UNAVAILABLE, "cannot read the audit trail now");
+        return;
+    }
     struct buf *out = &res->body;
     buf_reset(out);
     char id[37];

@@ -119,7 +119,7 @@ static enum err write_unit(struct store_tx *tx, void *arg)
     ar->ev.status = 200;
     ar->ev.time_ms = time_now_ms();
     audit_event_json(&ar->ev, &json);
-    enum err err = audit_append_tx(tx, ar->ev.time_ms, ar->ev.user, ar->ev.patient, json.ptr);
+    enum err err = audit_stage_tx(tx, ar->ev.time_ms, ar->ev.user, ar->ev.patient, json.ptr);
     buf_release(&json);
     if (!err)
         ar->audited_in_unit = true;

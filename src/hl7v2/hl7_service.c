@@ -246,7 +246,7 @@ static bool find_patient(struct job *j, json_object **created)
 static enum err audit_unit(struct store_tx *tx, void *ctx)
 {
     struct job *j = ctx;
-    return audit_append_tx(tx, j->ev.time_ms, j->ev.user, j->ev.patient, j->audit_json);
+    return audit_stage_tx(tx, j->ev.time_ms, j->ev.user, j->ev.patient, j->audit_json);
 }
 
 static void audit_prepare(struct job *j, const char *subtype, int status,

@@ -169,6 +169,21 @@ const char *const store_migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+
+    /*
+     * 5: the audit trail moves to a file of its own (store/sqlite_audit.c,
+     * which also moves the rows of migration 4's table and drops it). A
+     * write's entry is staged here, in the write's transaction, until the
+     * trail has it. AUTOINCREMENT: ids never go back, even after the table
+     * was emptied, so "moved up to id n" stays true of every later entry.
+     */
+    "CREATE TABLE audit_outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time INTEGER NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  patient TEXT NOT NULL,"
+    "  json TEXT NOT NULL"
+    ");",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

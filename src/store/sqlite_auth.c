@@ -1,15 +1,13 @@
 /*
- * sqlite_auth.c - accounts, tokens and the audit trail in the SQLite back end.
+ * sqlite_auth.c - accounts and tokens in the SQLite back end (the audit
+ * trail is in sqlite_audit.c).
  *
  *   auth_user(name PK, password_hash, role, org, subject, disabled,
  *             failed_logins, locked_until, created, must_change)
  *   auth_token(hash PK, kind, user, scope, issued, expires, revoked)
- *   audit(seq PK, time, user, patient, json, prev_hash, hash)
- *        append-only: triggers refuse UPDATE and DELETE
  *
  * Token and account lookups run on every request, so their statements are
- * prepared once per reader (read_one); the audit statements once on the
- * writer. The rest is rare and prepared per call.
+ * prepared once per reader (read_one). The rest is rare and prepared per call.
  */
 #include <stdio.h>
 #include <string.h>
@@ -215,106 +213,4 @@ enum err sqlite_tx_token_revoke(struct store_tx *txbase, const char *hash, const
     /* NULL binds match nothing, so an absent hash or user selects no row */
     return write_once(tx->store, "UPDATE auth_token SET revoked = 1 WHERE hash = ?1 OR user = ?2",
                       "token revoke", fill_revoke, &r);
-}
-
-enum err sqlite_audit_prepare(struct sqlite_store *s)
-{
-    int flags = SQLITE_PREPARE_PERSISTENT;
-    if (sqlite3_prepare_v3(s->wdb, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1,
-                           flags, &s->w_audit_tail, NULL) ||
-        sqlite3_prepare_v3(s->wdb,
-                           "INSERT INTO audit (seq, time, user, patient, json, prev_hash, hash) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           -1, flags, &s->w_audit_insert, NULL))
-        return sqlite_sql_err(s->wdb, "prepare audit");
-    return ERR_OK;
-}
-
-void sqlite_audit_finalize(struct sqlite_store *s)
-{
-    sqlite3_finalize(s->w_audit_tail);
-    sqlite3_finalize(s->w_audit_insert);
-}
-
-enum err sqlite_tx_audit_tail(struct store_tx *txbase, int64_t *out_seq, char out_hash[65])
-{
-    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
-    sqlite3_stmt *st = tx->store->w_audit_tail;
-    int rc = sqlite3_step(st);
-    enum err err = ERR_OK;
-    if (rc == SQLITE_ROW) {
-        *out_seq = sqlite3_column_int64(st, 0);
-        const char *h = (const char *)sqlite3_column_text(st, 1);
-        snprintf(out_hash, 65, "%s", h ? h : "");
-    } else if (rc == SQLITE_DONE) {
-        *out_seq = 0;
-        out_hash[0] = '\0';
-    } else {
-        err = sqlite_sql_err(tx->store->wdb, "audit tail");
-    }
-    sqlite3_reset(st);
-    return err;
-}
-
-enum err sqlite_tx_audit_append(struct store_tx *txbase, const struct store_audit *a)
-{
-    struct sqlite_tx *tx = (struct sqlite_tx *)txbase;
-    sqlite3_stmt *st = tx->store->w_audit_insert;
-    sqlite3_bind_int64(st, 1, a->seq);
-    sqlite3_bind_int64(st, 2, a->time_ms);
-    sqlite3_bind_text(st, 3, a->user, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, a->patient, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, a->json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, a->prev_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, a->hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    enum err err = rc == SQLITE_DONE ? ERR_OK : sqlite_sql_err(tx->store->wdb, "audit append");
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return err;
-}
-
-struct audit_query {
-    int64_t after_seq;   /* start after */
-    const char *patient; /* or NULL */
-    int limit;           /* <= 0: all */
-    store_audit_fn *fn;  /* per entry */
-    void *ctx;           /* its argument */
-};
-
-static enum err run_audit_query(sqlite3 *db, void *arg)
-{
-    struct audit_query *q = arg;
-    char sql[256];
-    snprintf(sql, sizeof(sql),
-             "SELECT seq, time, user, patient, json, prev_hash, hash FROM audit "
-             "WHERE seq > ?1%s ORDER BY seq LIMIT ?3",
-             q->patient ? " AND patient = ?2 AND patient <> ''" : "");
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return sqlite_sql_err(db, "prepare audit scan");
-    sqlite3_bind_int64(st, 1, q->after_seq);
-    if (q->patient)
-        sqlite3_bind_text(st, 2, q->patient, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, q->limit > 0 ? q->limit : INT64_MAX);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_audit a = {
-            sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), text_col(st, 2, NULL),
-            text_col(st, 3, NULL),       text_col(st, 4, NULL),       text_col(st, 5, NULL),
-            text_col(st, 6, NULL),
-        };
-        if (!q->fn(&a, q->ctx))
-            break;
-    }
-    enum err err = rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK : sqlite_sql_err(db, "audit");
-    sqlite3_finalize(st);
-    return err;
-}
-
-enum err sqlite_audit_scan(struct store *base, int64_t after_seq, const char *patient, int limit,
-                           store_audit_fn *fn, void *ctx)
-{
-    struct audit_query q = {after_seq, patient, limit, fn, ctx};
-    return sqlite_read_snapshot((struct sqlite_store *)base, run_audit_query, &q);
 }

@@ -99,8 +99,7 @@ struct sqlite_store {
     sqlite3_stmt *w_index_select[STORE_IDX__COUNT];     /* a key's entries; writer thread only */
     sqlite3_stmt *w_index_delete_one[STORE_IDX__COUNT]; /* one entry; writer thread only */
     sqlite3_stmt *w_meta_set;                           /* writer thread only */
-    sqlite3_stmt *w_audit_tail;                         /* writer thread only */
-    sqlite3_stmt *w_audit_insert;                       /* writer thread only */
+    sqlite3_stmt *w_audit_stage;                        /* writer thread only */
     pthread_t writer;                                   /* the writer thread */
     pthread_mutex_t queue_lock;              /* guards head, tail, stopping, done flags */
     pthread_cond_t queue_nonempty;           /* signalled on enqueue and stop */
@@ -131,6 +130,15 @@ struct sqlite_store {
     struct reader *free_readers; /* idle read connections */
     struct reader **all_readers; /* every reader, for close */
     size_t reader_count;         /* entries in all_readers */
+    /* the audit trail's own file (sqlite_audit.c) */
+    char *audit_path;           /* audit.db beside the database */
+    int max_page_count;         /* store.max_mb in pages, 0 = no limit */
+    pthread_mutex_t audit_lock; /* guards the fields below: one appender at a time */
+    sqlite3 *adb;               /* the appender's connection to audit_path */
+    sqlite3_stmt *a_insert;     /* one entry */
+    sqlite3_stmt *a_moved;      /* records the last staged entry moved */
+    sqlite3_stmt *a_tail;       /* the chain's last entry */
+    int64_t audit_deleted;      /* staged entries up to this id are gone from the database */
 };
 
 /* How the syncer syncs the WAL: fdatasync; tests put a stand-in here to see or fail syncs. */
@@ -138,6 +146,10 @@ extern int (*sqlite_fdatasync)(int fd);
 
 /* Log a failed SQLite call and map it to our error vocabulary. */
 enum err sqlite_sql_err(sqlite3 *db, const char *what);
+/* sqlite3_exec of sql, a failure logged and mapped like sqlite_sql_err. */
+enum err sqlite_run(sqlite3 *db, const char *sql);
+/* ROLLBACK, unless SQLite has already rolled back (it does on a full disk, for one). */
+void sqlite_rollback(sqlite3 *db);
 /* A read connection from the pool (opened on demand); give it back with sqlite_reader_put. */
 enum err sqlite_reader_get(struct sqlite_store *s, struct reader **out);
 void sqlite_reader_put(struct sqlite_store *s, struct reader *r);
@@ -170,9 +182,23 @@ enum err sqlite_entries(struct store *base, int64_t after_key, int64_t last_key,
 enum err sqlite_tx_reindex(struct store_tx *tx, const char *type, const char *id,
                            const struct store_index_entry *entries, size_t count);
 
-/* sqlite_auth.c: accounts, tokens, audit (see store.h). */
+/* sqlite_audit.c: the audit trail (see store.h). */
+/* Writer connection, at open: the statement that stages entries. */
 enum err sqlite_audit_prepare(struct sqlite_store *s);
 void sqlite_audit_finalize(struct sqlite_store *s);
+/*
+ * At open, after the writer's migrations: the trail's own file, into which
+ * a trail the database still holds (schema 4) is moved first.
+ */
+enum err sqlite_audit_open(struct sqlite_store *s);
+void sqlite_audit_close(struct sqlite_store *s);
+enum err sqlite_tx_audit_stage(struct store_tx *tx, const struct store_audit_entry *e);
+enum err sqlite_audit_append(struct store *base, const struct store_audit_entry *entries, size_t n,
+                             store_audit_hash_fn *hash, size_t *out_moved);
+enum err sqlite_audit_scan(struct store *base, int64_t after_seq, const char *patient, int limit,
+                           store_audit_fn *fn, void *ctx);
+
+/* sqlite_auth.c: accounts and tokens (see store.h). */
 enum err sqlite_user_get(struct store *base, const char *name, struct arena *a,
                          struct store_user *out);
 enum err sqlite_user_list(struct store *base, store_user_fn *fn, void *ctx);
@@ -181,9 +207,5 @@ enum err sqlite_token_get(struct store *base, const char *hash, struct arena *a,
                           struct store_token *out);
 enum err sqlite_tx_token_put(struct store_tx *tx, const struct store_token *t);
 enum err sqlite_tx_token_revoke(struct store_tx *tx, const char *hash, const char *user);
-enum err sqlite_tx_audit_tail(struct store_tx *tx, int64_t *out_seq, char out_hash[65]);
-enum err sqlite_tx_audit_append(struct store_tx *tx, const struct store_audit *a);
-enum err sqlite_audit_scan(struct store *base, int64_t after_seq, const char *patient, int limit,
-                           store_audit_fn *fn, void *ctx);
 
 #endif

@@ -213,9 +213,14 @@ static inline bool store_hit_found(const struct store_hit *hit, void *found)
 typedef bool store_entry_fn(int64_t key, const struct store_index_entry *e, void *ctx);
 
 /*
- * Accounts, tokens and the audit trail (the auth layer's records, kept
- * beside the resources in the same database). Strings of records read back
- * live in the arena the caller passes.
+ * Accounts, tokens and the audit trail (the auth layer's records). Accounts
+ * and tokens are kept beside the resources; the audit trail is a chain of
+ * its own (in the SQLite back end, a file of its own: its appends every few
+ * milliseconds would otherwise end every reader's page cache, which SQLite
+ * drops at the first read after any commit). A write's entry is staged in
+ * the write's own unit and moved into the chain by the trail's appender
+ * soon after (store_audit_append), so that a write is never kept without
+ * its entry. Strings of records read back live in the arena the caller passes.
  */
 struct store_user {
     const char *name;          /* login name, unique */
@@ -256,6 +261,20 @@ struct store_audit {
     const char *hash;      /* hex SHA-256 over prev_hash and json (auth/audit.c) */
 };
 
+/* An audit entry before it has its place in the chain. */
+struct store_audit_entry {
+    int64_t time_ms;     /* when the access happened */
+    const char *user;    /* who ("" for an anonymous attempt) */
+    const char *patient; /* "Patient/id" whose data it was, or "" / NULL */
+    const char *json;    /* the AuditEvent */
+};
+
+/* How an entry's hash follows from its predecessor's (auth/audit.c: audit_hash). */
+typedef void store_audit_hash_fn(const char *prev_hash, const char *json, char out[65]);
+
+/* At most this many staged entries are moved by one store_audit_append. */
+#define STORE_AUDIT_MOVE_MAX 1024
+
 typedef bool store_user_fn(const struct store_user *u, void *ctx);
 typedef bool store_audit_fn(const struct store_audit *a, void *ctx);
 
@@ -294,8 +313,9 @@ struct store_ops {
                           struct store_token *out);
     enum err (*tx_token_put)(struct store_tx *tx, const struct store_token *t);
     enum err (*tx_token_revoke)(struct store_tx *tx, const char *hash, const char *user);
-    enum err (*tx_audit_tail)(struct store_tx *tx, int64_t *out_seq, char out_hash[65]);
-    enum err (*tx_audit_append)(struct store_tx *tx, const struct store_audit *a);
+    enum err (*tx_audit_stage)(struct store_tx *tx, const struct store_audit_entry *e);
+    enum err (*audit_append)(struct store *s, const struct store_audit_entry *entries, size_t n,
+                             store_audit_hash_fn *hash, size_t *out_moved);
     enum err (*audit_scan)(struct store *s, int64_t after_seq, const char *patient, int limit,
                            store_audit_fn *fn, void *ctx);
 };
@@ -489,16 +509,27 @@ static inline enum err store_tx_token_revoke(struct store_tx *tx, const char *ha
     return STORE_TX_OPS(tx)->tx_token_revoke(tx, hash, user);
 }
 
-/* Inside a unit of work: the last audit entry's seq and hash (0 and "" when none). */
-static inline enum err store_tx_audit_tail(struct store_tx *tx, int64_t *out_seq, char out_hash[65])
+/*
+ * Inside a unit of work: stage the unit's audit entry. It is kept or lost
+ * with the unit, and store_audit_append moves it into the chain.
+ */
+static inline enum err store_tx_audit_stage(struct store_tx *tx, const struct store_audit_entry *e)
 {
-    return STORE_TX_OPS(tx)->tx_audit_tail(tx, out_seq, out_hash);
+    return STORE_TX_OPS(tx)->tx_audit_stage(tx, e);
 }
 
-/* Inside a unit of work: append an entry; a->seq must be the tail's seq + 1. */
-static inline enum err store_tx_audit_append(struct store_tx *tx, const struct store_audit *a)
+/*
+ * Append to the audit chain, in one durable transaction, the entries staged
+ * by committed units that are not in it yet (oldest first, at most
+ * STORE_AUDIT_MOVE_MAX; *out_moved says how many), then the n entries
+ * given, each hashed by hash after its predecessor. Never moves a staged
+ * entry twice. On an error nothing was appended. One caller at a time is
+ * served; others wait.
+ */
+static inline enum err store_audit_append(struct store *s, const struct store_audit_entry *entries,
+                                          size_t n, store_audit_hash_fn *hash, size_t *out_moved)
 {
-    return STORE_TX_OPS(tx)->tx_audit_append(tx, a);
+    return s->ops->audit_append(s, entries, n, hash, out_moved);
 }
 
 /*

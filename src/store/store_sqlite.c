@@ -92,7 +92,7 @@ enum err sqlite_sql_err(sqlite3 *db, const char *what)
     return ERR_IO;
 }
 
-static enum err exec(sqlite3 *db, const char *sql)
+enum err sqlite_run(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
@@ -105,10 +105,10 @@ static enum err exec(sqlite3 *db, const char *sql)
 }
 
 /* ROLLBACK, unless SQLite has already rolled back (it does on a full disk, for one). */
-static void rollback(sqlite3 *db)
+void sqlite_rollback(sqlite3 *db)
 {
     if (!sqlite3_get_autocommit(db))
-        exec(db, "ROLLBACK");
+        sqlite_run(db, "ROLLBACK");
 }
 
 /* ---- schema ---- */
@@ -128,17 +128,17 @@ static enum err migrate(sqlite3 *db)
         return ERR_IO;
     }
     for (size_t v = (size_t)current; v < store_migration_count; v++) {
-        enum err err = exec(db, "BEGIN IMMEDIATE");
+        enum err err = sqlite_run(db, "BEGIN IMMEDIATE");
         if (!err)
-            err = exec(db, store_migrations[v]);
+            err = sqlite_run(db, store_migrations[v]);
         char pragma[64];
         snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu", v + 1);
         if (!err)
-            err = exec(db, pragma);
+            err = sqlite_run(db, pragma);
         if (!err)
-            err = exec(db, "COMMIT");
+            err = sqlite_run(db, "COMMIT");
         if (err) {
-            rollback(db);
+            sqlite_rollback(db);
             return err;
         }
         log_info(LOG_STORE, "schema migrated version=%zu", v + 1);
@@ -521,13 +521,13 @@ static void commit_batch(struct sqlite_store *s, struct work_item *batch);
 static bool run_batch_optimistic(struct sqlite_store *s, struct work_item *batch)
 {
     struct sqlite_tx tx = {&sqlite_ops, s};
-    if (exec(s->wdb, "BEGIN IMMEDIATE"))
+    if (sqlite_run(s->wdb, "BEGIN IMMEDIATE"))
         return false;
     for (struct work_item *w = batch; w; w = w->next) {
         enum err err = w->work((struct store_tx *)&tx, w->ctx);
         if (err == ERR_OK)
             continue;
-        rollback(s->wdb);
+        sqlite_rollback(s->wdb);
         s->batch_touched = 0;
         if (batch->next) {
             s->optimistic_rollbacks++;
@@ -547,13 +547,13 @@ static void run_batch(struct sqlite_store *s, struct work_item *batch)
     struct sqlite_tx tx = {&sqlite_ops, s};
     if (run_batch_optimistic(s, batch))
         return;
-    enum err err = exec(s->wdb, "BEGIN IMMEDIATE");
+    enum err err = sqlite_run(s->wdb, "BEGIN IMMEDIATE");
     for (struct work_item *w = batch; w; w = w->next) {
         if (err) {
             w->result = err;
             continue;
         }
-        w->result = exec(s->wdb, "SAVEPOINT unit");
+        w->result = sqlite_run(s->wdb, "SAVEPOINT unit");
         if (!w->result)
             w->result = w->work((struct store_tx *)&tx, w->ctx);
         if (w->result && sqlite3_get_autocommit(s->wdb)) {
@@ -568,8 +568,8 @@ static void run_batch(struct sqlite_store *s, struct work_item *batch)
             continue;
         }
         if (w->result)
-            exec(s->wdb, "ROLLBACK TO unit");
-        exec(s->wdb, "RELEASE unit");
+            sqlite_run(s->wdb, "ROLLBACK TO unit");
+        sqlite_run(s->wdb, "RELEASE unit");
     }
     if (!err)
         commit_batch(s, batch);
@@ -580,9 +580,9 @@ static void run_batch(struct sqlite_store *s, struct work_item *batch)
 /* COMMIT the open transaction of batch (failing its units if it fails), then tell readers. */
 static void commit_batch(struct sqlite_store *s, struct work_item *batch)
 {
-    enum err cerr = exec(s->wdb, "COMMIT");
+    enum err cerr = sqlite_run(s->wdb, "COMMIT");
     if (cerr) {
-        rollback(s->wdb);
+        sqlite_rollback(s->wdb);
         for (struct work_item *w = batch; w; w = w->next)
             if (!w->result)
                 w->result = cerr;
@@ -797,8 +797,9 @@ static enum err sqlite_write(struct store *base, store_work_fn *work, void *ctx)
 /*
  * With store.mmap_mb set, readers map the file and remap it whenever it
  * grows, and growth page by page made each read remap (the audit trail
- * appends on every request): the file then grows 64 MiB at a time, through
- * whichever connection grows it (in WAL mode, the one that checkpoints).
+ * appended on every request when it shared the file): the file then grows
+ * 64 MiB at a time, through whichever connection grows it (in WAL mode, the
+ * one that checkpoints).
  * Without a mapping there is nothing to gain, and a 64-MiB file for an
  * empty database filled small disks (a test run starts a server per test).
  */
@@ -884,7 +885,7 @@ static enum err start_checkpointer(struct sqlite_store *s)
     sqlite3_busy_timeout(s->cdb, s->busy_timeout_ms);
     grow_in_chunks(s, s->cdb);
     /* NORMAL: a checkpoint syncs the WAL before copying and the database after */
-    if (exec(s->cdb, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;"))
+    if (sqlite_run(s->cdb, "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;"))
         return ERR_IO;
     if (pthread_create(&s->checkpointer, NULL, checkpointer_main, s) != 0)
         return ERR_INTERNAL;
@@ -927,10 +928,12 @@ static void sqlite_close(struct store *base)
     sqlite3_finalize(s->w_insert);
     sqlite_index_finalize(s);
     sqlite_audit_finalize(s);
+    sqlite_audit_close(s);
     cache_free(&s->wcache);
     sqlite3_close(s->wdb);
     if (s->wal_fd >= 0)
         close(s->wal_fd);
+    pthread_mutex_destroy(&s->audit_lock);
     pthread_mutex_destroy(&s->queue_lock);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->queue_nonempty);
@@ -955,15 +958,15 @@ static enum err open_writer(struct sqlite_store *s)
      * synchronous=FULL while migrating (each COMMIT fsyncs the WAL), then
      * NORMAL: the syncer thread makes commits durable (see the top of this file).
      */
-    enum err err = exec(s->wdb, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                                "PRAGMA foreign_keys = ON;");
+    enum err err = sqlite_run(s->wdb, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                                      "PRAGMA foreign_keys = ON;");
     if (!err)
-        err = exec(s->wdb, s->tuning_writer);
+        err = sqlite_run(s->wdb, s->tuning_writer);
     grow_in_chunks(s, s->wdb);
     if (!err)
         err = migrate(s->wdb);
     if (!err)
-        err = exec(s->wdb, "PRAGMA synchronous = NORMAL;");
+        err = sqlite_run(s->wdb, "PRAGMA synchronous = NORMAL;");
     if (err)
         return err;
     if (sqlite3_prepare_v3(s->wdb, read_sql[RS_CURRENT], -1, SQLITE_PREPARE_PERSISTENT,
@@ -1010,22 +1013,21 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
     /*
      * The page cache keeps the index B-trees' upper levels in memory. mmap
      * is off by default: in WAL mode a read transaction that begins after
-     * any commit (the audit trail commits every few ms) unmaps the whole
-     * mapping and faults it in again (measured: 1 ms per munmap of a 1.9 GB
-     * file; identifier search 6,800 -> 9,700 req/s and bed assignment
-     * 1,300 -> 2,900 req/s without it). temp_store=MEMORY keeps the per-unit savepoint
-     * journal off disk: on a file it wrote every page a unit touched once
-     * more (measured: 218 KB of writes per ingested resource, 54 KB after).
-     * A larger WAL before each checkpoint writes a page changed by several
-     * commits to the database file once (45 -> 34 KB per resource).
+     * any commit (any write; before the audit trail had its own file, every few ms) unmaps the
+     * whole mapping and faults it in again (measured: 1 ms per munmap of a 1.9 GB file; identifier
+     * search 6,800 -> 9,700 req/s and bed assignment 1,300 -> 2,900 req/s without it).
+     * temp_store=MEMORY keeps the per-unit savepoint journal off disk: on a file it wrote every
+     * page a unit touched once more (measured: 218 KB of writes per ingested resource, 54 KB
+     * after). A larger WAL before each checkpoint writes a page changed by several commits to the
+     * database file once (45 -> 34 KB per resource).
      */
     snprintf(s->tuning, sizeof(s->tuning), "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld;",
              cfg->reader_cache_mb * 1024, (long long)cfg->mmap_mb << 20);
     /* store.max_mb: pages of the default 4 KiB (the schema does not change the page size) */
     char limit[64] = "";
-    if (cfg->max_db_mb > 0)
-        snprintf(limit, sizeof(limit), " PRAGMA max_page_count = %lld;",
-                 (long long)cfg->max_db_mb * 256);
+    s->max_page_count = cfg->max_db_mb > 0 ? cfg->max_db_mb * 256 : 0;
+    if (s->max_page_count > 0)
+        snprintf(limit, sizeof(limit), " PRAGMA max_page_count = %d;", s->max_page_count);
     snprintf(s->tuning_writer, sizeof(s->tuning_writer),
              "PRAGMA cache_size = -%d; PRAGMA mmap_size = %lld; PRAGMA temp_store = MEMORY;%s",
              cfg->cache_mb * 1024, (long long)cfg->mmap_mb << 20, limit);
@@ -1036,7 +1038,10 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
     pthread_cond_init(&s->sync_nonempty, NULL);
     pthread_mutex_init(&s->ckpt_lock, NULL);
     pthread_cond_init(&s->ckpt_cond, NULL);
+    pthread_mutex_init(&s->audit_lock, NULL);
     enum err err = open_writer(s);
+    if (!err)
+        err = sqlite_audit_open(s);
     if (!err)
         err = start_checkpointer(s);
     if (!err && pthread_create(&s->syncer, NULL, syncer_main, s) != 0)
@@ -1055,8 +1060,10 @@ enum err store_sqlite_open(const struct config *cfg, struct store **out)
         sqlite3_finalize(s->w_insert);
         sqlite_index_finalize(s);
         sqlite_audit_finalize(s);
+        sqlite_audit_close(s);
         cache_free(&s->wcache);
         sqlite3_close(s->wdb);
+        pthread_mutex_destroy(&s->audit_lock);
         free(s->path);
         free(s->dir);
         free(s);
@@ -1091,7 +1098,7 @@ static const struct store_ops sqlite_ops = {
     .token_get = sqlite_token_get,
     .tx_token_put = sqlite_tx_token_put,
     .tx_token_revoke = sqlite_tx_token_revoke,
-    .tx_audit_tail = sqlite_tx_audit_tail,
-    .tx_audit_append = sqlite_tx_audit_append,
+    .tx_audit_stage = sqlite_tx_audit_stage,
+    .audit_append = sqlite_audit_append,
     .audit_scan = sqlite_audit_scan,
 };

@@ -256,11 +256,13 @@ test('audit verify detects an altered, a removed and a reordered entry', async (
   const s2 = await startServer({ dir });
   for (let i = 0; i < 5; i++) await http('GET', `${s2.base}/Patient?_id=x${i}`);
   await s2.stop();
-  const db = join(dir, 'yujian.db');
+  const db = join(dir, 'audit.db'); // the trail's own file, beside yujian.db
   const sql = (q) => spawnSync('sqlite3', [db, q], { encoding: 'utf8' });
   assert.equal(cli(['audit', 'verify', '--data', dir]).status, 0);
-  assert.match(sql('UPDATE audit SET json = json WHERE seq = 1').stderr, /append-only/, 'the database refuses changes');
-  const copy = (name) => { const d = tempDir(); spawnSync('cp', [db, join(d, 'yujian.db')]); return [d, (q) => spawnSync('sqlite3', [join(d, 'yujian.db'), 'DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; ' + q], { encoding: 'utf8' })]; };
+  assert.match(sql('UPDATE audit SET json = json WHERE seq = 1').stderr, /append-only/, 'the trail refuses changes');
+  assert.match(spawnSync('sqlite3', [join(dir, 'yujian.db'), 'SELECT count(*) FROM audit'], { encoding: 'utf8' }).stderr,
+    /no such table/, 'the database holds no trail of its own');
+  const copy = (name) => { const d = tempDir(); spawnSync('cp', [db, join(d, 'audit.db')]); return [d, (q) => spawnSync('sqlite3', [join(d, 'audit.db'), 'DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; ' + q], { encoding: 'utf8' })]; };
   const cases = [
     ['altered', "UPDATE audit SET json = replace(json, 'search-type', 'read') WHERE seq = 3", 3],
     ['removed', 'DELETE FROM audit WHERE seq = 2', 3],

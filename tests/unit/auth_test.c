@@ -15,6 +15,7 @@
 #include "auth/audit.h"
 #include "auth/auth.h"
 #include "core/timeutil.h"
+#include "store/schema.h"
 
 static void scopes_are_parsed_in_v2_and_v1_forms(void **state)
 {
@@ -158,10 +159,10 @@ static enum err append_three(struct store_tx *tx, void *arg)
     (void)arg;
     enum err err = ERR_OK;
     for (int i = 0; !err && i < 3; i++)
-        err = audit_append_tx(tx, time_now_ms(), "u", i == 1 ? "Patient/p1" : NULL,
-                              i == 0   ? "{\"n\":0}"
-                              : i == 1 ? "{\"n\":1}"
-                                       : "{\"n\":2}");
+        err = audit_stage_tx(tx, time_now_ms(), "u", i == 1 ? "Patient/p1" : NULL,
+                             i == 0   ? "{\"n\":0}"
+                             : i == 1 ? "{\"n\":1}"
+                                      : "{\"n\":2}");
     return err;
 }
 
@@ -188,9 +189,9 @@ static void the_audit_chain_detects_tampering(void **state)
     int64_t seqs = 0;
     assert_int_equal(store_audit_scan(f->store, 0, "Patient/p1", 0, collect, &seqs), ERR_OK);
     assert_int_equal(seqs, 2); /* only the entry about p1 */
-    /* the database refuses changes; someone with the file can still drop the guard */
+    /* the trail's file refuses changes; someone with the file can still drop the guard */
     char path[128];
-    snprintf(path, sizeof(path), "%s/yujian.db", f->dir);
+    snprintf(path, sizeof(path), "%s/audit.db", f->dir);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit WHERE seq = 2", NULL, NULL, NULL),
@@ -204,6 +205,109 @@ static void the_audit_chain_detects_tampering(void **state)
     assert_int_equal(audit_verify(f->store, &rep), ERR_OK);
     assert_int_equal(rep.first_bad, 2);
     assert_int_equal(rep.entries, 1);
+}
+
+/* sql on the database file of f (beside the open store), SQLITE_OK expected. */
+static void on_database(struct tmpstore *f, const char *file, const char *sql)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", f->dir, file);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "%s: %s\n", sql, msg ? msg : "");
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+static int64_t staged_count(struct tmpstore *f)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/yujian.db", f->dir);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_outbox", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/*
+ * A write's entry is staged with the write and moved into the chain once:
+ * a crash after the trail took it but before the database forgot it (here
+ * the staged rows put back as they were) does not append it again, and
+ * entries staged after the table was emptied still get their turn.
+ */
+static void staged_entries_reach_the_chain_once(void **state)
+{
+    struct tmpstore *f = *state;
+    assert_int_equal(store_write(f->store, append_three, NULL), ERR_OK);
+    assert_int_equal(staged_count(f), 3);
+    size_t moved = 0;
+    assert_int_equal(store_audit_append(f->store, NULL, 0, audit_hash, &moved), ERR_OK);
+    assert_int_equal(moved, 3);
+    assert_int_equal(staged_count(f), 0); /* durable in the trail, then forgotten */
+    store_close(f->store);
+    on_database(f, "yujian.db",
+                "INSERT INTO audit_outbox (id, time, user, patient, json) VALUES "
+                "(1, 1, 'u', '', '{\"n\":0}'), (2, 1, 'u', 'Patient/p1', '{\"n\":1}'), "
+                "(3, 1, 'u', '', '{\"n\":2}')");
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    assert_int_equal(store_audit_append(f->store, NULL, 0, audit_hash, &moved), ERR_OK);
+    assert_int_equal(moved, 0);
+    assert_int_equal(staged_count(f), 0);
+    assert_int_equal(store_write(f->store, append_three, NULL), ERR_OK);
+    struct audit_verify_report rep;
+    assert_int_equal(audit_verify(f->store, &rep), ERR_OK); /* moves them first */
+    assert_int_equal(rep.entries, 6);
+    assert_int_equal(rep.first_bad, 0);
+    assert_int_equal(staged_count(f), 0);
+}
+
+/* A database of schema 4 kept the trail itself: it moves to its own file, chain unbroken. */
+static void a_trail_in_the_database_moves_to_its_own_file(void **state)
+{
+    struct tmpstore *f = *state;
+    store_close(f->store);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -f %s/*", f->dir);
+    assert_int_equal(system(cmd), 0);
+    char h1[65], h2[65];
+    audit_hash("", "{\"n\":0}", h1);
+    audit_hash(h1, "{\"n\":1}", h2);
+    struct buf sql;
+    buf_init(&sql, 1u << 20);
+    for (int v = 0; v < 4; v++)
+        buf_printf(&sql, "%s;", store_migrations[v]);
+    buf_printf(&sql,
+               "PRAGMA user_version = 4;"
+               "INSERT INTO audit VALUES (1, 1, 'u', '', '{\"n\":0}', '', '%s');"
+               "INSERT INTO audit VALUES (2, 2, 'u', 'Patient/p1', '{\"n\":1}', '%s', '%s');",
+               h1, h1, h2);
+    on_database(f, "yujian.db", sql.ptr);
+    buf_release(&sql);
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
+    struct audit_verify_report rep;
+    assert_int_equal(audit_verify(f->store, &rep), ERR_OK);
+    assert_int_equal(rep.entries, 2);
+    assert_string_equal(rep.head_hash, h2);
+    /* the chain goes on from there, and the database no longer has the table */
+    assert_int_equal(store_write(f->store, append_three, NULL), ERR_OK);
+    assert_int_equal(audit_verify(f->store, &rep), ERR_OK);
+    assert_int_equal(rep.entries, 5);
+    assert_int_equal(rep.first_bad, 0);
+    int64_t seqs = 0;
+    assert_int_equal(store_audit_scan(f->store, 0, "Patient/p1", 0, collect, &seqs), ERR_OK);
+    assert_int_equal(seqs, 24); /* the moved entry (2) and the new one (4) */
+    on_database(f, "yujian.db", "CREATE TABLE audit (x)"); /* the name is free again */
 }
 
 struct in_order {
@@ -299,6 +403,10 @@ int main(void)
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(tokens_expire_and_are_revoked, tmpstore_open,
                                         tmpstore_close),
+        cmocka_unit_test_setup_teardown(staged_entries_reach_the_chain_once, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(a_trail_in_the_database_moves_to_its_own_file,
+                                        tmpstore_open, tmpstore_close),
         cmocka_unit_test_setup_teardown(the_audit_chain_detects_tampering, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(queued_entries_are_written_in_order, tmpstore_open,

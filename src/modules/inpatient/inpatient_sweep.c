@@ -101,7 +101,7 @@ struct audited {
 static enum err audit_unit(struct store_tx *tx, void *ctx)
 {
     struct audited *a = ctx;
-    return audit_append_tx(tx, a->time_ms, "system:inpatient-sweep", a->patient, a->json);
+    return audit_stage_tx(tx, a->time_ms, "system:inpatient-sweep", a->patient, a->json);
 }
 
 /* Write d's new version with its audit entry; true when it was written. */
