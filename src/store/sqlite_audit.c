@@ -31,10 +31,13 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "core/xalloc.h"
 #include "store/sqlite_internal.h"
 
 #define AUDIT_SCHEMA_VERSION 1
+#define AUDIT_FORGET_MS      1000 /* staged entries moved are deleted this often at most */
+#define AUDIT_FORGET_ROWS    4096 /* or once this many are waiting */
 
 static const char audit_schema[] =
     "CREATE TABLE audit ("
@@ -378,14 +381,20 @@ enum err sqlite_audit_append(struct store *base, const struct store_audit_entry 
     sg->e = arena_alloc(&a, STORE_AUDIT_MOVE_MAX * sizeof(*sg->e));
     pthread_mutex_lock(&s->audit_lock);
     enum err err = append_locked(s, sg, entries, n, hash);
-    int64_t moved = sg->n ? sg->ids[sg->n - 1] : sg->after;
-    bool forget = !err && moved > s->audit_deleted;
+    /*
+     * Durable in the trail: now they may go from the database, in one unit
+     * per second or per AUDIT_FORGET_ROWS rather than a unit (and a commit
+     * of the writer) every round of the appender. If it fails, a later
+     * round tries again; they stay recorded as moved.
+     */
+    int64_t moved = sg->n ? sg->ids[sg->n - 1] : sg->after, now = time_now_ms();
+    bool forget = !err && moved > s->audit_deleted &&
+                  (moved - s->audit_deleted >= AUDIT_FORGET_ROWS ||
+                   now - s->audit_forgot_ms >= AUDIT_FORGET_MS);
+    if (forget)
+        s->audit_forgot_ms = now;
     pthread_mutex_unlock(&s->audit_lock);
     *out_moved = err ? 0 : sg->n;
-    /*
-     * Durable in the trail: now they may go from the database. If this
-     * fails, the next append tries again (they stay recorded as moved).
-     */
     if (forget && base->ops->write(base, forget_staged, &moved) == ERR_OK) {
         pthread_mutex_lock(&s->audit_lock);
         if (moved > s->audit_deleted)

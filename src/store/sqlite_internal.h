@@ -139,6 +139,7 @@ struct sqlite_store {
     sqlite3_stmt *a_moved;      /* records the last staged entry moved */
     sqlite3_stmt *a_tail;       /* the chain's last entry */
     int64_t audit_deleted;      /* staged entries up to this id are gone from the database */
+    int64_t audit_forgot_ms;    /* when they were last deleted (tried) */
 };
 
 /* How the syncer syncs the WAL: fdatasync; tests put a stand-in here to see or fail syncs. */
