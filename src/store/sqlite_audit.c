@@ -23,8 +23,6 @@
  * the database. A crash in between leaves them staged but recorded as
  * moved: never appended twice, never lost.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,18 +88,6 @@ static enum err create_schema(sqlite3 *db)
     if (err)
         sqlite_rollback(db);
     return err;
-}
-
-/* The directory entry of a new file is on disk only once the directory is synced. */
-static enum err sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    if (!ok)
-        log_error(LOG_STORE, "cannot sync the data directory errno=%d", errno);
-    return ok ? ERR_OK : ERR_IO;
 }
 
 /*
@@ -183,7 +169,7 @@ enum err sqlite_audit_open(struct sqlite_store *s)
     if (!err)
         err = create_schema(s->adb);
     if (!err && !existed)
-        err = sync_dir(s->dir);
+        err = sqlite_sync_dir(s->dir); /* the new file's name on disk */
     if (!err &&
         (sqlite3_prepare_v3(s->adb,
                             "INSERT INTO audit (seq, time, user, patient, json, prev_hash, hash) "

@@ -151,6 +151,8 @@ enum err sqlite_sql_err(sqlite3 *db, const char *what);
 enum err sqlite_run(sqlite3 *db, const char *sql);
 /* ROLLBACK, unless SQLite has already rolled back (it does on a full disk, for one). */
 void sqlite_rollback(sqlite3 *db);
+/* fsync the directory dir: a file created in it is on disk only after that. */
+enum err sqlite_sync_dir(const char *dir);
 /* A read connection from the pool (opened on demand); give it back with sqlite_reader_put. */
 enum err sqlite_reader_get(struct sqlite_store *s, struct reader **out);
 void sqlite_reader_put(struct sqlite_store *s, struct reader *r);

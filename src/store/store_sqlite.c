@@ -690,6 +690,17 @@ static void *writer_main(void *arg)
  * the process's POSIX locks on it; SQLite locks the database and the -shm
  * file, not the WAL, but the order costs nothing).
  */
+enum err sqlite_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        log_error(LOG_STORE, "cannot sync the data directory errno=%d", errno);
+    return ok ? ERR_OK : ERR_IO;
+}
+
 static enum err sync_wal(struct sqlite_store *s)
 {
     if (s->wal_fd < 0) {
@@ -702,14 +713,9 @@ static enum err sync_wal(struct sqlite_store *s)
             log_error(LOG_STORE, "cannot open the WAL to sync it errno=%d", errno);
             return ERR_IO;
         }
-        int dir = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        bool ok = dir >= 0 && fsync(dir) == 0;
-        if (dir >= 0)
-            close(dir);
-        if (!ok) {
-            log_error(LOG_STORE, "cannot sync the data directory errno=%d", errno);
-            return ERR_IO;
-        }
+        enum err err = sqlite_sync_dir(s->dir);
+        if (err)
+            return err;
     }
     if (sqlite_fdatasync(s->wal_fd) != 0) {
         log_error(LOG_STORE, "fdatasync of the WAL failed errno=%d: no further writes", errno);
