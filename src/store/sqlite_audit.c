@@ -90,6 +90,26 @@ static enum err create_schema(sqlite3 *db)
     return err;
 }
 
+/* Has audit.db the database's entry seq (0: none to compare), hash for hash? */
+static bool same_entry(struct sqlite_store *s, int64_t seq)
+{
+    if (seq == 0)
+        return true;
+    char hash[2][65] = {"", ""};
+    sqlite3 *dbs[2] = {s->wdb, s->adb};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(dbs[i], "SELECT hash FROM audit WHERE seq = ?1", -1, &st, NULL) ==
+            SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, seq);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+                snprintf(hash[i], sizeof(hash[i]), "%s", (const char *)sqlite3_column_text(st, 0));
+        }
+        sqlite3_finalize(st);
+    }
+    return *hash[0] && !strcmp(hash[0], hash[1]);
+}
+
 /*
  * A database of schema 4 holds the trail itself: copy its rows (seq and
  * hashes as they are, so the chain goes on) into audit.db in one
@@ -134,10 +154,10 @@ static enum err move_legacy(struct sqlite_store *s)
     }
     if (err)
         return err;
-    if (last < legacy_last) {
+    if (last < legacy_last || !same_entry(s, legacy_last)) {
         log_error(LOG_STORE,
                   "the audit trail is in two places: the database up to seq=%lld, audit.db up to "
-                  "seq=%lld; not started",
+                  "seq=%lld, not the same chain; not started",
                   (long long)legacy_last, (long long)last);
         return ERR_IO;
     }

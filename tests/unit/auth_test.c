@@ -273,28 +273,38 @@ static void staged_entries_reach_the_chain_once(void **state)
     assert_int_equal(staged_count(f), 3);
 }
 
-/* A database of schema 4 kept the trail itself: it moves to its own file, chain unbroken. */
-static void a_trail_in_the_database_moves_to_its_own_file(void **state)
+/* In f's directory (files matching rm removed first), a database of schema 4 with a trail of two
+ * entries, n and n + 1. */
+static void schema4_database(struct tmpstore *f, const char *rm, int n, char h2[65])
 {
-    struct tmpstore *f = *state;
-    store_close(f->store);
     char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -f %s/*", f->dir);
+    snprintf(cmd, sizeof(cmd), "rm -f %s/%s", f->dir, rm);
     assert_int_equal(system(cmd), 0);
-    char h1[65], h2[65];
-    audit_hash("", "{\"n\":0}", h1);
-    audit_hash(h1, "{\"n\":1}", h2);
+    char j1[32], j2[32], h1[65];
+    snprintf(j1, sizeof(j1), "{\"n\":%d}", n);
+    snprintf(j2, sizeof(j2), "{\"n\":%d}", n + 1);
+    audit_hash("", j1, h1);
+    audit_hash(h1, j2, h2);
     struct buf sql;
     buf_init(&sql, 1u << 20);
     for (int v = 0; v < 4; v++)
         buf_printf(&sql, "%s;", store_migrations[v]);
     buf_printf(&sql,
                "PRAGMA user_version = 4;"
-               "INSERT INTO audit VALUES (1, 1, 'u', '', '{\"n\":0}', '', '%s');"
-               "INSERT INTO audit VALUES (2, 2, 'u', 'Patient/p1', '{\"n\":1}', '%s', '%s');",
-               h1, h1, h2);
+               "INSERT INTO audit VALUES (1, 1, 'u', '', '%s', '', '%s');"
+               "INSERT INTO audit VALUES (2, 2, 'u', 'Patient/p1', '%s', '%s', '%s');",
+               j1, h1, j2, h1, h2);
     on_database(f, "yujian.db", sql.ptr);
     buf_release(&sql);
+}
+
+/* A database of schema 4 kept the trail itself: it moves to its own file, chain unbroken. */
+static void a_trail_in_the_database_moves_to_its_own_file(void **state)
+{
+    struct tmpstore *f = *state;
+    store_close(f->store);
+    char h2[65];
+    schema4_database(f, "*", 0, h2);
     assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK);
     struct audit_verify_report rep;
     assert_int_equal(audit_verify(f->store, &rep), ERR_OK);
@@ -309,6 +319,16 @@ static void a_trail_in_the_database_moves_to_its_own_file(void **state)
     assert_int_equal(store_audit_scan(f->store, 0, "Patient/p1", 0, collect, &seqs), ERR_OK);
     assert_int_equal(seqs, 24); /* the moved entry (2) and the new one (4) */
     on_database(f, "yujian.db", "CREATE TABLE audit (x)"); /* the name is free again */
+    /* a database of schema 4 beside a trail that is not its own: not started, its trail kept */
+    store_close(f->store);
+    schema4_database(f, "yujian.db*", 7, h2);
+    struct store *other = NULL;
+    assert_int_equal(store_sqlite_open(&f->cfg, &other), ERR_IO);
+    on_database(f, "yujian.db", "SELECT count(*) FROM audit"); /* still there */
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -f %s/*", f->dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(store_sqlite_open(&f->cfg, &f->store), ERR_OK); /* for the teardown */
 }
 
 struct in_order {
