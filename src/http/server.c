@@ -17,13 +17,17 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,8 +35,32 @@
 #include "core/timeutil.h"
 #include "core/xalloc.h"
 
+/* One worker thread: a libmicrohttpd daemon polling the connections handed to it. */
+struct worker {
+    struct http_server *server; /* owner */
+    struct MHD_Daemon *daemon;  /* its own thread, no listening socket */
+    int open;                   /* connections it has (under the server's conn_lock) */
+};
+
+/* Open connections of one client address (IPv4, network order); n = 0: a free slot to reuse. */
+struct addr_count {
+    uint32_t ip; /* the address */
+    int n;       /* its open connections */
+    bool used;   /* the slot was ever taken (open addressing) */
+};
+
 struct http_server {
-    struct MHD_Daemon *daemon; /* the libmicrohttpd daemon */
+    struct worker *workers;    /* cfg->threads of them */
+    int nworkers;              /* how many */
+    int listen_fd;             /* the listening socket */
+    pthread_t acceptor;        /* accepts and hands connections to the workers */
+    bool acceptor_started;     /* the thread runs */
+    atomic_bool accepting;     /* cleared to stop it */
+    pthread_mutex_t conn_lock; /* guards workers[].open, open_total and addrs */
+    int open_total;            /* connections open */
+    struct addr_count *addrs;  /* per client address, when there is a limit per address */
+    size_t addr_cap;           /* slots, a power of two */
+    size_t addr_used;          /* slots ever taken since the last rebuild */
     http_handler_fn *handler;  /* application entry */
     http_finish_fn *on_finish; /* final response hook, or NULL */
     void *app;                 /* its argument */
@@ -53,6 +81,7 @@ struct request_ctx {
     bool started;               /* the handler has run (req and res are set up) */
     int64_t start_ms;           /* for the access log */
     char id[24];                /* request id */
+    int worker;                 /* index of the worker whose connection it came on */
     char peer[64];              /* client address */
     struct http_request req;    /* the request, once the body is complete */
     struct http_response res;   /* the response being built */
@@ -204,6 +233,10 @@ static struct request_ctx *ctx_new(struct http_server *s, struct MHD_Connection 
     arena_init(&ctx->arena, 8192);
     buf_init(&ctx->body, (size_t)s->cfg->max_body_bytes);
     ctx->start_ms = time_now_ms();
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const struct worker *w = ci ? ci->socket_context : NULL;
+    ctx->worker = w ? (int)(w - s->workers) : -1;
     const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (given && valid_request_id(given))
         snprintf(ctx->id, sizeof(ctx->id), "%s", given);
@@ -317,9 +350,10 @@ static enum MHD_Result finish(struct http_server *s, struct MHD_Connection *conn
     if (s->cfg->access_log) {
         char path[256];
         log_safe_path(url, path, sizeof(path));
-        log_info(LOG_HTTP, "access req=%s method=%s path=\"%s\" status=%d bytes=%zu ms=%lld",
+        log_info(LOG_HTTP,
+                 "access req=%s method=%s path=\"%s\" status=%d bytes=%zu ms=%lld worker=%d",
                  ctx->id, method, path, res->status, res->body.len,
-                 (long long)(time_now_ms() - ctx->start_ms));
+                 (long long)(time_now_ms() - ctx->start_ms), ctx->worker);
     }
     enum MHD_Result ret = send_response(conn, ctx, res);
     buf_release(&res->body);
@@ -493,6 +527,192 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     return (size_t)(out - s);
 }
 
+/*
+ * ---- connections ----
+ *
+ * Accepted here, not by libmicrohttpd. In its thread pool every worker
+ * polls the one listening socket and the first to wake accepts a series:
+ * the 16 connections a client opened at once were often all on one or two
+ * of the four workers (perf: one worker thread at 45-49 % of the samples,
+ * the others idle), which then had one core of the two for every request.
+ * Instead: one daemon per worker thread, without a listening socket, and
+ * one thread here that accepts and hands each connection to the worker
+ * with the fewest open. The limits on connections, in all and per client
+ * address, which libmicrohttpd kept per daemon, are kept here for all.
+ */
+
+static struct addr_count *addr_find(struct http_server *s, uint32_t ip, bool add)
+{
+    size_t mask = s->addr_cap - 1, i = (ip * 2654435761u) & mask;
+    struct addr_count *reuse = NULL;
+    for (; s->addrs[i].used; i = (i + 1) & mask) {
+        if (s->addrs[i].ip == ip)
+            return &s->addrs[i];
+        if (!reuse && s->addrs[i].n == 0)
+            reuse = &s->addrs[i];
+    }
+    if (!add)
+        return NULL;
+    if (!reuse) {
+        reuse = &s->addrs[i];
+        s->addr_used++;
+    }
+    *reuse = (struct addr_count){ip, 0, true};
+    return reuse;
+}
+
+/* Under conn_lock: when half the slots were ever taken, keep only the addresses with connections.
+ */
+static void addr_rebuild(struct http_server *s)
+{
+    if (s->addr_used * 2 < s->addr_cap)
+        return;
+    struct addr_count *old = s->addrs;
+    s->addrs = xcalloc(s->addr_cap, sizeof(*s->addrs));
+    s->addr_used = 0;
+    for (size_t i = 0; i < s->addr_cap; i++)
+        if (old[i].used && old[i].n > 0)
+            addr_find(s, old[i].ip, true)->n = old[i].n;
+    free(old);
+}
+
+/* The worker a new connection from ip goes to, counted; -1 if a limit refuses it. */
+static int admit(struct http_server *s, uint32_t ip)
+{
+    int per_address = s->cfg->max_connections_per_address;
+    pthread_mutex_lock(&s->conn_lock);
+    int w = -1;
+    struct addr_count *a = NULL;
+    if (s->open_total < s->cfg->max_connections) {
+        if (per_address > 0) {
+            addr_rebuild(s);
+            a = addr_find(s, ip, true);
+        }
+        if (!a || a->n < per_address) {
+            w = 0;
+            for (int i = 1; i < s->nworkers; i++)
+                if (s->workers[i].open < s->workers[w].open)
+                    w = i;
+            s->workers[w].open++;
+            s->open_total++;
+            if (a)
+                a->n++;
+        }
+    }
+    pthread_mutex_unlock(&s->conn_lock);
+    return w;
+}
+
+/* A connection admit counted has closed. */
+static void release(struct http_server *s, int w, uint32_t ip)
+{
+    pthread_mutex_lock(&s->conn_lock);
+    if (s->workers[w].open > 0)
+        s->workers[w].open--;
+    if (s->open_total > 0)
+        s->open_total--;
+    struct addr_count *a = s->cfg->max_connections_per_address > 0 ? addr_find(s, ip, false) : NULL;
+    if (a && a->n > 0)
+        a->n--;
+    pthread_mutex_unlock(&s->conn_lock);
+}
+
+static uint32_t client_ip(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+        return 0;
+    return ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr.s_addr;
+}
+
+/* libmicrohttpd: a connection of worker cls began (marked) or closed (released, if marked). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct worker *w = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = w;
+    } else if (*socket_context == w) {
+        *socket_context = NULL;
+        release(w->server, (int)(w - w->server->workers), client_ip(conn));
+    }
+}
+
+static void *acceptor_main(void *arg)
+{
+    struct http_server *s = arg;
+    int64_t logged_ms = 0;
+    while (atomic_load(&s->accepting)) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof(peer);
+        int fd = accept(s->listen_fd, (struct sockaddr *)&peer, &len);
+        if (fd >= 0)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        if (fd < 0) {
+            if (!atomic_load(&s->accepting) || errno == EINTR || errno == ECONNABORTED)
+                continue;
+            /* out of descriptors or memory: wait a little rather than spin */
+            if (time_now_ms() - logged_ms > 30000) {
+                log_warn(LOG_HTTP, "accept failed errno=%d", errno);
+                logged_ms = time_now_ms();
+            }
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        int w = admit(s, peer.sin_addr.s_addr);
+        if (w < 0) {
+            close(fd); /* over a limit: refused as libmicrohttpd refused it */
+            continue;
+        }
+        /* libmicrohttpd owns fd from here, and closes it when it refuses it */
+        if (MHD_add_connection(s->workers[w].daemon, fd, (const struct sockaddr *)&peer, len) !=
+            MHD_YES)
+            release(s, w, peer.sin_addr.s_addr);
+    }
+    return NULL;
+}
+
+static enum err open_listener(struct http_server *s, const struct sockaddr_in *addr)
+{
+    s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (s->listen_fd < 0 ||
+        setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(s->listen_fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0 ||
+        listen(s->listen_fd, 1024) != 0) {
+        log_error(LOG_HTTP, "cannot listen host=%s port=%d errno=%d", s->cfg->host, s->cfg->port,
+                  errno);
+        return ERR_UNAVAILABLE;
+    }
+    struct sockaddr_in bound;
+    socklen_t len = sizeof(bound);
+    if (getsockname(s->listen_fd, (struct sockaddr *)&bound, &len) != 0)
+        return ERR_UNAVAILABLE;
+    s->port = ntohs(bound.sin_port);
+    return ERR_OK;
+}
+
+/* Stop accepting (the thread, then the socket) and every worker; s is freed. */
+static void teardown(struct http_server *s)
+{
+    if (s->acceptor_started) {
+        atomic_store(&s->accepting, false);
+        shutdown(s->listen_fd, SHUT_RDWR); /* wakes accept() */
+        pthread_join(s->acceptor, NULL);
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    for (int i = 0; i < s->nworkers; i++)
+        if (s->workers[i].daemon)
+            MHD_stop_daemon(s->workers[i].daemon);
+    pthread_mutex_destroy(&s->conn_lock);
+    free(s->workers);
+    free(s->addrs);
+    free(s);
+}
+
 enum err http_server_start(const struct config *cfg, http_handler_fn *handler,
                            http_finish_fn *on_finish, void *app, struct http_server **out)
 {
@@ -501,11 +721,20 @@ enum err http_server_start(const struct config *cfg, http_handler_fn *handler,
     s->on_finish = on_finish;
     s->app = app;
     s->cfg = cfg;
+    s->listen_fd = -1;
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->suspended, 0);
     atomic_init(&s->stopping, false);
+    atomic_init(&s->accepting, true);
     atomic_init(&s->next_id, 1);
     s->id_prefix = (unsigned)time_now_ms() ^ ((unsigned)getpid() << 16);
+    pthread_mutex_init(&s->conn_lock, NULL);
+    s->nworkers = cfg->threads;
+    s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
+    s->addr_cap = 64;
+    while (s->addr_cap < 4 * (size_t)cfg->max_connections)
+        s->addr_cap *= 2;
+    s->addrs = xcalloc(s->addr_cap, sizeof(*s->addrs));
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof(addr));
@@ -513,27 +742,35 @@ enum err http_server_start(const struct config *cfg, http_handler_fn *handler,
     addr.sin_port = htons((uint16_t)cfg->port);
     if (inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
         log_error(LOG_HTTP, "bad listen address host=%s (an IPv4 address is expected)", cfg->host);
-        free(s);
+        teardown(s);
         return ERR_CONFIG;
     }
+    enum err err = open_listener(s, &addr);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections_per_address, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-        MHD_OPTION_END);
-    if (!s->daemon) {
-        log_error(LOG_HTTP, "cannot listen host=%s port=%d", cfg->host, cfg->port);
-        free(s);
-        return ERR_UNAVAILABLE;
+                     MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+    for (int i = 0; !err && i < s->nworkers; i++) {
+        struct worker *w = &s->workers[i];
+        w->server = s;
+        /* each daemon could take every connection: the limits are admit()'s */
+        w->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        if (!w->daemon) {
+            log_error(LOG_HTTP, "cannot start HTTP worker %d", i);
+            err = ERR_UNAVAILABLE;
+        }
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : (uint16_t)cfg->port;
+    if (!err && pthread_create(&s->acceptor, NULL, acceptor_main, s) != 0)
+        err = ERR_INTERNAL;
+    if (err) {
+        teardown(s);
+        return err;
+    }
+    s->acceptor_started = true;
     log_info(LOG_HTTP, "listening host=%s port=%u threads=%d", cfg->host, s->port, cfg->threads);
     *out = s;
     return ERR_OK;
@@ -548,9 +785,8 @@ void http_server_stop(struct http_server *s, int grace_ms)
 {
     if (!s)
         return;
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    atomic_store(&s->accepting, false);
+    shutdown(s->listen_fd, SHUT_RDWR); /* no new connections; wakes the acceptor */
     atomic_store(&s->stopping, true);
     int64_t deadline = time_now_ms() + grace_ms;
     while (atomic_load(&s->in_flight) > 0 && time_now_ms() < deadline) {
@@ -573,7 +809,6 @@ void http_server_stop(struct http_server *s, int grace_ms)
         }
     }
     long left = atomic_load(&s->in_flight);
-    MHD_stop_daemon(s->daemon);
+    teardown(s);
     log_info(LOG_HTTP, "stopped unfinished=%ld", left);
-    free(s);
 }

@@ -34,6 +34,31 @@ test('an account over its rate gets 429 with Retry-After; other accounts are ser
   assert.equal((await http('GET', `${srv.base}/Organization`, { headers: busy })).status, 200, 'the bucket refills');
 });
 
+test('connections opened at once are spread over the worker threads, the fewest-loaded first', async () => {
+  // libmicrohttpd's own pool let the first worker to wake accept a whole series: often every
+  // connection of a client on one thread, one core for all its requests (docs/performance.md)
+  const s2 = await startServer({ args: ['--threads', '4', '--access-log', '1'] });
+  const socks = [];
+  try {
+    await Promise.all(Array.from({ length: 8 }, () => new Promise((resolve, reject) => {
+      const sock = connect(s2.port, '127.0.0.1');
+      socks.push(sock);
+      let data = '';
+      sock.on('error', reject);
+      sock.on('data', (d) => { data += d; if (data.includes('\r\n\r\n')) resolve(); });
+      sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'); // keep-alive: the connections stay open
+    })));
+    const workers = [...(s2.stderr() + s2.stdout()).matchAll(/access req=\S+ method=GET path="\/healthz".* worker=(\d+)/g)].map((m) => Number(m[1]));
+    assert.equal(workers.length, 8, 'eight requests logged');
+    const per = [0, 1, 2, 3].map((w) => workers.filter((x) => x === w).length);
+    assert.deepEqual(per, [2, 2, 2, 2], `connections per worker: ${per}`);
+  } finally {
+    for (const s of socks) s.destroy();
+    await s2.stop();
+    s2.cleanup();
+  }
+});
+
 test('an address over its rate gets 429 before any work is done', async () => {
   const s2 = await startServer({ args: ['--rate-per-address', '3', '--burst-per-address', '3'] });
   try {
