@@ -37,6 +37,7 @@
 #define AUDIT_FORGET_MS      1000 /* staged entries moved are deleted this often at most */
 #define AUDIT_FORGET_ROWS    4096 /* or once this many are waiting */
 
+/* The table migration 4 made in the database (schema.c: history, never edited), and the state. */
 static const char audit_schema[] =
     "CREATE TABLE audit ("
     "  seq INTEGER PRIMARY KEY,"
