@@ -561,8 +561,7 @@ static struct addr_count *addr_find(struct http_server *s, uint32_t ip, bool add
     return reuse;
 }
 
-/* Under conn_lock: when half the slots were ever taken, keep only the addresses with connections.
- */
+/* Under conn_lock: once half the slots were ever taken, keep only addresses with connections. */
 static void addr_rebuild(struct http_server *s)
 {
     if (s->addr_used * 2 < s->addr_cap)
