@@ -325,14 +325,7 @@ static void *flusher_main(void *arg)
     int wait_ms = AUDIT_FLUSH_MS;
     pthread_mutex_lock(&l->lock);
     while (!l->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = time_deadline(wait_ms);
         pthread_cond_timedwait(&l->wake, &l->lock, &until);
         pthread_mutex_unlock(&l->lock);
         wait_ms = after_try(l, flush_once(l), wait_ms);
@@ -378,9 +371,7 @@ void audit_log_submit(struct audit_log *l, const struct audit_event *ev)
 
 bool audit_log_sync(struct audit_log *l)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += AUDIT_SYNC_WAIT_S;
+    struct timespec until = time_deadline(AUDIT_SYNC_WAIT_S * 1000);
     pthread_mutex_lock(&l->lock);
     /* the try under way may have begun before the call: wait for the one after it */
     uint64_t want = l->tries + 2;

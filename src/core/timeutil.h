@@ -8,8 +8,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 int64_t time_now_ms(void);
+/* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
+struct timespec time_deadline(int64_t ms);
 /* "2024-05-01T08:00:00.123Z" into out (at least 25 bytes). */
 void time_format_instant(int64_t ms, char *out, size_t out_size);
 /* RFC 7231 IMF-fixdate "Wed, 01 May 2024 08:00:00 GMT" (at least 30 bytes). */

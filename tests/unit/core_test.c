@@ -149,6 +149,20 @@ static void time_instant_format_and_parse_round_trip(void **state)
     assert_false(time_parse_fhir("2024-05-01T10:00:00+15:00", 25, &ms));
 }
 
+/* A deadline is that many ms from now, its nanoseconds kept below a second. */
+static void time_deadline_adds_and_carries(void **state)
+{
+    (void)state;
+    for (int64_t ms = 0; ms <= 2999; ms += 333) {
+        int64_t before = time_now_ms();
+        struct timespec t = time_deadline(ms);
+        int64_t after = time_now_ms();
+        int64_t at = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+        assert_true(t.tv_nsec >= 0 && t.tv_nsec < 1000000000L);
+        assert_true(at >= before + ms && at <= after + ms);
+    }
+}
+
 static void time_http_date_round_trip(void **state)
 {
     (void)state;
@@ -203,6 +217,7 @@ int main(void)
         cmocka_unit_test(config_file_errors_name_the_line),
         cmocka_unit_test(time_instant_format_and_parse_round_trip),
         cmocka_unit_test(time_http_date_round_trip),
+        cmocka_unit_test(time_deadline_adds_and_carries),
         cmocka_unit_test(err_table_maps_codes_to_http_and_fhir),
         cmocka_unit_test(diag_keeps_first_error_and_caps_issues),
     };

@@ -196,9 +196,7 @@ static void *sweep_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         inpt_sweep_once(s->store, s->cfg, time_now_ms());
         pthread_mutex_lock(&s->lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += s->cfg->inpatient_sweep_s;
+        struct timespec until = time_deadline((int64_t)s->cfg->inpatient_sweep_s * 1000);
         while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0) {
         }
     }
