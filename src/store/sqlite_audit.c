@@ -200,7 +200,9 @@ enum err sqlite_audit_open(struct sqlite_store *s)
                             "INSERT OR REPLACE INTO audit_state (name, value) VALUES ('moved', ?1)",
                             -1, SQLITE_PREPARE_PERSISTENT, &s->a_moved, NULL) != SQLITE_OK ||
          sqlite3_prepare_v3(s->adb, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1,
-                            SQLITE_PREPARE_PERSISTENT, &s->a_tail, NULL) != SQLITE_OK))
+                            SQLITE_PREPARE_PERSISTENT, &s->a_tail, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v3(s->adb, "SELECT value FROM audit_state WHERE name = 'moved'", -1,
+                            SQLITE_PREPARE_PERSISTENT, &s->a_moved_get, NULL) != SQLITE_OK))
         err = sqlite_sql_err(s->adb, "prepare audit trail");
     return err ? err : move_legacy(s);
 }
@@ -210,6 +212,7 @@ void sqlite_audit_close(struct sqlite_store *s)
     sqlite3_finalize(s->a_insert);
     sqlite3_finalize(s->a_moved);
     sqlite3_finalize(s->a_tail);
+    sqlite3_finalize(s->a_moved_get);
     sqlite3_close(s->adb);
     s->adb = NULL;
     free(s->audit_path);
@@ -257,12 +260,6 @@ struct staged {
     size_t n;                          /* read */
 };
 
-static char *copy_col(struct arena *a, sqlite3_stmt *st, int col)
-{
-    const char *t = (const char *)sqlite3_column_text(st, col);
-    return arena_strndup(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, col) : 0);
-}
-
 /* In a read transaction of the database: the staged entries after st->after, oldest first. */
 static enum err read_staged(sqlite3 *db, void *arg)
 {
@@ -278,9 +275,9 @@ static enum err read_staged(sqlite3 *db, void *arg)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && sg->n < STORE_AUDIT_MOVE_MAX) {
         sg->ids[sg->n] = sqlite3_column_int64(st, 0);
-        sg->e[sg->n] =
-            (struct store_audit_entry){sqlite3_column_int64(st, 1), copy_col(sg->a, st, 2),
-                                       copy_col(sg->a, st, 3), copy_col(sg->a, st, 4)};
+        sg->e[sg->n] = (struct store_audit_entry){
+            sqlite3_column_int64(st, 1), sqlite_text_col(st, 2, sg->a),
+            sqlite_text_col(st, 3, sg->a), sqlite_text_col(st, 4, sg->a)};
         sg->n++;
     }
     enum err err =
@@ -339,7 +336,13 @@ static enum err append_locked(struct sqlite_store *s, struct staged *sg,
         return err;
     int64_t seq = 0;
     char prev[65];
-    err = single_int(s->adb, "SELECT value FROM audit_state WHERE name = 'moved'", 0, &sg->after);
+    sg->after = 0;
+    int rc = sqlite3_step(s->a_moved_get);
+    if (rc == SQLITE_ROW)
+        sg->after = sqlite3_column_int64(s->a_moved_get, 0);
+    else if (rc != SQLITE_DONE)
+        err = sqlite_sql_err(s->adb, "audit moved");
+    sqlite3_reset(s->a_moved_get);
     if (!err)
         err = sqlite_read_snapshot(s, read_staged, sg);
     if (!err && (sg->n || n))
@@ -423,12 +426,6 @@ struct audit_query {
     void *ctx;           /* its argument */
 };
 
-static const char *text_or_empty(sqlite3_stmt *st, int col)
-{
-    const char *t = (const char *)sqlite3_column_text(st, col);
-    return t ? t : "";
-}
-
 static enum err run_audit_query(sqlite3 *db, const struct audit_query *q)
 {
     char sql[256];
@@ -446,9 +443,10 @@ static enum err run_audit_query(sqlite3 *db, const struct audit_query *q)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_audit a = {
-            sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), text_or_empty(st, 2),
-            text_or_empty(st, 3),        text_or_empty(st, 4),        text_or_empty(st, 5),
-            text_or_empty(st, 6),
+            sqlite3_column_int64(st, 0),  sqlite3_column_int64(st, 1),
+            sqlite_text_col(st, 2, NULL), sqlite_text_col(st, 3, NULL),
+            sqlite_text_col(st, 4, NULL), sqlite_text_col(st, 5, NULL),
+            sqlite_text_col(st, 6, NULL),
         };
         if (!q->fn(&a, q->ctx))
             break;

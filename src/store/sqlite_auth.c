@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "store/sqlite_internal.h"
 
-static const char *text_col(sqlite3_stmt *st, int col, struct arena *a)
+const char *sqlite_text_col(sqlite3_stmt *st, int col, struct arena *a)
 {
     const char *t = (const char *)sqlite3_column_text(st, col);
     if (!a)
@@ -27,11 +27,11 @@ static const char *text_col(sqlite3_stmt *st, int col, struct arena *a)
 static void user_from_stmt(sqlite3_stmt *st, struct arena *a, void *out)
 {
     struct store_user *u = out;
-    u->name = text_col(st, 0, a);
-    u->password_hash = text_col(st, 1, a);
-    u->role = text_col(st, 2, a);
-    u->org = text_col(st, 3, a);
-    u->subject = text_col(st, 4, a);
+    u->name = sqlite_text_col(st, 0, a);
+    u->password_hash = sqlite_text_col(st, 1, a);
+    u->role = sqlite_text_col(st, 2, a);
+    u->org = sqlite_text_col(st, 3, a);
+    u->subject = sqlite_text_col(st, 4, a);
     u->disabled = sqlite3_column_int(st, 5) != 0;
     u->failed_logins = sqlite3_column_int(st, 6);
     u->locked_until_ms = sqlite3_column_int64(st, 7);
@@ -146,8 +146,8 @@ static void token_from_stmt(sqlite3_stmt *st, struct arena *a, void *arg)
 {
     struct store_token *out = arg;
     out->kind = sqlite3_column_int(st, 0);
-    out->user = text_col(st, 1, a);
-    out->scope = text_col(st, 2, a);
+    out->user = sqlite_text_col(st, 1, a);
+    out->scope = sqlite_text_col(st, 2, a);
     out->issued_ms = sqlite3_column_int64(st, 3);
     out->expires_ms = sqlite3_column_int64(st, 4);
     out->revoked = sqlite3_column_int(st, 5) != 0;

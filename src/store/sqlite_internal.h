@@ -138,6 +138,7 @@ struct sqlite_store {
     sqlite3_stmt *a_insert;     /* one entry */
     sqlite3_stmt *a_moved;      /* records the last staged entry moved */
     sqlite3_stmt *a_tail;       /* the chain's last entry */
+    sqlite3_stmt *a_moved_get;  /* the last staged entry moved */
     int64_t audit_deleted;      /* staged entries up to this id are gone from the database */
     int64_t audit_forgot_ms;    /* when they were last deleted (tried) */
 };
@@ -202,6 +203,9 @@ enum err sqlite_audit_scan(struct store *base, int64_t after_seq, const char *pa
                            store_audit_fn *fn, void *ctx);
 
 /* sqlite_auth.c: accounts and tokens (see store.h). */
+/* Column col of st as text ("" for NULL): copied into a, or borrowed (valid until the next step)
+ * when a is NULL. */
+const char *sqlite_text_col(sqlite3_stmt *st, int col, struct arena *a);
 enum err sqlite_user_get(struct store *base, const char *name, struct arena *a,
                          struct store_user *out);
 enum err sqlite_user_list(struct store *base, store_user_fn *fn, void *ctx);
