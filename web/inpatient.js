@@ -151,6 +151,10 @@ async function admission(main, query) {
 const BOARD_MAX = 200; // beds shown at once: more, and the board shows one ward
 const STATUSES = ['free', 'occupied', 'reserved', 'cleaning', 'blocked', 'isolation', 'inactive'];
 
+// how a stay ends (http://terminology.hl7.org/CodeSystem/discharge-disposition): home first
+const DISPOSITIONS = ['home', 'other-hcf', 'aadvice', 'exp', 'oth'];
+const dispositionSelect = (attrs) => h('select', { ...attrs, 'aria-label': t('disposition') }, DISPOSITIONS.map((d) => h('option', { value: d }, t(`disposition.${d}`))));
+
 function bedActions(bed, freeBeds, refresh) {
   const act = actor(refresh, (message) => { document.getElementById('bed-error').textContent = message; });
   const ref = bed.bed.reference;
@@ -176,8 +180,9 @@ function bedActions(bed, freeBeds, refresh) {
     out.push(h('button', { type: 'button', id: 'unblock', onclick: () => act(() => operate(`${ref}/$unblock`, {}), t('bedUnblocked')) }, t('unblockBed')));
   if (bed.status === 'occupied' && bed.encounter) {
     const target = h('select', { id: 'transfer-to', 'aria-label': t('transferTo') }, freeBeds.map((b) => h('option', { value: b.bed.reference }, `${b.ward} ${b.bed.display}`)));
+    const disposition = dispositionSelect({ id: 'discharge-disposition' });
     out.push(target, h('button', { type: 'button', id: 'transfer', onclick: () => act(() => operate(`${bed.encounter.reference}/$transfer`, { bed: target.value }), t('transferred')) }, t('transfer')),
-      h('button', { type: 'button', id: 'discharge', onclick: () => act(() => operate(`${bed.encounter.reference}/$discharge`, {}), t('discharged')) }, t('discharge')));
+      disposition, h('button', { type: 'button', id: 'discharge', onclick: () => act(() => operate(`${bed.encounter.reference}/$discharge`, { disposition: disposition.value }), t('discharged')) }, t('discharge')));
   }
   return h('div', { class: 'actions', id: 'bed-actions' }, out, h('span', { id: 'bed-error', class: 'bad' }));
 }
@@ -240,11 +245,12 @@ async function daySurgery(main, query) {
     const s = x.resource;
     const hours = (Date.now() - Date.parse(s.period?.start || Date.now())) / 3600000;
     const pads = h('select', { class: 'pads', 'aria-label': 'PADS' }, [10, 9, 8, 7].map((n) => h('option', { value: n }, `PADS ${n}`)));
+    const disposition = dispositionSelect({ class: 'disposition' });
     return h('tr', { class: hours > 24 ? 'overstay' : '' },
       h('td', {}, shown[s.subject?.reference] || refText(s.subject)),
       h('td', {}, localTime(s.period?.start)),
       h('td', {}, t('hours', Math.floor(hours)), hours > 24 ? h('span', { class: 'bad' }, ` ${t('overstay')}`) : ''),
-      h('td', {}, pads, h('button', { type: 'button', class: 'ds-discharge', onclick: () => act(() => operate(`Encounter/${s.id}/$discharge`, { pads: Number(pads.value) }), t('discharged')) }, t('discharge')),
+      h('td', {}, pads, disposition, h('button', { type: 'button', class: 'ds-discharge', onclick: () => act(() => operate(`Encounter/${s.id}/$discharge`, { pads: Number(pads.value), disposition: disposition.value }), t('discharged')) }, t('discharge')),
         h('button', { type: 'button', class: 'convert', onclick: () => act(() => operate(`Encounter/${s.id}/$convert-to-inpatient`, {}), t('convertedOk')) }, t('convert'))));
   });
   main.replaceChildren(h('h2', {}, t('daySurgery')), error,
@@ -262,15 +268,16 @@ async function daySurgery(main, query) {
 
 // ---- indicators ----
 
-const FIGURES = ['occupancy', 'admissions', 'admission-wait-minutes', 'preop-minutes', 'borrowed-beds', 'pre-admission-conversion', 'day-surgery-share', 'cancellations', 'overstays'];
-const RATIOS = ['occupancy', 'borrowed-beds', 'pre-admission-conversion', 'day-surgery-share'];
+const FIGURES = ['occupancy', 'admissions', 'admission-wait-minutes', 'preop-minutes', 'average-stay-minutes', 'borrowed-beds', 'pre-admission-conversion', 'day-surgery-share',
+  'cancellations', 'overstays', 'day-surgery-readmissions', 'day-surgery-same-day-cancellations', 'deaths', 'self-discharges'];
+const RATIOS = ['occupancy', 'borrowed-beds', 'pre-admission-conversion', 'day-surgery-share', 'day-surgery-readmissions', 'deaths', 'self-discharges'];
 
 function figure(code, g) {
   if (!g) return '—';
   const v = g.measureScore?.value;
   if (RATIOS.includes(code)) return v === undefined ? '—' : `${(v * 100).toFixed(1)}%`;
   if (code === 'admission-wait-minutes') return v === undefined ? '—' : t('hours', (v / 60).toFixed(1));
-  if (code === 'preop-minutes') return v === undefined ? '—' : t('days', (v / 1440).toFixed(1));
+  if (code === 'preop-minutes' || code === 'average-stay-minutes') return v === undefined ? '—' : t('days', (v / 1440).toFixed(1));
   return String(v ?? 0);
 }
 

@@ -53,6 +53,7 @@ struct config {
     int inpatient_day_escort;           /* inpatient.day_surgery_escort: 1 = needed */
     int inpatient_day_min_pads;         /* inpatient.day_surgery_min_pads */
     int inpatient_sweep_s;              /* inpatient.sweep_s: 0 off */
+    int inpatient_readmission_days;     /* inpatient.readmission_days */
     const char *log_level;              /* error|warn|info|debug */
     int access_log;                     /* 1 = one line per request */
     int auth_access_ttl_s;              /* access token lifetime, s */

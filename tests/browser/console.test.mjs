@@ -362,6 +362,12 @@ test('the admission centre admits from its queue, the nurse works the bed board,
     await clerk.selectOption('#assign-request', 'ServiceRequest/notice-zzu1-3');
     await clerk.click('#assign');
     await clerk.waitForSelector(`.tile.occupied[data-bed="${freeBed}"]`);
+    // and out again, against advice: the disposition is chosen, the bed goes to cleaning
+    await clerk.click(`.tile.occupied[data-bed="${freeBed}"]`);
+    await clerk.selectOption('#discharge-disposition', 'aadvice');
+    assert.match(await clerk.textContent('#discharge-disposition'), /非医嘱离院/);
+    await clerk.click('#discharge');
+    await clerk.waitForSelector(`.tile.cleaning[data-bed="${freeBed}"]`);
     await clerk.close();
 
     const nurse = await open('demo-nurse');

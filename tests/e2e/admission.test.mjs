@@ -336,8 +336,87 @@ test('the month\'s inpatient indicators per ward, hospital and city, for those w
   assert.ok(lines.includes(`${period},hospital,"Organization/h1","第一医院",day-surgery-share,1,2,0.5000`), lines.join('\n'));
 });
 
+test('how stays end: a death queues its discussion, leaving against advice needs no PADS; the month counts them, readmissions and same-day cancellations', async () => {
+  // a second hospital with nothing else in it, so that its figures are these alone
+  await put({ resourceType: 'Organization', id: 'h2', name: '第二医院' }, 'hadm2');
+  await put({ resourceType: 'Organization', id: 'gs2', name: '普外科', partOf: { reference: 'Organization/h2' } }, 'hadm2');
+  await put({ resourceType: 'Location', id: 'bu2', name: 'B楼', physicalType: { coding: [{ system: PHYS, code: 'bu' }] }, managingOrganization: { reference: 'Organization/h2' } }, 'hadm2');
+  await put({ resourceType: 'Location', id: 'wa-gs2', name: '二院普外病区', physicalType: { coding: [{ system: PHYS, code: 'wa' }] }, partOf: { reference: 'Location/bu2' }, managingOrganization: { reference: 'Organization/gs2' } }, 'hadm2');
+  for (let i = 1; i <= 6; i++) await put({ ...bed(`c${i}`), partOf: { reference: 'Location/wa-gs2' } }, 'hadm2');
+  await put({
+    resourceType: 'ValueSet', id: 'ds-h2', url: 'https://fhir.yujian.org.cn/ValueSet/day-surgery-h2', status: 'active',
+    compose: { include: [{ system: ICD9, concept: [{ code: '51.2301' }] }] },
+  }, 'hadm2');
+  for (const p of ['q1', 'q2', 'q3', 'q4', 'q5', 'p24']) await put({ resourceType: 'Patient', id: p, gender: 'male', birthDate: '1970-01-01' }, 'adm2');
+  const emergency = async (patient, bedId) => {
+    const r = await op('Encounter/$admit', { patient: `Patient/${patient}`, department: 'Organization/gs2', bed: `Location/${bedId}`, emergency: true }, 'adm2');
+    assert.equal(r.status, 200, r.body);
+    return out(r).encounter;
+  };
+  // a death: coded, and the death-case discussion is due within a week (18 core systems)
+  const died = await emergency('q1', 'c1');
+  const d1 = await op(`${died}/$discharge`, { disposition: 'exp' }, 'adm2');
+  assert.equal(d1.status, 200, d1.body);
+  assert.equal(out(d1).disposition, 'exp');
+  const due = Date.parse(out(d1)['death-discussion-due']) - Date.now();
+  assert.ok(due > 7 * DAY - 60000 && due <= 7 * DAY, String(due));
+  const e1 = await read(died, 'adm2');
+  assert.equal(e1.status, 'finished');
+  assert.deepEqual([e1.hospitalization.dischargeDisposition.coding[0].system, e1.hospitalization.dischargeDisposition.coding[0].code, e1.hospitalization.dischargeDisposition.text],
+    ['http://terminology.hl7.org/CodeSystem/discharge-disposition', 'exp', '死亡']);
+  const t1 = (await http('GET', `${srv.base}/Task?encounter=${died}`, { headers: as('adm2') })).json.entry.map((x) => x.resource);
+  assert.deepEqual(t1.map((t) => [t.code.coding[0].code, t.owner.reference]), [['death-case-discussion', 'Organization/gs2']]);
+  assert.equal(Date.parse(t1[0].executionPeriod.end), Date.parse(out(d1)['death-discussion-due']));
+  assert.equal((await read('Location/c1', 'adm2')).operationalStatus.code, 'cleaning');
+  // left against advice
+  const left = await emergency('q2', 'c2');
+  assert.equal((await op(`${left}/$discharge`, { disposition: 'aadvice' }, 'adm2')).status, 200);
+  assert.equal((await http('GET', `${srv.base}/Task?encounter=${left}`, { headers: as('adm2') })).json.total ?? 0, 0);
+  // day surgery: going home needs the PADS score, leaving against advice does not; follow-ups either way
+  const today = iso(Date.now() + 8 * HOUR).slice(0, 10); // China's day
+  const dsNotice = (id, patient, date) => ({ ...notice(id, patient, { category: 'day-surgery', code: '51.2301' }), performer: [{ reference: 'Organization/gs2' }] });
+  await put(dsNotice('ds2-1', 'q3'), 'adm2');
+  assert.equal((await op('ServiceRequest/ds2-1/$book-day-surgery', { asa: 1, escort: true, date: today }, 'adm2')).status, 200);
+  const ds = await op('Encounter/$admit', { request: 'ServiceRequest/ds2-1', bed: 'Location/c3' }, 'adm2');
+  assert.equal(ds.status, 200, ds.body);
+  const dsStay = out(ds).encounter;
+  const home = await op(`${dsStay}/$discharge`, { disposition: 'home' }, 'adm2');
+  assert.equal(home.status, 400, home.body);
+  assert.equal((await op(`${dsStay}/$discharge`, { disposition: 'aadvice', pads: 11 }, 'adm2')).status, 400);
+  const ds1 = await op(`${dsStay}/$discharge`, { disposition: 'aadvice' }, 'adm2');
+  assert.equal(ds1.status, 200, ds1.body);
+  assert.equal(out(ds1)['day-surgery'], 'within-24h');
+  const followUps = (await http('GET', `${srv.base}/Task?encounter=${dsStay}`, { headers: as('adm2') })).json.entry;
+  assert.deepEqual(followUps.map((x) => x.resource.code.coding[0].code).sort(), ['follow-up-24h', 'follow-up-7d']);
+  // back as an emergency after day surgery: an unplanned readmission
+  await emergency('q3', 'c4');
+  // day surgery cancelled on its day, and one cancelled the day before its day
+  await put(dsNotice('ds2-2', 'q4'), 'adm2');
+  assert.equal((await op('ServiceRequest/ds2-2/$book-day-surgery', { asa: 1, escort: true, date: iso(Date.now()) }, 'adm2')).status, 200);
+  await put(dsNotice('ds2-3', 'q5'), 'adm2');
+  assert.equal((await op('ServiceRequest/ds2-3/$book-day-surgery', { asa: 1, escort: true, date: iso(Date.now() + DAY) }, 'adm2')).status, 200);
+  for (const id of ['ds2-2', 'ds2-3']) assert.equal((await op(`ServiceRequest/${id}/$cancel-admission`, { reason: '患者发热' }, 'adm2')).status, 200);
+  const period = iso(Date.now() + 8 * HOUR).slice(0, 7);
+  const r = await http('GET', `${srv.base}/MeasureReport/$inpatient-indicators?period=${period}&level=hospital`, { headers: as('hadm2') });
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(r.json.entry.map((e) => e.resource.reporter.reference), ['Organization/h2']);
+  const g = Object.fromEntries(r.json.entry[0].resource.group.map((x) => [x.code.coding[0].code, [x.population?.[0].count ?? x.measureScore.value, x.population?.[1].count]]));
+  assert.deepEqual(g.deaths, [1, 3]);
+  assert.deepEqual(g['self-discharges'], [2, 3]);
+  assert.equal(g['average-stay-minutes'][1], 3);
+  assert.ok(g['average-stay-minutes'][0] >= 0 && g['average-stay-minutes'][0] < 5, JSON.stringify(g));
+  assert.deepEqual(g['day-surgery-readmissions'], [1, 1]);
+  assert.deepEqual([g['day-surgery-same-day-cancellations'][0], g.cancellations[0]], [1, 2]);
+  assert.equal(g.admissions[0], 4);
+});
+
 test('the sweep settles what lapses with time alone: a pre-admission past its window, a day-surgery stay past 24 hours', async () => {
   const lapsed = await pastPreAdmission('sw-out', 'p20', 6);
+  // pre-admitted here a day ago, admitted at the second hospital since
+  const elsewhere = await pastPreAdmission('sw-else', 'p24', 1);
+  const other = await op('Encounter/$admit', { patient: 'Patient/p24', department: 'Organization/gs2', bed: 'Location/c6', emergency: true }, 'adm2');
+  assert.equal(other.status, 200, other.body);
+  const otherStart = (await read(out(other).encounter, 'adm2')).period.start;
   const open = await pastPreAdmission('sw-in', 'p21', 2);
   const day = { resourceType: 'Encounter', id: 'sw-day', status: 'in-progress', subject: { reference: 'Patient/p22' },
     class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'SS', display: 'short stay' },
@@ -371,4 +450,15 @@ test('the sweep settles what lapses with time alone: a pre-admission past its wi
   const trail = (await http('GET', `${srv.base}/AuditEvent?patient=p20&_count=100`)).body;
   assert.match(trail, /system:inpatient-sweep/);
   assert.match(trail, /pre-admission-lapsed/);
+  // the one admitted elsewhere ended when that stay began, its costs outpatient costs, and the
+  // queue says why
+  const gone = await read(`Encounter/${elsewhere}`);
+  assert.equal(gone.status, 'finished');
+  assert.equal(Date.parse(gone.period.end), Date.parse(otherStart));
+  assert.equal(gone.extension.find((x) => x.url === `${EXT}pre-admission-settlement`).valueCode, 'outpatient');
+  assert.equal(gone.extension.find((x) => x.url === `${EXT}pre-admission-ended`).valueCode, 'admitted-elsewhere');
+  const q = await queue();
+  const entry = q.entries.find((e) => e.request === 'ServiceRequest/sw-else');
+  assert.equal(entry['pre-admission'].find((x) => x.name === 'state').valueCode, 'admitted-elsewhere');
+  assert.match((await http('GET', `${srv.base}/AuditEvent?patient=p24&_count=100`)).body, /pre-admission-admitted-elsewhere/);
 });

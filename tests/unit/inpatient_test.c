@@ -5,7 +5,8 @@
  * floor distance, isolation wards, other buildings), the ranking, ages,
  * the edits of a bed and an Encounter; the admission queue's order, the
  * pre-admission window and who may have one; day surgery's catalogue
- * minimum, eligibility, the 24-hour rule as a duration and the PADS score.
+ * minimum, eligibility, the 24-hour rule as a duration and the PADS score;
+ * how a stay ends (dispositions), same-day cancellations; the sweep.
  */
 #include "test.h"
 
@@ -20,6 +21,7 @@
 #include "modules/inpatient/bed_edit.h"
 #include "modules/inpatient/inpatient.h"
 #include "modules/inpatient/inpatient_sweep.h"
+#include "fhir/access.h"
 #include "fhir/write.h"
 
 static int64_t at(const char *fhir_time)
@@ -381,23 +383,70 @@ static void day_surgery_rules(void **state)
     assert_non_null(strstr(adm_day_refusal_text(ADM_DAY_ESCORT), "escort"));
 }
 
+/* Dispositions: coded ones found, free text not; who needs a PADS score, who died. */
+static void how_a_stay_ends(void **state)
+{
+    (void)state;
+    const struct adm_disposition *d = adm_disposition_find("exp");
+    assert_non_null(d);
+    assert_true(adm_disposition_died(d));
+    assert_false(adm_disposition_self(d));
+    assert_false(adm_day_needs_pads(d)); /* a death is no discharge home */
+    d = adm_disposition_find("aadvice");
+    assert_true(adm_disposition_self(d));
+    assert_false(adm_disposition_died(d));
+    assert_false(adm_day_needs_pads(d)); /* left against advice: no score to wait for */
+    assert_true(adm_day_needs_pads(adm_disposition_find("home")));
+    assert_true(adm_day_needs_pads(adm_disposition_find("alt-home")));
+    assert_false(adm_day_needs_pads(adm_disposition_find("other-hcf"))); /* transferred */
+    assert_null(adm_disposition_find("治愈出院"));                       /* text, kept as text */
+    assert_null(adm_disposition_find(NULL));
+    assert_null(adm_disposition_find("EXP"));
+    assert_true(adm_day_needs_pads(NULL)); /* not coded: home, as before */
+    assert_false(adm_disposition_died(NULL));
+    assert_string_equal(adm_disposition_find("exp")->zh, "死亡");
+}
+
+/* A same-day cancellation is on the planned day in China, a date or a dateTime. */
+static void same_day_in_china(void **state)
+{
+    (void)state;
+    assert_true(adm_same_day("2024-05-02", at("2024-05-02T23:30:00+08:00")));
+    assert_true(adm_same_day("2024-05-02", at("2024-05-01T16:00:00Z")));  /* 00:00 on the 2nd */
+    assert_false(adm_same_day("2024-05-02", at("2024-05-02T16:00:00Z"))); /* 00:00 on the 3rd */
+    assert_false(adm_same_day("2024-05-02", at("2024-05-01T23:59:00+08:00")));
+    assert_true(adm_same_day("2024-05-02T09:00:00+08:00", at("2024-05-01T20:00:00Z")));
+    assert_false(
+        adm_same_day("2024-05-02T01:00:00+08:00", at("2024-05-02T01:00:00Z") + 16 * 3600000LL));
+    assert_false(adm_same_day(NULL, at("2024-05-02T01:00:00Z")));
+    assert_false(adm_same_day("2024-05", at("2024-05-02T01:00:00Z")));
+    assert_false(adm_same_day("2024-05-02Tjunk", at("2024-05-02T01:00:00Z")));
+}
+
 /* ---- the sweep, on a real store ---- */
 
 #define SWEEP_DAY (24 * 3600 * 1000LL)
 
-static void put_encounter(struct store *s, const char *id, const char *cls, int64_t start,
-                          bool extended)
+/* An Encounter of patient (NULL: p-id) held by hospital (NULL: none). */
+static void put_encounter_of(struct store *s, const char *id, const char *cls, int64_t start,
+                             bool extended, const char *patient, const char *hospital)
 {
-    char t[40], json[1024];
+    char t[40], json[1024], subject[80], meta[200] = "";
     time_format_instant(start, t, sizeof(t));
+    snprintf(subject, sizeof(subject), patient ? "%s" : "Patient/p-%s", patient ? patient : id);
+    if (hospital)
+        snprintf(meta, sizeof(meta),
+                 ",\"meta\":{\"tag\":[{\"system\":\"" FHIR_CUSTODIAN_SYSTEM "\",\"code\":\"%s\"}]}",
+                 hospital);
     snprintf(json, sizeof(json),
              "{\"resourceType\":\"Encounter\",\"id\":\"%s\",\"status\":\"in-progress\","
              "\"class\":{\"system\":\"%s\",\"code\":\"%s\"},"
-             "\"subject\":{\"reference\":\"Patient/p-%s\"},\"period\":{\"start\":\"%s\"}%s}",
-             id, INPT_V3_ACT, cls, id, t,
+             "\"subject\":{\"reference\":\"%s\"},\"period\":{\"start\":\"%s\"}%s%s}",
+             id, INPT_V3_ACT, cls, subject, t,
              extended ? ",\"extension\":[{\"url\":\"" INPT_EXT_PREADM_EXTENDED
                         "\",\"valueReference\":{\"reference\":\"Practitioner/x\"}}]"
-                      : "");
+                      : "",
+             meta);
     struct fhir_write w = {
         .kind = FHIR_WRITE_UPDATE, .type = "Encounter", .id = id, .if_match = -1};
     w.resource = json_tokener_parse(json);
@@ -405,6 +454,12 @@ static void put_encounter(struct store *s, const char *id, const char *cls, int6
     assert_int_equal(fhir_write_run(s, &w, 1, NULL), ERR_OK);
     free(w.body);
     json_object_put(w.resource);
+}
+
+static void put_encounter(struct store *s, const char *id, const char *cls, int64_t start,
+                          bool extended)
+{
+    put_encounter_of(s, id, cls, start, extended, NULL, NULL);
 }
 
 /* The stored Encounter id (the caller puts it). */
@@ -444,7 +499,7 @@ static void the_sweep_settles_what_lapsed_and_only_that(void **state)
     put_encounter(f->store, "day-over", "SS", now - 25 * 3600 * 1000LL, false);
     put_encounter(f->store, "day-ok", "SS", now - 2 * 3600 * 1000LL, false);
     put_encounter(f->store, "stay", "IMP", now - 30 * SWEEP_DAY, false);
-    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now), 2);
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, 0), 2);
     json_object *e = get_encounter(f->store, "pre-lapsed");
     assert_string_equal(bed_edit_text(e, "status"), "finished");
     json_object *code = bed_edit_ext(e, INPT_EXT_SETTLEMENT, "valueCode");
@@ -460,12 +515,54 @@ static void the_sweep_settles_what_lapsed_and_only_that(void **state)
     assert_encounter(f->store, "pre-extended", "in-progress", "PRENC");
     assert_encounter(f->store, "day-ok", "in-progress", "SS");
     assert_encounter(f->store, "stay", "in-progress", "IMP");
-    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now), 0);
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, 0), 0);
     /* two days on: the extended window (7 days) is over too, and the other stay is past 24 hours */
-    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now + 2 * SWEEP_DAY), 2);
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now + 2 * SWEEP_DAY, 0), 2);
     assert_encounter(f->store, "pre-extended", "finished", "PRENC");
     assert_encounter(f->store, "day-ok", "in-progress", "IMP");
     assert_encounter(f->store, "pre-open", "in-progress", "PRENC");
+}
+
+/*
+ * A patient pre-admitted at one hospital and admitted at another since: the
+ * pre-admission ends when the stay began, its costs outpatient costs. Not a
+ * stay at the same hospital, nor one begun before the pre-admission, nor one
+ * written before the pass's since.
+ */
+static void a_pre_admission_ends_when_admitted_elsewhere(void **state)
+{
+    struct tmpstore *f = *state;
+    int64_t now = time_now_ms();
+    put_encounter_of(f->store, "pre-x", "PRENC", now - 2 * SWEEP_DAY, false, "Patient/x",
+                     "Organization/h1");
+    put_encounter_of(f->store, "pre-y", "PRENC", now - 2 * SWEEP_DAY, false, "Patient/y",
+                     "Organization/h1");
+    put_encounter_of(f->store, "pre-z", "PRENC", now - 2 * SWEEP_DAY, false, "Patient/z",
+                     "Organization/h1");
+    put_encounter_of(f->store, "stay-y", "IMP", now - SWEEP_DAY, false, "Patient/y",
+                     "Organization/h1"); /* the same hospital: the pre-admission's own business */
+    put_encounter_of(f->store, "stay-z", "IMP", now - 3 * SWEEP_DAY, false, "Patient/z",
+                     "Organization/h2"); /* begun before the pre-admission */
+    /* the stays were written before since: not looked at */
+    put_encounter_of(f->store, "stay-x", "SS", now - SWEEP_DAY, false, "Patient/x",
+                     "Organization/h2");
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, time_now_ms() + 1000), 0);
+    assert_encounter(f->store, "pre-x", "in-progress", "PRENC");
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, 0), 1);
+    json_object *e = get_encounter(f->store, "pre-x");
+    assert_string_equal(bed_edit_text(e, "status"), "finished");
+    assert_string_equal(json_object_get_string(bed_edit_ext(e, INPT_EXT_SETTLEMENT, "valueCode")),
+                        "outpatient");
+    assert_string_equal(json_object_get_string(bed_edit_ext(e, INPT_EXT_PREADM_ENDED, "valueCode")),
+                        "admitted-elsewhere");
+    const char *end = bed_edit_text(bed_edit_member(e, "period"), "end");
+    int64_t end_ms = 0;
+    assert_true(end && time_parse_fhir(end, strlen(end), &end_ms));
+    assert_true(llabs(end_ms - (now - SWEEP_DAY)) < 1000); /* when the other stay began */
+    json_object_put(e);
+    assert_encounter(f->store, "pre-y", "in-progress", "PRENC");
+    assert_encounter(f->store, "pre-z", "in-progress", "PRENC");
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, 0), 0); /* once */
 }
 
 int main(void)
@@ -482,7 +579,11 @@ int main(void)
         cmocka_unit_test(the_queue_is_urgency_then_waiting_time),
         cmocka_unit_test(the_pre_admission_window_is_a_duration),
         cmocka_unit_test(day_surgery_rules),
+        cmocka_unit_test(how_a_stay_ends),
+        cmocka_unit_test(same_day_in_china),
         cmocka_unit_test_setup_teardown(the_sweep_settles_what_lapsed_and_only_that, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(a_pre_admission_ends_when_admitted_elsewhere, tmpstore_open,
                                         tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

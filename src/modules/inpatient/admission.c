@@ -3,7 +3,10 @@
  */
 #include "modules/inpatient/admission.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "core/timeutil.h"
 
 static const char *const PRIORITIES[ADM_PRIORITY__COUNT] = {"stat", "asap", "urgent", "routine"};
 
@@ -148,4 +151,65 @@ bool adm_day_overstayed(int64_t admit_ms, int64_t now_ms)
 bool adm_day_may_discharge(const struct adm_day_rules *r, int pads)
 {
     return pads >= r->min_pads && pads <= 10;
+}
+
+static const struct adm_disposition dispositions[] = {
+    {"home", "回家（医嘱离院）", "Home", true},
+    {"alt-home", "回其他住所", "Alternative home", true},
+    {"other-hcf", "转其他医疗机构（医嘱转院）", "Other healthcare facility", false},
+    {"hosp", "转安宁疗护", "Hospice", false},
+    {"long", "转长期护理", "Long-term care", false},
+    {"aadvice", "自动出院（非医嘱离院）", "Left against advice", false},
+    {"exp", "死亡", "Expired", false},
+    {"psy", "转精神专科", "Psychiatric hospital", false},
+    {"rehab", "转康复机构", "Rehabilitation", false},
+    {"snf", "转护理机构", "Skilled nursing facility", false},
+    {"oth", "其他", "Other", false},
+};
+
+const struct adm_disposition *adm_disposition_find(const char *code)
+{
+    for (size_t i = 0; code && i < sizeof(dispositions) / sizeof(dispositions[0]); i++)
+        if (!strcmp(code, dispositions[i].code))
+            return &dispositions[i];
+    return NULL;
+}
+
+bool adm_disposition_died(const struct adm_disposition *d)
+{
+    return d && !strcmp(d->code, "exp");
+}
+
+bool adm_disposition_self(const struct adm_disposition *d)
+{
+    return d && !strcmp(d->code, "aadvice");
+}
+
+bool adm_day_needs_pads(const struct adm_disposition *d)
+{
+    return !d || d->home;
+}
+
+/* The day of ms in China (UTC+8), "YYYY-MM-DD". */
+static void china_day(int64_t ms, char out[11])
+{
+    char t[40];
+    time_format_instant(ms + 8 * 3600 * 1000LL, t, sizeof(t));
+    snprintf(out, 11, "%.10s", t);
+}
+
+bool adm_same_day(const char *planned, int64_t at_ms)
+{
+    if (!planned || strlen(planned) < 10)
+        return false;
+    char day[11], at[11];
+    int64_t ms = 0;
+    if (strlen(planned) == 10)
+        snprintf(day, sizeof(day), "%s", planned); /* a date: China's day already */
+    else if (time_parse_fhir(planned, strlen(planned), &ms))
+        china_day(ms, day);
+    else
+        return false;
+    china_day(at_ms, at);
+    return !strcmp(day, at);
 }

@@ -27,6 +27,8 @@
 #define ADM_DAY_MS         (24 * ADM_HOUR_MS)
 #define ADM_DAY_SURGERY_MS (24 * ADM_HOUR_MS) /* the 24-hour rule */
 #define ADM_ITEM_COUNT     3
+/* the death-case discussion within a week of the death (18 core systems, DOMAIN.md §12) */
+#define ADM_DEATH_DISCUSSION_MS (7 * ADM_DAY_MS)
 
 /* FHIR request-priority, most urgent first; ADM_PRIORITY__COUNT when unknown. */
 enum adm_priority { ADM_STAT, ADM_ASAP, ADM_URGENT, ADM_ROUTINE, ADM_PRIORITY__COUNT };
@@ -107,5 +109,36 @@ const char *adm_day_refusal_text(enum adm_day_refusal r);
 bool adm_day_overstayed(int64_t admit_ms, int64_t now_ms);
 /* May the patient go home with this PADS score (0..10)? */
 bool adm_day_may_discharge(const struct adm_day_rules *r, int pads);
+
+/*
+ * Was a day-surgery notice planned for date (FHIR date or dateTime) cancelled
+ * on that very day, at_ms, in China's time (UTC+8)? A same-day cancellation.
+ */
+bool adm_same_day(const char *planned, int64_t at_ms);
+
+/* ---- how a stay ends ---- */
+
+#define ADM_DISPOSITION_SYSTEM "http://terminology.hl7.org/CodeSystem/discharge-disposition"
+
+/* A discharge disposition (离院方式) of FHIR's code system. */
+struct adm_disposition {
+    const char *code; /* "home", "aadvice", "exp", ... */
+    const char *zh;   /* its Chinese name */
+    const char *en;   /* its English display */
+    bool home;        /* the patient goes home: day surgery's PADS threshold applies */
+};
+
+/* The disposition of code, or NULL when code is not one (free text, kept as text). */
+const struct adm_disposition *adm_disposition_find(const char *code);
+/* The patient died (exp): a death-case discussion is due (死亡病例讨论, DOMAIN.md §12). */
+bool adm_disposition_died(const struct adm_disposition *d);
+/* The patient left against medical advice (aadvice, 自动出院). */
+bool adm_disposition_self(const struct adm_disposition *d);
+/*
+ * Does a day-surgery discharge with disposition d (NULL: not coded) need a
+ * PADS score at the threshold? Only when the patient goes home: one who
+ * died, left against advice or was transferred is discharged without it.
+ */
+bool adm_day_needs_pads(const struct adm_disposition *d);
 
 #endif

@@ -798,7 +798,9 @@ static void put_pre_admission(struct inpt_call *k, json_object *sr, json_object 
     const char *ref = arena_printf(k->a, "Encounter/%s", id);
     json_object *pa = json_object_new_array();
     inpt_add_part(pa, "encounter", "valueReference", inpt_reference(ref, NULL));
-    inpt_add_part(pa, "state", "valueCode", json_object_new_string(pw.lapsed ? "lapsed" : "open"));
+    json_object *ended = bed_edit_ext(pre, INPT_EXT_PREADM_ENDED, "valueCode");
+    const char *state = ended ? json_object_get_string(ended) : pw.lapsed ? "lapsed" : "open";
+    inpt_add_part(pa, "state", "valueCode", json_object_new_string(state));
     inpt_add_part(pa, "deadline", "valueDateTime", bed_edit_instant(pw.deadline));
     inpt_add_part(pa, "extended", "valueBoolean", json_object_new_boolean(pw.extended));
     inpt_add_part(pa, "complete", "valueBoolean", json_object_new_boolean(put_items(pre, pa)));
@@ -964,8 +966,9 @@ bool admission_routes_register(struct fhir_app *app, struct bed_pool *pool)
 
 /* ---- the discharge of a day-surgery stay ---- */
 
-/* A follow-up call due by due_ms, for the encounter's patient, to its department. */
-static json_object *follow_up(struct inpt_call *k, const char *code, const char *zh, int64_t due_ms)
+/* A task due by due_ms (a follow-up call, a discussion), for the encounter's patient, to its
+ * department. */
+static json_object *dept_task(struct inpt_call *k, const char *code, const char *zh, int64_t due_ms)
 {
     json_object *t = json_object_new_object();
     json_object_object_add(t, "resourceType", json_object_new_string("Task"));
@@ -986,18 +989,20 @@ static json_object *follow_up(struct inpt_call *k, const char *code, const char 
     return t;
 }
 
-bool admission_day_surgery_discharge(struct inpt_call *k, json_object *params)
+bool admission_day_surgery_discharge(struct inpt_call *k, json_object *params,
+                                     const struct adm_disposition *disposition)
 {
     if (!is_class(k->enc, "SS"))
         return true;
-    long pads = inpt_param_int(params, "pads", -1);
+    bool needs_pads = adm_day_needs_pads(disposition);
+    long pads = inpt_param_int(params, "pads", needs_pads ? -1 : -2);
     struct adm_day_rules rules = day_rules_of(k);
-    if (pads < 0 || pads > 10) {
+    if (pads != -2 && (pads < 0 || pads > 10)) {
         rest_error(k->c, ERR_INVALID, "pads",
                    "日间手术出院须给出 PADS 评分 0-10 / give the discharge score 'pads', 0 to 10");
         return false;
     }
-    if (!adm_day_may_discharge(&rules, (int)pads)) {
+    if (needs_pads && !adm_day_may_discharge(&rules, (int)pads)) {
         rest_error(
             k->c, ERR_UNPROCESSABLE, "pads",
             "PADS 评分 %ld 低于出院标准 %d / a PADS score of %ld is below the %d needed to go "
@@ -1006,7 +1011,8 @@ bool admission_day_surgery_discharge(struct inpt_call *k, json_object *params)
         return false;
     }
     int64_t start = bed_edit_time(bed_edit_member(k->enc, "period"), "start");
-    bed_edit_set_ext(k->enc, INPT_EXT_PADS, "valueInteger", json_object_new_int((int)pads));
+    if (pads >= 0)
+        bed_edit_set_ext(k->enc, INPT_EXT_PADS, "valueInteger", json_object_new_int((int)pads));
     bed_edit_set_ext(k->enc, INPT_EXT_STAY, "valueInteger",
                      json_object_new_int64(start ? (k->now - start) / 60000 : 0));
     k->day_surgery = "within-24h";
@@ -1014,12 +1020,22 @@ bool admission_day_surgery_discharge(struct inpt_call *k, json_object *params)
         inpt_convert_stay(k->enc, NULL);
         k->day_surgery = "converted";
     }
-    if (!rest_allow(k->c, 'c', "Task"))
+    if (adm_disposition_died(disposition) || !rest_allow(k->c, 'c', "Task"))
         return true; /* the follow-up calls are the caller's to make, not to record */
     return inpt_add_write(k, "Task", NULL,
-                          follow_up(k, "follow-up-24h", "术后24小时内随访", k->now + ADM_DAY_MS),
+                          dept_task(k, "follow-up-24h", "术后24小时内随访", k->now + ADM_DAY_MS),
                           -1) &&
            inpt_add_write(k, "Task", NULL,
-                          follow_up(k, "follow-up-7d", "术后第7天随访", k->now + 7 * ADM_DAY_MS),
+                          dept_task(k, "follow-up-7d", "术后第7天随访", k->now + 7 * ADM_DAY_MS),
                           -1);
+}
+
+bool admission_death_discussion(struct inpt_call *k, const struct adm_disposition *disposition)
+{
+    if (!adm_disposition_died(disposition) || !rest_allow(k->c, 'c', "Task"))
+        return true;
+    k->discussion_due = k->now + ADM_DEATH_DISCUSSION_MS;
+    return inpt_add_write(
+        k, "Task", NULL,
+        dept_task(k, "death-case-discussion", "死亡病例讨论（一周内）", k->discussion_due), -1);
 }

@@ -25,6 +25,7 @@
 #include "core/timeutil.h"
 #include "fhir/operation.h"
 #include "fhir/rest_internal.h"
+#include "modules/inpatient/admission.h"
 #include "modules/inpatient/admission_routes.h"
 #include "modules/inpatient/bed_edit.h"
 #include "modules/inpatient/bed_pool.h"
@@ -114,7 +115,10 @@ out:
     inpt_call_release(k);
 }
 
-/* Encounter/[id]/$discharge [disposition=text]: the bed to cleaning, or a reservation freed. */
+/*
+ * Encounter/[id]/$discharge [disposition=code or text]: the bed to cleaning,
+ * or a reservation freed. A death queues the death-case discussion.
+ */
 static void run_discharge(struct rest_ctx *c, const char *type, const char *id, json_object *params,
                           void *self)
 {
@@ -133,9 +137,12 @@ static void run_discharge(struct rest_ctx *c, const char *type, const char *id, 
     bed_edit_leave(k->enc, at, k->now);
     const char *status = bed_edit_text(k->enc, "status");
     bool admitted = occupied || (status && strcmp(status, "planned"));
-    if (admitted && !admission_day_surgery_discharge(k, params))
+    const char *disposition = fhir_params_text(params, "disposition");
+    const struct adm_disposition *coded = adm_disposition_find(disposition);
+    if (admitted && (!admission_day_surgery_discharge(k, params, coded) ||
+                     !admission_death_discussion(k, coded)))
         goto out;
-    inpt_encounter_ended(k, admitted, fhir_params_text(params, "disposition"));
+    inpt_encounter_ended(k, admitted, disposition);
     if (!inpt_write_encounter(k))
         goto out;
     k->answer_bed = inpt_bed_ref(k, from.bed.id);

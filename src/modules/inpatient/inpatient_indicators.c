@@ -20,6 +20,14 @@
  *                      24 hours / discharged stays for elective surgery
  *   cancellations      notices withdrawn; overstays: day-surgery stays
  *                      converted to ordinary ones
+ *   average-stay       minutes from admission to discharge, averaged over the
+ *                      stays that ended in the month; deaths, self-discharges
+ *                      (left against advice) of them
+ *   readmissions       day-surgery stays that ended in the month followed by an
+ *                      unplanned stay (an emergency, or no notice) of the
+ *                      patient in the same hospital within
+ *                      inpatient.readmission_days (31) [A]
+ *   same-day           day-surgery notices cancelled on their planned day
  * A stay's ward is that of its first bed; a hospital is the custodian of the
  * record; a city the organisation the hospital is partOf. Notices and
  * pre-admissions have no ward: they count at the hospital and city levels.
@@ -32,10 +40,12 @@
 
 #include "core/strmap.h"
 #include "core/timeutil.h"
+#include "core/xalloc.h"
 #include "fhir/access.h"
 #include "fhir/measure.h"
 #include "fhir/rest_internal.h"
 #include "fhir/scan.h"
+#include "modules/inpatient/admission.h"
 #include "modules/inpatient/bed_edit.h"
 #include "modules/inpatient/inpt_call.h"
 
@@ -43,6 +53,7 @@
 #define INDICATOR_SYS INPT_BASE "/CodeSystem/inpatient-indicator"
 #define MEASURE_URL   INPT_BASE "/Measure/inpatient"
 #define V3_ACT        "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+#define V3_PRIORITY   "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 
 enum level { LEVEL_WARD, LEVEL_HOSPITAL, LEVEL_CITY };
 
@@ -56,6 +67,25 @@ struct tally {
     int64_t preadm, preadm_converted; /* pre-admissions begun; settled with the stay */
     int64_t day_done, elective_done;  /* discharged: day surgery within 24 h; elective surgery */
     int64_t cancelled, overstays;
+    int64_t discharged, stay_min;       /* stays ended in the month; their minutes */
+    int64_t deaths, self_discharged;    /* of them: died; left against advice */
+    int64_t day_discharged, readmitted; /* day-surgery stays ended; readmitted unplanned */
+    int64_t same_day_cancelled;         /* day-surgery notices cancelled on the planned day */
+};
+
+/* A day-surgery stay that ended in the month, to match with later stays. */
+struct day_end {
+    const char *patient, *hospital;
+    int64_t end;
+    struct tally *t;
+    size_t next; /* the patient's next one, index + 1; 0 none */
+    bool readmitted;
+};
+
+/* An unplanned stay (an emergency, or no notice). */
+struct unplanned {
+    const char *patient, *hospital;
+    int64_t start;
 };
 
 struct unit {
@@ -74,8 +104,14 @@ struct run {
     struct strmap units;   /* ref -> index + 1 in list, as text */
     struct unit *list;
     size_t nunits;
-    struct strmap orgs;  /* "Organization/id" -> partOf ("" none) */
-    struct strmap names; /* ref -> display name */
+    struct strmap orgs;           /* "Organization/id" -> partOf ("" none) */
+    struct strmap names;          /* ref -> display name */
+    int64_t readmit_ms;           /* inpatient.readmission_days */
+    struct strmap day_by_patient; /* patient -> its first day_end, index + 1, as text */
+    struct day_end *ends;         /* xrealloc'd: freed by the caller */
+    size_t nends, cap_ends;
+    struct unplanned *unplanned; /* likewise */
+    size_t nunplanned, cap_unplanned;
 };
 
 /* ---- reading ---- */
@@ -270,6 +306,98 @@ static bool is_elective(json_object *sr)
     return e && json_object_get_boolean(e);
 }
 
+/* Does the CodeableConcept (or list of them) cc hold system|code? */
+static bool has_code(json_object *cc, const char *system, const char *code)
+{
+    if (json_object_is_type(cc, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(cc); i++)
+            if (has_code(json_object_array_get_idx(cc, i), system, code))
+                return true;
+        return false;
+    }
+    json_object *codings = bed_edit_member(cc, "coding");
+    for (size_t i = 0;
+         json_object_is_type(codings, json_type_array) && i < json_object_array_length(codings);
+         i++) {
+        json_object *c = json_object_array_get_idx(codings, i);
+        const char *s = bed_edit_text(c, "system"), *v = bed_edit_text(c, "code");
+        if (s && v && !strcmp(s, system) && !strcmp(v, code))
+            return true;
+    }
+    return false;
+}
+
+static bool disposition_is(json_object *enc, const char *code)
+{
+    json_object *d =
+        bed_edit_member(bed_edit_member(enc, "hospitalization"), "dischargeDisposition");
+    return has_code(d, ADM_DISPOSITION_SYSTEM, code);
+}
+
+static bool is_unplanned(json_object *enc)
+{
+    json_object *based = bed_edit_member(enc, "basedOn");
+    return !json_object_is_type(based, json_type_array) || !json_object_array_length(based) ||
+           has_code(bed_edit_member(enc, "priority"), V3_PRIORITY, "EM");
+}
+
+static const char *keep_text(struct run *r, const char *s)
+{
+    return s ? arena_strndup(r->a, s, strlen(s)) : NULL;
+}
+
+/* A day-surgery stay of patient ended at end, counted in t: remembered for readmissions. */
+static void day_ended(struct run *r, const char *patient, const char *hospital, int64_t end,
+                      struct tally *t)
+{
+    if (!patient)
+        return;
+    if (r->nends == r->cap_ends) {
+        r->cap_ends = r->cap_ends ? r->cap_ends * 2 : 256;
+        r->ends = xrealloc(r->ends, r->cap_ends * sizeof(*r->ends));
+    }
+    const char *first = strmap_get(&r->day_by_patient, patient);
+    struct day_end *d = &r->ends[r->nends++];
+    *d = (struct day_end){keep_text(r, patient), keep_text(r, hospital), end, t, 0, false};
+    if (!first) {
+        strmap_put(&r->day_by_patient, d->patient, arena_printf(r->a, "%zu", r->nends));
+        return;
+    }
+    struct day_end *head = &r->ends[strtoull(first, NULL, 10) - 1]; /* the chain goes on after it */
+    d->next = head->next;
+    head->next = r->nends;
+}
+
+static void unplanned_stay(struct run *r, const char *patient, const char *hospital, int64_t start)
+{
+    if (!patient || !start)
+        return;
+    if (r->nunplanned == r->cap_unplanned) {
+        r->cap_unplanned = r->cap_unplanned ? r->cap_unplanned * 2 : 256;
+        r->unplanned = xrealloc(r->unplanned, r->cap_unplanned * sizeof(*r->unplanned));
+    }
+    r->unplanned[r->nunplanned++] =
+        (struct unplanned){keep_text(r, patient), keep_text(r, hospital), start};
+}
+
+/* Each day-surgery stay followed by an unplanned one within the window counts once. */
+static void count_readmissions(struct run *r)
+{
+    for (size_t i = 0; i < r->nunplanned; i++) {
+        const struct unplanned *u = &r->unplanned[i];
+        const char *last = strmap_get(&r->day_by_patient, u->patient);
+        for (size_t at = last ? (size_t)strtoull(last, NULL, 10) : 0; at;
+             at = r->ends[at - 1].next) {
+            struct day_end *d = &r->ends[at - 1];
+            if (!strcmp(d->hospital, u->hospital) && u->start > d->end &&
+                u->start - d->end <= r->readmit_ms)
+                d->readmitted = true;
+        }
+    }
+    for (size_t i = 0; i < r->nends; i++)
+        r->ends[i].t->readmitted += r->ends[i].readmitted;
+}
+
 /* A stay begun or ended in the month. */
 static void count_stay(struct run *r, json_object *enc, const char *hospital, bool day)
 {
@@ -296,6 +424,14 @@ static void count_stay(struct run *r, json_object *enc, const char *hospital, bo
         t->overstays += converted;
         t->day_done += day;
         t->elective_done += day || converted || is_elective(sr);
+        t->discharged++;
+        t->stay_min += start && end > start ? (end - start) / 60000 : 0;
+        t->deaths += disposition_is(enc, "exp");
+        t->self_discharged += disposition_is(enc, "aadvice");
+        if (day || converted) {
+            t->day_discharged++;
+            day_ended(r, inpt_ref_text(enc, "subject"), hospital, end, t);
+        }
     }
     json_object_put(sr);
 }
@@ -318,7 +454,12 @@ static bool count_encounter(void *arg, json_object *enc, int64_t last_updated)
             t->preadm_converted += s && !strcmp(json_object_get_string(s), "inpatient");
         }
     } else if (!strcmp(cls, "IMP") || !strcmp(cls, "SS")) {
-        count_stay(r, enc, hospital, !strcmp(cls, "SS"));
+        /* the scan reaches past the month by the readmission window: those stays only for that */
+        int64_t start = bed_edit_time(bed_edit_member(enc, "period"), "start");
+        if (start < r->to)
+            count_stay(r, enc, hospital, !strcmp(cls, "SS"));
+        if (start >= r->from && is_unplanned(enc))
+            unplanned_stay(r, inpt_ref_text(enc, "subject"), hospital, start);
     }
     return true;
 }
@@ -364,16 +505,23 @@ static bool count_notice(void *arg, json_object *sr, int64_t last_updated)
     if (!text || !time_parse_fhir(text, strlen(text), &at) || !in_month(r, at))
         return true;
     struct tally *t = tally_of(r, fhir_access_custodian(sr), NULL, NULL);
-    if (t)
+    if (t) {
         t->cancelled++;
+        t->same_day_cancelled +=
+            has_code(bed_edit_member(sr, "category"), INPT_REQUEST_SYSTEM, "day-surgery") &&
+            adm_same_day(bed_edit_text(sr, "occurrenceDateTime"), at);
+    }
     return true;
 }
 
-static enum err compute(struct run *r, const char *start, const char *next)
+static enum err compute(struct run *r, const char *start, const char *next, int64_t month_end)
 {
     const char *ge = arena_printf(r->a, "ge%s", start), *lt = arena_printf(r->a, "lt%s", next);
-    const char *stays[][2] = {
-        {"class", V3_ACT "|IMP," V3_ACT "|SS," V3_ACT "|PRENC"}, {"date", ge}, {"date", lt}};
+    char after[40]; /* the stays begun up to the readmission window past the month */
+    time_format_instant(month_end + r->readmit_ms, after, sizeof(after));
+    const char *stays[][2] = {{"class", V3_ACT "|IMP," V3_ACT "|SS," V3_ACT "|PRENC"},
+                              {"date", ge},
+                              {"date", arena_printf(r->a, "lt%s", after)}};
     const char *ops[][2] = {{"status", "completed"}, {"date", ge}, {"date", lt}};
     const char *notices[][2] = {
         {"status", "revoked"},
@@ -385,12 +533,14 @@ static enum err compute(struct run *r, const char *start, const char *next)
     enum err err = open_beds(r);
     for (size_t i = 0; !err && i < 3; i++)
         err = fhir_scan_run(r->c->app->store, r->c->app->cfg, r->a, &scans[i], fns[i], r);
+    if (!err)
+        count_readmissions(r);
     return err;
 }
 
 /* ---- the answer ---- */
 
-#define FIGURES 10
+#define FIGURES 15
 
 static void figures(const struct tally *t, struct fhir_figure f[FIGURES])
 {
@@ -414,6 +564,17 @@ static void figures(const struct tally *t, struct fhir_figure f[FIGURES])
         {"cancellations", "取消入院", "admission notices withdrawn", t->cancelled, -1, NULL},
         {"overstays", "日间手术超24小时转住院", "day-surgery stays past 24 hours, converted",
          t->overstays, -1, NULL},
+        {"average-stay-minutes", "平均住院时间（分钟）",
+         "minutes from admission to discharge, average of the stays ended", t->stay_min,
+         t->discharged, NULL},
+        {"deaths", "住院死亡", "stays ended in death", t->deaths, t->discharged, NULL},
+        {"self-discharges", "自动出院（非医嘱离院）", "stays ended against medical advice",
+         t->self_discharged, t->discharged, NULL},
+        {"day-surgery-readmissions", "日间手术非计划再入院",
+         "day-surgery stays followed by an unplanned stay within the window", t->readmitted,
+         t->day_discharged, NULL},
+        {"day-surgery-same-day-cancellations", "日间手术当日取消",
+         "day-surgery notices cancelled on their planned day", t->same_day_cancelled, -1, NULL},
     };
     memcpy(f, all, sizeof(all));
 }
@@ -500,7 +661,13 @@ static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
     r->list = arena_alloc(r->a, sizeof(*r->list) * MAX_UNITS);
     if (!fhir_measure_scope(c, r->a, &r->allowed, &r->all))
         return;
-    enum err err = compute(r, start, next);
+    r->readmit_ms = (int64_t)c->app->cfg->inpatient_readmission_days * 24 * 3600 * 1000;
+    strmap_init(&r->day_by_patient, r->a, 256);
+    int64_t month_end = 0;
+    time_parse_fhir(to, strlen(to), &month_end);
+    enum err err = compute(r, start, next, month_end);
+    free(r->ends);
+    free(r->unplanned);
     if (err)
         rest_error(c, err, NULL, "the indicators could not be computed: %s", err_message(err));
     else

@@ -1,8 +1,9 @@
 /*
  * inpatient_indicators.h - MeasureReport/$inpatient-indicators: occupancy,
- * waiting, pre-operative days, borrowed beds, pre-admission conversion,
- * day-surgery share, cancellations and overstays of a month per ward,
- * hospital or city (inpatient_indicators.c).
+ * waiting, pre-operative days, length of stay, borrowed beds, pre-admission
+ * conversion, day-surgery share, cancellations, overstays, readmissions and
+ * same-day cancellations after day surgery, deaths and self-discharges of a
+ * month per ward, hospital or city (inpatient_indicators.c).
  */
 #ifndef MODULES_INPATIENT_INPATIENT_INDICATORS_H
 #define MODULES_INPATIENT_INPATIENT_INDICATORS_H

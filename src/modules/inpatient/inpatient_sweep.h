@@ -2,7 +2,9 @@
  * inpatient_sweep.h - what lapses with time alone, settled when it lapses:
  * an open pre-admission past its window ends, its costs settled as
  * outpatient care; a day-surgery stay past 24 hours becomes an ordinary
- * inpatient stay. Before, both waited for someone to act on them ($admit,
+ * inpatient stay; an open pre-admission whose patient was admitted at another
+ * hospital ends then, its costs outpatient costs (they cannot go with a stay
+ * elsewhere). Before, these waited for someone to act on them ($admit,
  * the queue, $discharge), and an abandoned pre-admission stayed open.
  *
  * A thread of the server runs a pass every inpatient.sweep_s seconds; each
@@ -25,7 +27,12 @@ struct inpt_sweep *inpt_sweep_start(struct store *store, const struct config *cf
 /* Stop it (waits for a pass under way); NULL is fine. */
 void inpt_sweep_stop(struct inpt_sweep *s);
 
-/* One pass at now_ms: how many encounters it changed, or -1 when the store could not be read. */
-int inpt_sweep_once(struct store *store, const struct config *cfg, int64_t now_ms);
+/*
+ * One pass at now_ms: how many encounters it changed, or -1 when the store
+ * could not be read. Stays written since since_ms are matched against the
+ * open pre-admissions (0: as far back as one can be open).
+ */
+int inpt_sweep_once(struct store *store, const struct config *cfg, int64_t now_ms,
+                    int64_t since_ms);
 
 #endif

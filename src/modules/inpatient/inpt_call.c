@@ -17,6 +17,7 @@
 #include "fhir/resource.h"
 #include "fhir/scan.h"
 #include "fhir/validate.h"
+#include "modules/inpatient/admission.h"
 #include "modules/inpatient/bed_edit.h"
 
 #define BODY_BYTES (4u << 20) /* largest resource read */
@@ -309,6 +310,11 @@ static void answer(struct inpt_call *k)
                       json_object_new_string(k->settlement));
     if (k->day_surgery)
         inpt_add_part(list, "day-surgery", "valueCode", json_object_new_string(k->day_surgery));
+    if (k->disposition)
+        inpt_add_part(list, "disposition", "valueCode", json_object_new_string(k->disposition));
+    if (k->discussion_due)
+        inpt_add_part(list, "death-discussion-due", "valueDateTime",
+                      bed_edit_instant(k->discussion_due));
     inpt_send(k->c, out);
 }
 
@@ -510,8 +516,15 @@ void inpt_encounter_ended(struct inpt_call *k, bool admitted, const char *dispos
             hosp = json_object_new_object();
             json_object_object_add(k->enc, "hospitalization", hosp);
         }
+        const struct adm_disposition *d = adm_disposition_find(disposition);
         json_object *cc = json_object_new_object();
-        json_object_object_add(cc, "text", json_object_new_string(disposition));
+        if (d) {
+            json_object *codings = json_object_new_array();
+            json_object_array_add(codings, bed_edit_coding(ADM_DISPOSITION_SYSTEM, d->code, d->en));
+            json_object_object_add(cc, "coding", codings);
+            k->disposition = d->code;
+        }
+        json_object_object_add(cc, "text", json_object_new_string(d ? d->zh : disposition));
         json_object_object_add(hosp, "dischargeDisposition", cc);
     }
 }

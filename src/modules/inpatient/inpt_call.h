@@ -46,6 +46,8 @@ struct inpt_call {
     json_object *reply;      /* the answer once written; NULL: the bed's (bed, status, encounter) */
     const char *settlement;  /* $admit: how the pre-admission's costs are settled, or NULL */
     const char *day_surgery; /* $discharge of a day-surgery stay: "within-24h" or "converted" */
+    const char *disposition; /* $discharge: the coded disposition, or NULL */
+    int64_t discussion_due;  /* $discharge of a death: the discussion's deadline, ms, or 0 */
 };
 
 /* A bed copied out of the pool, with its fit for the call's patient. */
@@ -151,7 +153,11 @@ bool inpt_is_true(json_object *params, const char *name);
 /* The bed the encounter holds (active or reserved), judged; -1 (answered) when none. */
 int inpt_held_bed(struct inpt_call *k, struct inpt_judged *j, bool *occupied);
 
-/* The encounter ends: finished (cancelled when it never took its bed), with a disposition. */
+/*
+ * The encounter ends: finished (cancelled when it never took its bed), with
+ * a disposition: coded when it is one of discharge-disposition's codes
+ * (k->disposition), else kept as text.
+ */
 void inpt_encounter_ended(struct inpt_call *k, bool admitted, const char *disposition);
 
 #endif
