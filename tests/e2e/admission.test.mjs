@@ -230,6 +230,14 @@ test('day surgery: catalogue, ASA and escort checked at booking; booked before a
   const b = await op('ServiceRequest/ds-1/$book-day-surgery', { asa: 2, escort: true, date });
   assert.equal(b.status, 200, b.body);
   assert.equal((await read('ServiceRequest/ds-1')).occurrenceDateTime, date);
+  // booked for tomorrow: not admitted today (same-day admission), and no bed is taken
+  const early = await op('Encounter/$admit', { request: 'ServiceRequest/ds-1', bed: 'Location/b6' });
+  assert.equal(early.status, 422, early.body);
+  assert.match(diagnostics(early.json), /预约当日入院/);
+  assert.equal((await read('Location/b6')).operationalStatus.code, 'free');
+  // booked again, for today (a date in China's calendar)
+  const today = iso(Date.now() + 8 * HOUR).slice(0, 10);
+  assert.equal((await op('ServiceRequest/ds-1/$book-day-surgery', { asa: 2, escort: true, date: today })).status, 200);
   const cat = await http('GET', `${srv.base}/Organization/h1/$day-surgery-catalogue`, { headers: as('hadm') });
   assert.deepEqual(out(cat), { level: '3-general', size: 3, minimum: 50, 'meets-minimum': false });
 });

@@ -111,8 +111,9 @@ bool adm_day_overstayed(int64_t admit_ms, int64_t now_ms);
 bool adm_day_may_discharge(const struct adm_day_rules *r, int pads);
 
 /*
- * Was a day-surgery notice planned for date (FHIR date or dateTime) cancelled
- * on that very day, at_ms, in China's time (UTC+8)? A same-day cancellation.
+ * Is at_ms on the day planned (FHIR date or dateTime), in China's time
+ * (UTC+8)? A day-surgery patient is admitted on the booked day; a notice
+ * withdrawn on it is a same-day cancellation.
  */
 bool adm_same_day(const char *planned, int64_t at_ms);
 

@@ -520,9 +520,17 @@ static void run_admit(struct rest_ctx *c, const char *type, const char *id, json
         goto out;
     }
     bool day = sr && !strcmp(category_of(sr), "day-surgery");
-    if (day && !bed_edit_member(sr, "occurrenceDateTime")) {
+    const char *booked = day ? bed_edit_text(sr, "occurrenceDateTime") : NULL;
+    if (day && !booked) {
         rest_error(c, ERR_UNPROCESSABLE, "request",
                    "日间手术须先预约 / book the day surgery first ($book-day-surgery)");
+        goto out;
+    }
+    if (day && !adm_same_day(booked, k->now)) { /* 当日入院: the 24 hours begin on the day */
+        rest_error(c, ERR_UNPROCESSABLE, "request",
+                   "日间手术须在预约当日入院（预约 %s）/ day surgery is admitted on the booked day "
+                   "(%s): book it again for today",
+                   booked, booked);
         goto out;
     }
     if (!not_in_hospital(k))
