@@ -462,6 +462,13 @@ static void put_encounter(struct store *s, const char *id, const char *cls, int6
     put_encounter_of(s, id, cls, start, extended, NULL, NULL);
 }
 
+/* A first pass at now (stays looked at as far back as a pre-admission can be open). */
+static int sweep(struct tmpstore *f, int64_t now)
+{
+    int64_t since = 0;
+    return inpt_sweep_once(f->store, &f->cfg, now, &since);
+}
+
 /* The stored Encounter id (the caller puts it). */
 static json_object *get_encounter(struct store *s, const char *id)
 {
@@ -499,7 +506,7 @@ static void the_sweep_settles_what_lapsed_and_only_that(void **state)
     put_encounter(f->store, "day-over", "SS", now - 25 * 3600 * 1000LL, false);
     put_encounter(f->store, "day-ok", "SS", now - 2 * 3600 * 1000LL, false);
     put_encounter(f->store, "stay", "IMP", now - 30 * SWEEP_DAY, false);
-    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, 0), 2);
+    assert_int_equal(sweep(f, now), 2);
     json_object *e = get_encounter(f->store, "pre-lapsed");
     assert_string_equal(bed_edit_text(e, "status"), "finished");
     json_object *code = bed_edit_ext(e, INPT_EXT_SETTLEMENT, "valueCode");
@@ -515,9 +522,9 @@ static void the_sweep_settles_what_lapsed_and_only_that(void **state)
     assert_encounter(f->store, "pre-extended", "in-progress", "PRENC");
     assert_encounter(f->store, "day-ok", "in-progress", "SS");
     assert_encounter(f->store, "stay", "in-progress", "IMP");
-    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, 0), 0);
+    assert_int_equal(sweep(f, now), 0);
     /* two days on: the extended window (7 days) is over too, and the other stay is past 24 hours */
-    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now + 2 * SWEEP_DAY, 0), 2);
+    assert_int_equal(sweep(f, now + 2 * SWEEP_DAY), 2);
     assert_encounter(f->store, "pre-extended", "finished", "PRENC");
     assert_encounter(f->store, "day-ok", "in-progress", "IMP");
     assert_encounter(f->store, "pre-open", "in-progress", "PRENC");
@@ -546,9 +553,11 @@ static void a_pre_admission_ends_when_admitted_elsewhere(void **state)
     /* the stays were written before since: not looked at */
     put_encounter_of(f->store, "stay-x", "SS", now - SWEEP_DAY, false, "Patient/x",
                      "Organization/h2");
-    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, time_now_ms() + 1000), 0);
+    int64_t since = time_now_ms() + 1000;
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, &since), 0);
     assert_encounter(f->store, "pre-x", "in-progress", "PRENC");
-    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, 0), 1);
+    assert_true(since == now - 60 * 1000); /* the next pass: from this one, less a minute */
+    assert_int_equal(sweep(f, now), 1);
     json_object *e = get_encounter(f->store, "pre-x");
     assert_string_equal(bed_edit_text(e, "status"), "finished");
     assert_string_equal(json_object_get_string(bed_edit_ext(e, INPT_EXT_SETTLEMENT, "valueCode")),
@@ -562,7 +571,27 @@ static void a_pre_admission_ends_when_admitted_elsewhere(void **state)
     json_object_put(e);
     assert_encounter(f->store, "pre-y", "in-progress", "PRENC");
     assert_encounter(f->store, "pre-z", "in-progress", "PRENC");
-    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, 0), 0); /* once */
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, &since), 0); /* once */
+}
+
+/*
+ * A pass changes at most 256 encounters; one cut short leaves where the next
+ * starts looking at stays unchanged, so none written meanwhile is missed.
+ */
+static void a_pass_cut_short_looks_again(void **state)
+{
+    struct tmpstore *f = *state;
+    int64_t now = time_now_ms();
+    char id[32];
+    for (int i = 0; i < 257; i++) {
+        snprintf(id, sizeof(id), "lapsed-%d", i);
+        put_encounter(f->store, id, "PRENC", now - 6 * SWEEP_DAY, false);
+    }
+    int64_t since = 12345;
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, &since), 256);
+    assert_true(since == 12345);
+    assert_int_equal(inpt_sweep_once(f->store, &f->cfg, now, &since), 1);
+    assert_true(since == now - 60 * 1000);
 }
 
 int main(void)
@@ -584,6 +613,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_sweep_settles_what_lapsed_and_only_that, tmpstore_open,
                                         tmpstore_close),
         cmocka_unit_test_setup_teardown(a_pre_admission_ends_when_admitted_elsewhere, tmpstore_open,
+                                        tmpstore_close),
+        cmocka_unit_test_setup_teardown(a_pass_cut_short_looks_again, tmpstore_open,
                                         tmpstore_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -389,7 +389,7 @@ static void count_readmissions(struct run *r)
         for (size_t at = last ? (size_t)strtoull(last, NULL, 10) : 0; at;
              at = r->ends[at - 1].next) {
             struct day_end *d = &r->ends[at - 1];
-            if (!strcmp(d->hospital, u->hospital) && u->start > d->end &&
+            if (!strcmp(d->hospital, u->hospital) && u->start >= d->end &&
                 u->start - d->end <= r->readmit_ms)
                 d->readmitted = true;
         }

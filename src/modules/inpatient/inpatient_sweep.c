@@ -234,8 +234,9 @@ static bool settle(struct store *store, struct pass *p, struct due *d)
     return err == ERR_OK;
 }
 
-int inpt_sweep_once(struct store *store, const struct config *cfg, int64_t now_ms, int64_t since_ms)
+int inpt_sweep_once(struct store *store, const struct config *cfg, int64_t now_ms, int64_t *since)
 {
+    int64_t since_ms = *since;
     struct pass *p = xcalloc(1, sizeof(*p));
     struct arena a;
     arena_init(&a, 4096);
@@ -250,13 +251,13 @@ int inpt_sweep_once(struct store *store, const struct config *cfg, int64_t now_m
                                    ? cfg->inpatient_preadm_extended_days
                                    : cfg->inpatient_preadm_days) *
                          ADM_DAY_MS;
-    char since[48];
-    time_format_instant(since_ms, since, sizeof(since));
+    char since_text[48];
+    time_format_instant(since_ms, since_text, sizeof(since_text));
     static const char *const pre[][2] = {{"class", INPT_V3_ACT "|PRENC"},
                                          {"status", "in-progress"}};
     static const char *const day[][2] = {{"class", INPT_V3_ACT "|SS"}, {"status", "in-progress"}};
     const char *stays[][2] = {{"class", INPT_V3_ACT "|IMP," INPT_V3_ACT "|SS"},
-                              {"_lastUpdated", arena_printf(&a, "ge%s", since)}};
+                              {"_lastUpdated", arena_printf(&a, "ge%s", since_text)}};
     struct fhir_scan s1 = {"Encounter", pre, 2, 0, false, 0, false};
     struct fhir_scan s2 = {"Encounter", day, 2, 0, false, 0, false};
     struct fhir_scan s3 = {"Encounter", stays, 2, 0, false, 0, false};
@@ -265,6 +266,9 @@ int inpt_sweep_once(struct store *store, const struct config *cfg, int64_t now_m
         err = fhir_scan_run(store, cfg, &a, &s2, overstayed, p);
     if (!err && p->nopen && !p->full)
         err = fhir_scan_run(store, cfg, &a, &s3, admitted_elsewhere, p);
+    if (!err && !p->full) /* every stay since was looked at: the next pass from now, less a minute
+                             for clocks and writes stamped before they commit */
+        *since = now_ms - 60 * 1000;
     free(p->open);
     arena_release(&a);
     int changed = 0;
@@ -298,13 +302,11 @@ struct inpt_sweep {
 static void *sweep_main(void *arg)
 {
     struct inpt_sweep *s = arg;
-    int64_t since = 0; /* the last pass began then, less a minute for clocks and slow writes */
+    int64_t since = 0; /* the stays written since then are still to be looked at */
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         pthread_mutex_unlock(&s->lock);
-        int64_t now = time_now_ms();
-        if (inpt_sweep_once(s->store, s->cfg, now, since) >= 0)
-            since = now - 60 * 1000;
+        inpt_sweep_once(s->store, s->cfg, time_now_ms(), &since);
         pthread_mutex_lock(&s->lock);
         struct timespec until = time_deadline((int64_t)s->cfg->inpatient_sweep_s * 1000);
         while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0) {

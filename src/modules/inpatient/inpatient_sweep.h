@@ -29,10 +29,11 @@ void inpt_sweep_stop(struct inpt_sweep *s);
 
 /*
  * One pass at now_ms: how many encounters it changed, or -1 when the store
- * could not be read. Stays written since since_ms are matched against the
- * open pre-admissions (0: as far back as one can be open).
+ * could not be read. Stays written since *since (ms; 0: as far back as a
+ * pre-admission can be open) are matched against the open pre-admissions;
+ * *since becomes where the next pass starts (unchanged when this one was
+ * cut short: read error, or SWEEP_MAX changes).
  */
-int inpt_sweep_once(struct store *store, const struct config *cfg, int64_t now_ms,
-                    int64_t since_ms);
+int inpt_sweep_once(struct store *store, const struct config *cfg, int64_t now_ms, int64_t *since);
 
 #endif
