@@ -99,8 +99,12 @@ static json_object *concept(const struct hl7_message *m, const struct hl7_segmen
         json_object *coding = json_object_new_object(), *list = json_object_new_array();
         const char *system = !strcmp(sys, "LN")                           ? "http://loinc.org"
                              : !strcmp(sys, "SCT") || !strcmp(sys, "SNM") ? "http://snomed.info/sct"
-                             : !strcmp(sys, "UCUM") ? "http://unitsofmeasure.org"
-                                                    : arena_printf(a, ORU_LOCAL_CODES "%s", lab_id);
+                             : !strcmp(sys, "UCUM")    ? "http://unitsofmeasure.org"
+                             : !strcmp(sys, "HL70487") ? ORU_HL7_TABLE "0487" /* specimen type */
+                             : !strcmp(sys, "HL70070") ? ORU_HL7_TABLE "0070" /* specimen source */
+                             : !strcmp(sys, "HL70163")
+                                 ? ORU_HL7_TABLE "0163" /* body site */
+                                 : arena_printf(a, ORU_LOCAL_CODES "%s", lab_id);
         set_str(coding, "system", system);
         set_str(coding, "code", code);
         set_str(coding, "display", text);
@@ -327,11 +331,12 @@ static void reference_range(const char *range, json_object *obs, json_object *qu
 }
 
 struct report {
-    const char *ref;    /* "DiagnosticReport/id" */
-    const char *key;    /* what identifies it at the laboratory */
-    const char *issued; /* its report time (FHIR instant) */
-    const char *when;   /* observation time */
-    const char *status; /* OBR-25 as a FHIR status */
+    const char *ref;      /* "DiagnosticReport/id" */
+    const char *key;      /* what identifies it at the laboratory */
+    const char *issued;   /* its report time (FHIR instant) */
+    const char *when;     /* observation time */
+    const char *status;   /* OBR-25 as a FHIR status */
+    const char *specimen; /* "Specimen/id" of its first specimen, or NULL */
 };
 
 static json_object *base_resource(const char *type, const char *id, const char *patient,
@@ -384,6 +389,8 @@ static bool map_obx(const struct hl7_message *m, const struct hl7_segment *obx,
     }
     set_str(o, "effectiveDateTime", when);
     set_str(o, "issued", rep->issued);
+    if (rep->specimen)
+        json_object_object_add(o, "specimen", reference(rep->specimen));
     if (!value(m, obx, lab_id, a, o)) {
         snprintf(why, size, "OBX-5 '%.40s' is not a number (OBX-2 %s)",
                  hl7_get(m, obx, 5, 1, 0, 0, a), hl7_get(m, obx, 2, 1, 0, 0, a));
@@ -435,6 +442,126 @@ static bool read_obr(const struct hl7_message *m, const struct hl7_segment *obr,
     return true;
 }
 
+/*
+ * A Specimen of the order rep from spm (an SPM segment, v2.5 and later) or,
+ * when spm is NULL, from the order's OBR-15 (specimen source, v2.3-2.4);
+ * into out, its reference into refs. False with why on a malformed time.
+ */
+static bool map_specimen(const struct hl7_message *m, const struct hl7_segment *obr,
+                         const struct hl7_segment *spm, size_t nth, struct report *rep,
+                         const char *patient, const char *lab_id, const char *tz, struct arena *a,
+                         struct oru_resource *out, json_object *refs, char *why, size_t size)
+{
+    /* SPM-2 specimen id (placer^filler), SPM-4 type, SPM-8 site, SPM-17 collected, SPM-18
+     * received; OBR-15 source^additives^^site, OBR-7 collected, OBR-14 received */
+    const char *filler = spm ? hl7_get(m, spm, 2, 1, 2, 1, a) : "";
+    const char *placer = spm ? hl7_get(m, spm, 2, 1, 1, 1, a) : "";
+    const char *accession = *filler ? filler : placer;
+    char *key = arena_printf(a, "%s|S|%s", rep->key, *accession ? accession : "");
+    if (!*accession)
+        key = arena_printf(a, "%s%zu", key, nth);
+    oru_id(key, out->id);
+    out->type = "Specimen";
+    json_object *s = json_object_new_object();
+    out->resource = s;
+    set_str(s, "resourceType", "Specimen");
+    set_str(s, "id", out->id);
+    json_object_object_add(s, "meta", held_by(arena_printf(a, "Organization/%s", lab_id)));
+    if (*accession) {
+        json_object *id = json_object_new_object();
+        set_str(id, "system", arena_printf(a, ORU_SPECIMEN_IDS "%s", lab_id));
+        set_str(id, "value", accession);
+        json_object_object_add(s, "accessionIdentifier", id);
+    }
+    json_object *type = spm ? concept(m, spm, 4, 1, lab_id, a) : NULL;
+    if (!spm) { /* OBR-15 component 1 is itself code^text^system, in sub-components */
+        const char *code = hl7_get(m, obr, 15, 1, 1, 1, a), *text = hl7_get(m, obr, 15, 1, 1, 2, a);
+        const char *sys = hl7_get(m, obr, 15, 1, 1, 3, a);
+        if (*code || *text) {
+            type = json_object_new_object();
+            if (*code) {
+                json_object *coding = json_object_new_object(), *list = json_object_new_array();
+                set_str(coding, "system",
+                        !strcmp(sys, "HL70070") || !*sys
+                            ? ORU_HL7_TABLE "0070"
+                            : arena_printf(a, ORU_LOCAL_CODES "%s", lab_id));
+                set_str(coding, "code", code);
+                set_str(coding, "display", text);
+                json_object_array_add(list, coding);
+                json_object_object_add(type, "coding", list);
+            }
+            set_str(type, "text", text);
+        }
+    }
+    if (type)
+        json_object_object_add(s, "type", type);
+    json_object_object_add(s, "subject", reference(patient));
+    const char *collected_ts = spm ? hl7_get(m, spm, 17, 1, 1, 0, a) : "";
+    const char *received_ts =
+        spm ? hl7_get(m, spm, 18, 1, 1, 0, a) : hl7_get(m, obr, 14, 1, 1, 0, a);
+    const char *collected = *collected_ts ? oru_time(collected_ts, tz, a) : rep->when;
+    const char *received = *received_ts ? oru_time(received_ts, tz, a) : NULL;
+    if ((*collected_ts && !collected) || (*received_ts && !received)) {
+        snprintf(why, size, "%s is not a timestamp",
+                 spm ? "SPM-17 or SPM-18" : "OBR-14 (specimen received)");
+        return false;
+    }
+    set_str(s, "receivedTime", received);
+    json_object *site = spm ? concept(m, spm, 8, 1, lab_id, a) : NULL;
+    if (collected || site) {
+        json_object *collection = json_object_new_object();
+        set_str(collection, "collectedDateTime", collected);
+        if (site)
+            json_object_object_add(collection, "bodySite", site);
+        json_object_object_add(s, "collection", collection);
+    }
+    const char *ref = arena_printf(a, "Specimen/%s", out->id);
+    json_object_array_add(refs, reference(ref));
+    if (!rep->specimen)
+        rep->specimen = ref;
+    return true;
+}
+
+/* The order's specimens (its SPM segments, else OBR-15) into out[*n...], the report's list. */
+static bool map_specimens(const struct hl7_message *m, size_t at, struct report *rep,
+                          const char *patient, const char *lab_id, const char *tz, struct arena *a,
+                          struct oru_resource *out, size_t *n, json_object *report, char *why,
+                          size_t size)
+{
+    const struct hl7_segment *obr = &m->segments[at];
+    json_object *refs = json_object_new_array();
+    json_object_object_add(report, "specimen", refs);
+    size_t nth = 0;
+    for (size_t i = at + 1; i < m->nsegments && strcmp(m->segments[i].id, "OBR"); i++) {
+        if (strcmp(m->segments[i].id, "SPM") != 0)
+            continue;
+        if (*n == ORU_MAX_RESOURCES) {
+            snprintf(why, size, "more than %d results in one message", ORU_MAX_RESOURCES);
+            return false;
+        }
+        bool ok = map_specimen(m, obr, &m->segments[i], ++nth, rep, patient, lab_id, tz, a,
+                               &out[*n], refs, why, size);
+        (*n)++;
+        if (!ok)
+            return false;
+    }
+    bool source = *hl7_get(m, obr, 15, 1, 1, 1, a) || *hl7_get(m, obr, 15, 1, 1, 2, a);
+    if (!nth && source) {
+        if (*n == ORU_MAX_RESOURCES) {
+            snprintf(why, size, "more than %d results in one message", ORU_MAX_RESOURCES);
+            return false;
+        }
+        bool ok =
+            map_specimen(m, obr, NULL, 1, rep, patient, lab_id, tz, a, &out[*n], refs, why, size);
+        (*n)++;
+        if (!ok)
+            return false;
+    }
+    if (!json_object_array_length(refs))
+        json_object_object_del(report, "specimen");
+    return true;
+}
+
 /* One OBR and the OBX segments after it (up to the next OBR). */
 static bool map_order(const struct hl7_message *m, size_t at, const char *patient,
                       const char *lab_id, const char *tz, struct arena *a, struct oru_resource *out,
@@ -459,11 +586,14 @@ static bool map_order(const struct hl7_message *m, size_t at, const char *patien
     json_object_object_add(report, "code", code);
     set_str(report, "effectiveDateTime", rep.when);
     set_str(report, "issued", rep.issued);
+    rep.specimen = NULL;
+    if (!map_specimens(m, at, &rep, patient, lab_id, tz, a, out, n, report, why, size))
+        return false;
     json_object *results = json_object_new_array();
     json_object_object_add(report, "result", results);
     for (size_t i = at + 1; i < m->nsegments && strcmp(m->segments[i].id, "OBR"); i++) {
         if (strcmp(m->segments[i].id, "OBX") != 0)
-            continue; /* NTE, SPM ...: not mapped */
+            continue; /* NTE ...: not mapped; SPM: above */
         if (*n == ORU_MAX_RESOURCES) {
             snprintf(why, size, "more than %d results in one message", ORU_MAX_RESOURCES);
             return false;

@@ -2,7 +2,9 @@
  * oru.h - ORU^R01 (unsolicited observation results, v2.3 to 2.5.1) mapped
  * to FHIR R4: PID to a Patient (matched by identifier, created only when
  * unknown), each OBR to a DiagnosticReport, each OBX to an Observation,
- * all held by the sending laboratory.
+ * each SPM of the order (v2.5 and later; OBR-15 specimen source before) to a
+ * Specimen the report and its results point at, all held by the sending
+ * laboratory.
  *
  * Ids are derived from what identifies a result in the sending system
  * (the laboratory, OBR-3 filler order number, OBX-3 code and OBX-4
@@ -24,6 +26,8 @@
 #define ORU_RESIDENT_ID_SYSTEM "https://fhir.yujian.org.cn/sid/cn-resident-id"
 #define ORU_MRN_SYSTEM         "https://fhir.yujian.org.cn/sid/mrn/"          /* + laboratory id */
 #define ORU_LOCAL_CODES        "https://fhir.yujian.org.cn/CodeSystem/local/" /* + lab id */
+#define ORU_SPECIMEN_IDS       "https://fhir.yujian.org.cn/sid/specimen/"     /* + lab id */
+#define ORU_HL7_TABLE          "http://terminology.hl7.org/CodeSystem/v2-"    /* + table */
 #define ORU_MAX_IDS            8
 #define ORU_MAX_RESOURCES      1024 /* reports and results of one message */
 
@@ -48,7 +52,7 @@ json_object *oru_patient_resource(const struct oru_patient *p, const char *id, c
 void oru_id(const char *key, char out[44]);
 
 struct oru_resource {
-    const char *type; /* "DiagnosticReport" or "Observation" */
+    const char *type; /* "DiagnosticReport", "Specimen" or "Observation" */
     char id[44];
     json_object *resource; /* owned by the caller after oru_map */
 };

@@ -108,6 +108,24 @@ test('an ORU^R01 is stored as FHIR, then acknowledged AA', async () => {
   assert.ok(trail.some((e) => e.subtype[0].code === 'hl7v2-oru' && e.agent[0].who.identifier.value === 'hl7:LAB1'));
 });
 
+test('the specimen (SPM) is stored as a Specimen the report and its results point at', async () => {
+  const spm = 'SPM|1|S-77^ACC-77||SER^血清^HL70487||||LA^左臂^HL70163|||||||||20241105073000|20241105081500';
+  const ack = await send(oru({ id: 'S1', filler: 'F-S1', extra: spm }));
+  assert.equal(ack.code, 'AA', ack.raw);
+  const specimens = (await get(`Specimen?accession=https://fhir.yujian.org.cn/sid/specimen/lab1|ACC-77`)).entry.map((e) => e.resource);
+  assert.equal(specimens.length, 1);
+  const sp = specimens[0];
+  assert.deepEqual(sp.type.coding[0], { system: 'http://terminology.hl7.org/CodeSystem/v2-0487', code: 'SER', display: '血清' });
+  assert.equal(sp.collection.collectedDateTime, '2024-11-05T07:30:00+08:00');
+  assert.equal(sp.receivedTime, '2024-11-05T08:15:00+08:00');
+  assert.equal(sp.meta.tag[0].code, 'Organization/lab1');
+  const dr = (await get(`DiagnosticReport?specimen=Specimen/${sp.id}`)).entry.map((e) => e.resource);
+  assert.equal(dr.length, 1);
+  assert.equal(dr[0].specimen[0].reference, `Specimen/${sp.id}`);
+  for (const r of dr[0].result) assert.equal((await get(r.reference)).specimen.reference, `Specimen/${sp.id}`);
+  assert.equal(sp.subject.reference, dr[0].subject.reference);
+});
+
 test('versions 2.3 to 2.5.1 are taken; other versions and messages are refused AR and kept', async () => {
   for (const v of ['2.3', '2.3.1', '2.4', '2.5']) assert.equal((await send(oru({ id: `V${v}`, version: v, filler: `F-V${v}` }))).code, 'AA', v);
   const before = (await deadLetters()).length;

@@ -1,6 +1,7 @@
 /*
  * hl7v2_test.c - the HL7 v2 parser (delimiters, escapes, bounds) and the
- * ORU^R01 mapping (times, numbers, statuses, identifiers, ranges).
+ * ORU^R01 mapping (times, numbers, statuses, identifiers, ranges,
+ * specimens).
  */
 #include "test.h"
 
@@ -207,6 +208,61 @@ static void required_fields_and_bad_times_are_refused(void **state)
     assert_int_equal(strlen(id1), 43);
 }
 
+/*
+ * Specimens: each SPM of an order (v2.5.1) a Specimen with its type, site,
+ * accession id and times, pointed at by the report and its results; before
+ * v2.5 OBR-15 (specimen source) and OBR-14 (received); none, none.
+ */
+static void specimens_from_spm_and_obr_15(void **state)
+{
+    (void)state;
+    char why[300];
+    size_t n = 0;
+    const char *msg = MSH PID OBR "OBX|1|NM|2345-7^Glu^LN||5.6|mmol/L|||||F\r"
+                                  "SPM|1|S123^F-998||SER^血清^HL70487||||LA^左臂^HL70163|||||||||"
+                                  "20240501074500|20240501081000\r";
+    const char *spec = map(msg, 1, why, sizeof(why), &n);
+    assert_non_null(spec);
+    assert_int_equal(n, 3); /* the report, the specimen, the result */
+    assert_non_null(strstr(spec, "\"resourceType\":\"Specimen\""));
+    assert_non_null(
+        strstr(spec, "\"accessionIdentifier\":{\"system\":"
+                     "\"https://fhir.yujian.org.cn/sid/specimen/lab1\",\"value\":\"F-998\"}"));
+    assert_non_null(strstr(spec, "\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0487\","
+                                 "\"code\":\"SER\",\"display\":\"血清\""));
+    assert_non_null(strstr(spec, "\"receivedTime\":\"2024-05-01T08:10:00+08:00\""));
+    assert_non_null(strstr(spec, "\"collectedDateTime\":\"2024-05-01T07:45:00+08:00\""));
+    assert_non_null(strstr(spec, "v2-0163"));
+    assert_non_null(strstr(spec, "\"subject\":{\"reference\":\"Patient/p1\"}"));
+    assert_null(strstr(spec, "performer")); /* a Specimen has none */
+    char sid[44];
+    oru_id("lab1|F|F1|S|F-998", sid);
+    char *ref = arena_printf(&A, "\"specimen\":[{\"reference\":\"Specimen/%s\"}]", sid);
+    assert_non_null(strstr(map(msg, 0, why, sizeof(why), NULL), ref));
+    ref = arena_printf(&A, "\"specimen\":{\"reference\":\"Specimen/%s\"}", sid);
+    assert_non_null(strstr(map(msg, 2, why, sizeof(why), NULL), ref));
+    /* v2.3: OBR-15 is the specimen source, OBR-14 when it was received; collected at OBR-7 */
+    const char *old = "MSH|^~\\&|LIS|LAB1||YJ|20240501083000||ORU^R01|C2|P|2.3\r" PID
+                      "OBR|1|P1|F1|24323-8^生化常规^LN|||20240501080000|||||||20240501083000|"
+                      "BLD&全血&HL70070||||||||20240501090000|||F\r"
+                      "OBX|1|NM|718-7^Hb^LN||130|g/L|||||F\r";
+    spec = map(old, 1, why, sizeof(why), &n);
+    assert_non_null(spec);
+    assert_int_equal(n, 3);
+    assert_non_null(strstr(spec, "v2-0070\",\"code\":\"BLD\",\"display\":\"全血\""));
+    assert_non_null(strstr(spec, "\"receivedTime\":\"2024-05-01T08:30:00+08:00\""));
+    assert_non_null(strstr(spec, "\"collectedDateTime\":\"2024-05-01T08:00:00+08:00\""));
+    assert_null(strstr(spec, "accessionIdentifier"));
+    /* no SPM and no OBR-15: no specimen, and no reference to one */
+    const char *none = map(MSH PID OBR "OBX|1|NM|x||1\r", 0, why, sizeof(why), &n);
+    assert_int_equal(n, 2);
+    assert_null(strstr(none, "specimen"));
+    /* a malformed time is refused, and says where */
+    assert_null(map(MSH PID OBR "OBX|1|NM|x||1\rSPM|1|||SER|||||||||||||2024-05-01\r", 0, why,
+                    sizeof(why), NULL));
+    assert_non_null(strstr(why, "SPM-17"));
+}
+
 static void patients_by_identifier(void **state)
 {
     (void)state;
@@ -253,6 +309,7 @@ int main(void)
         cmocka_unit_test(times_become_fhir_date_times),
         cmocka_unit_test(numbers_units_ranges_and_flags),
         cmocka_unit_test(required_fields_and_bad_times_are_refused),
+        cmocka_unit_test(specimens_from_spm_and_obr_15),
         cmocka_unit_test(patients_by_identifier),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
