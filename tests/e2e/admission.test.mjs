@@ -83,13 +83,15 @@ const queue = async (q = '') => {
 test('the queue: most urgent first, then the longest waiting; paged; by department', async () => {
   await put(notice('q-routine-new', 'p1', { authored: now - 2 * HOUR }));
   await put(notice('q-routine-old', 'p2', { authored: now - 30 * HOUR }));
-  await put(notice('q-urgent', 'p3', { priority: 'urgent', authored: now - HOUR }));
+  await put({ ...notice('q-urgent', 'p3', { priority: 'urgent', authored: now - HOUR }), insurance: [{ reference: 'Coverage/cov-p3', display: '城镇职工基本医疗保险' }] });
   await put(notice('q-stat', 'p4', { priority: 'stat', authored: now - 10 * 60000 }));
   const q = await queue();
   const ids = q.entries.map((e) => e.request);
   assert.deepEqual(ids.slice(0, 4), ['ServiceRequest/q-stat', 'ServiceRequest/q-urgent', 'ServiceRequest/q-routine-old', 'ServiceRequest/q-routine-new']);
   assert.equal(q.entries[2]['waiting-hours'], 30);
   assert.equal(q.entries[0].patient, 'Patient/p4');
+  assert.equal(q.entries[1].insurance, 'Coverage/cov-p3'); // the notice's insurance, for the settlement
+  assert.equal(q.entries[0].insurance, undefined);
   const page2 = await queue('count=2&page=2');
   assert.deepEqual(page2.entries.map((e) => e.request), ['ServiceRequest/q-routine-old', 'ServiceRequest/q-routine-new']);
   assert.equal(page2.pages, 2);

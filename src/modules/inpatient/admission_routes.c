@@ -844,6 +844,9 @@ static void put_queued(struct inpt_call *k, json_object *list, const struct queu
     if (bed_edit_member(sr, "occurrenceDateTime"))
         inpt_add_part(parts, "planned", "valueDateTime",
                       json_object_get(bed_edit_member(sr, "occurrenceDateTime")));
+    json_object *insurance = first_of(sr, "insurance"); /* the Coverage, as the notice names it */
+    if (insurance)
+        inpt_add_part(parts, "insurance", "valueReference", json_object_get(insurance));
     put_pre_admission(k, sr, parts);
     inpt_add_part(list, "entry", "part", parts);
 }
