@@ -85,15 +85,18 @@ static json_object *held_by(const char *lab)
     return meta;
 }
 
-/* A CE/CWE (code^text^system) as a CodeableConcept; NULL when it has no code and no text. */
-static json_object *concept(const struct hl7_message *m, const struct hl7_segment *s, size_t field,
-                            size_t rep, const char *lab_id, struct arena *a)
+/*
+ * code, text and coding system (CE/CWE components 1-3) as a CodeableConcept;
+ * NULL when there is no code and no text. A system not named is
+ * unnamed_system, or (NULL) the laboratory's own codes.
+ */
+static json_object *concept_of(const char *code, const char *text, const char *sys,
+                               const char *unnamed_system, const char *lab_id, struct arena *a)
 {
-    const char *code = hl7_get(m, s, field, rep, 1, 0, a);
-    const char *text = hl7_get(m, s, field, rep, 2, 0, a);
-    const char *sys = hl7_get(m, s, field, rep, 3, 0, a);
     if (!*code && !*text)
         return NULL;
+    if (!*sys && unnamed_system)
+        sys = unnamed_system;
     json_object *cc = json_object_new_object();
     if (*code) {
         json_object *coding = json_object_new_object(), *list = json_object_new_array();
@@ -113,6 +116,14 @@ static json_object *concept(const struct hl7_message *m, const struct hl7_segmen
     }
     set_str(cc, "text", text);
     return cc;
+}
+
+/* A CE/CWE field (code^text^system) as a CodeableConcept; NULL when it has no code and no text. */
+static json_object *concept(const struct hl7_message *m, const struct hl7_segment *s, size_t field,
+                            size_t rep, const char *lab_id, struct arena *a)
+{
+    return concept_of(hl7_get(m, s, field, rep, 1, 0, a), hl7_get(m, s, field, rep, 2, 0, a),
+                      hl7_get(m, s, field, rep, 3, 0, a), NULL, lab_id, a);
 }
 
 /* ---- the patient ---- */
@@ -473,26 +484,12 @@ static bool map_specimen(const struct hl7_message *m, const struct hl7_segment *
         set_str(id, "value", accession);
         json_object_object_add(s, "accessionIdentifier", id);
     }
-    json_object *type = spm ? concept(m, spm, 4, 1, lab_id, a) : NULL;
-    if (!spm) { /* OBR-15 component 1 is itself code^text^system, in sub-components */
-        const char *code = hl7_get(m, obr, 15, 1, 1, 1, a), *text = hl7_get(m, obr, 15, 1, 1, 2, a);
-        const char *sys = hl7_get(m, obr, 15, 1, 1, 3, a);
-        if (*code || *text) {
-            type = json_object_new_object();
-            if (*code) {
-                json_object *coding = json_object_new_object(), *list = json_object_new_array();
-                set_str(coding, "system",
-                        !strcmp(sys, "HL70070") || !*sys
-                            ? ORU_HL7_TABLE "0070"
-                            : arena_printf(a, ORU_LOCAL_CODES "%s", lab_id));
-                set_str(coding, "code", code);
-                set_str(coding, "display", text);
-                json_object_array_add(list, coding);
-                json_object_object_add(type, "coding", list);
-            }
-            set_str(type, "text", text);
-        }
-    }
+    /* OBR-15's component 1 is itself code&text&system, in sub-components; table 0070 unless
+     * named */
+    json_object *type =
+        spm ? concept(m, spm, 4, 1, lab_id, a)
+            : concept_of(hl7_get(m, obr, 15, 1, 1, 1, a), hl7_get(m, obr, 15, 1, 1, 2, a),
+                         hl7_get(m, obr, 15, 1, 1, 3, a), "HL70070", lab_id, a);
     if (type)
         json_object_object_add(s, "type", type);
     json_object_object_add(s, "subject", reference(patient));
