@@ -261,7 +261,7 @@ test('day surgery: home with a PADS score of 9 or more, follow-up calls queued; 
   assert.deepEqual(tasks.json.entry.map((x) => x.resource.code.coding[0].code).sort(), ['follow-up-24h', 'follow-up-7d']);
   // admitted 25 hours ago: the stay is converted at discharge
   await put(notice('ds-2', 'p9', { category: 'day-surgery', code: '53.0201' }));
-  assert.equal((await op('ServiceRequest/ds-2/$book-day-surgery', { asa: 1, escort: true, date: iso(now) })).status, 200);
+  assert.equal((await op('ServiceRequest/ds-2/$book-day-surgery', { asa: 1, escort: true, date: iso(Date.now()) })).status, 200);
   const a2 = await op('Encounter/$admit', { request: 'ServiceRequest/ds-2', bed: 'Location/b7' });
   const e2 = await read(out(a2).encounter);
   e2.period.start = iso(now - 25 * HOUR);
@@ -274,7 +274,7 @@ test('day surgery: home with a PADS score of 9 or more, follow-up calls queued; 
   assert.ok(after2.extension.some((x) => x.url === `${EXT}day-surgery-converted`));
   // converted by decision while still in
   await put(notice('ds-3', 'p10', { category: 'day-surgery', code: '13.1901' }));
-  await op('ServiceRequest/ds-3/$book-day-surgery', { asa: 1, escort: true, date: iso(now) });
+  await op('ServiceRequest/ds-3/$book-day-surgery', { asa: 1, escort: true, date: iso(Date.now()) });
   const a3 = await op('Encounter/$admit', { request: 'ServiceRequest/ds-3', bed: 'Location/b8' });
   const id3 = out(a3).encounter.split('/')[1];
   const c3 = await op(`Encounter/${id3}/$convert-to-inpatient`, { reason: '术后出血观察' });
