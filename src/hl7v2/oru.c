@@ -464,7 +464,7 @@ static bool map_specimen(const struct hl7_message *m, const struct hl7_segment *
                          struct oru_resource *out, json_object *refs, char *why, size_t size)
 {
     /* SPM-2 specimen id (placer^filler), SPM-4 type, SPM-8 site, SPM-17 collected, SPM-18
-     * received; OBR-15 source^additives^^site, OBR-7 collected, OBR-14 received */
+     * received; OBR-15 source^additives^text^site, OBR-7 collected, OBR-14 received */
     const char *filler = spm ? hl7_get(m, spm, 2, 1, 2, 1, a) : "";
     const char *placer = spm ? hl7_get(m, spm, 2, 1, 1, 1, a) : "";
     const char *accession = *filler ? filler : placer;
@@ -504,7 +504,10 @@ static bool map_specimen(const struct hl7_message *m, const struct hl7_segment *
         return false;
     }
     set_str(s, "receivedTime", received);
-    json_object *site = spm ? concept(m, spm, 8, 1, lab_id, a) : NULL;
+    json_object *site =
+        spm ? concept(m, spm, 8, 1, lab_id, a)
+            : concept_of(hl7_get(m, obr, 15, 1, 4, 1, a), hl7_get(m, obr, 15, 1, 4, 2, a),
+                         hl7_get(m, obr, 15, 1, 4, 3, a), "HL70163", lab_id, a);
     if (collected || site) {
         json_object *collection = json_object_new_object();
         set_str(collection, "collectedDateTime", collected);
@@ -519,42 +522,58 @@ static bool map_specimen(const struct hl7_message *m, const struct hl7_segment *
     return true;
 }
 
+/* The specimens of one order as they are mapped. */
+struct specimens {
+    const struct hl7_message *m;
+    const struct hl7_segment *obr;
+    struct report *rep;
+    const char *patient, *lab_id, *tz;
+    struct arena *a;
+    struct oru_resource *out;
+    size_t *n;    /* resources of the message so far */
+    size_t first; /* the order's first specimen in out */
+    size_t nth;   /* specimens of the order so far */
+    json_object *refs;
+};
+
+/* One more specimen (spm, or NULL: OBR-15); one named twice in the order is kept once. */
+static bool add_specimen(struct specimens *sp, const struct hl7_segment *spm, char *why,
+                         size_t size)
+{
+    if (*sp->n == ORU_MAX_RESOURCES) {
+        snprintf(why, size, "more than %d results in one message", ORU_MAX_RESOURCES);
+        return false;
+    }
+    struct oru_resource *o = &sp->out[*sp->n];
+    bool ok = map_specimen(sp->m, sp->obr, spm, ++sp->nth, sp->rep, sp->patient, sp->lab_id, sp->tz,
+                           sp->a, o, sp->refs, why, size);
+    (*sp->n)++;
+    for (size_t i = sp->first; ok && i + 1 < *sp->n; i++)
+        if (!strcmp(sp->out[i].id, o->id)) { /* the same specimen again: dropped */
+            json_object_array_del_idx(sp->refs, json_object_array_length(sp->refs) - 1, 1);
+            json_object_put(o->resource);
+            (*sp->n)--;
+            break;
+        }
+    return ok;
+}
+
 /* The order's specimens (its SPM segments, else OBR-15) into out[*n...], the report's list. */
 static bool map_specimens(const struct hl7_message *m, size_t at, struct report *rep,
                           const char *patient, const char *lab_id, const char *tz, struct arena *a,
                           struct oru_resource *out, size_t *n, json_object *report, char *why,
                           size_t size)
 {
-    const struct hl7_segment *obr = &m->segments[at];
-    json_object *refs = json_object_new_array();
-    json_object_object_add(report, "specimen", refs);
-    size_t nth = 0;
-    for (size_t i = at + 1; i < m->nsegments && strcmp(m->segments[i].id, "OBR"); i++) {
-        if (strcmp(m->segments[i].id, "SPM") != 0)
-            continue;
-        if (*n == ORU_MAX_RESOURCES) {
-            snprintf(why, size, "more than %d results in one message", ORU_MAX_RESOURCES);
+    struct specimens sp = {m, &m->segments[at], rep, patient, lab_id, tz, a, out, n, *n, 0, NULL};
+    sp.refs = json_object_new_array();
+    json_object_object_add(report, "specimen", sp.refs);
+    for (size_t i = at + 1; i < m->nsegments && strcmp(m->segments[i].id, "OBR"); i++)
+        if (!strcmp(m->segments[i].id, "SPM") && !add_specimen(&sp, &m->segments[i], why, size))
             return false;
-        }
-        bool ok = map_specimen(m, obr, &m->segments[i], ++nth, rep, patient, lab_id, tz, a,
-                               &out[*n], refs, why, size);
-        (*n)++;
-        if (!ok)
-            return false;
-    }
-    bool source = *hl7_get(m, obr, 15, 1, 1, 1, a) || *hl7_get(m, obr, 15, 1, 1, 2, a);
-    if (!nth && source) {
-        if (*n == ORU_MAX_RESOURCES) {
-            snprintf(why, size, "more than %d results in one message", ORU_MAX_RESOURCES);
-            return false;
-        }
-        bool ok =
-            map_specimen(m, obr, NULL, 1, rep, patient, lab_id, tz, a, &out[*n], refs, why, size);
-        (*n)++;
-        if (!ok)
-            return false;
-    }
-    if (!json_object_array_length(refs))
+    bool source = *hl7_get(m, sp.obr, 15, 1, 1, 1, a) || *hl7_get(m, sp.obr, 15, 1, 1, 2, a);
+    if (!sp.nth && source && !add_specimen(&sp, NULL, why, size))
+        return false;
+    if (!json_object_array_length(sp.refs))
         json_object_object_del(report, "specimen");
     return true;
 }

@@ -253,6 +253,23 @@ static void specimens_from_spm_and_obr_15(void **state)
     assert_non_null(strstr(spec, "\"receivedTime\":\"2024-05-01T08:30:00+08:00\""));
     assert_non_null(strstr(spec, "\"collectedDateTime\":\"2024-05-01T08:00:00+08:00\""));
     assert_null(strstr(spec, "accessionIdentifier"));
+    /* the same specimen named twice in an order is one Specimen; another is a second */
+    const char *twice = MSH PID OBR "OBX|1|NM|x||1\rSPM|1|^A-1||SER\rSPM|2|^A-1||SER\r"
+                                    "SPM|3|^A-2||URN\r";
+    const char *dr = map(twice, 0, why, sizeof(why), &n);
+    assert_int_equal(n, 4); /* the report, two specimens, the result */
+    char a1[44], a2[44];
+    oru_id("lab1|F|F1|S|A-1", a1);
+    oru_id("lab1|F|F1|S|A-2", a2);
+    assert_non_null(strstr(dr, arena_printf(&A,
+                                            "\"specimen\":[{\"reference\":\"Specimen/%s\"},"
+                                            "{\"reference\":\"Specimen/%s\"}]",
+                                            a1, a2)));
+    /* OBR-15's fourth component is the body site */
+    spec = map("MSH|^~\\&|LIS|LAB1||YJ|20240501083000||ORU^R01|C3|P|2.4\r" PID
+               "OBR|1|P1|F1|x^y^LN|||||||||||BLD&全血^^^LA&左臂\rOBX|1|NM|x||1\r",
+               1, why, sizeof(why), NULL);
+    assert_non_null(strstr(spec, "v2-0163\",\"code\":\"LA\",\"display\":\"左臂\""));
     /* no SPM and no OBR-15: no specimen, and no reference to one */
     const char *none = map(MSH PID OBR "OBX|1|NM|x||1\r", 0, why, sizeof(why), &n);
     assert_int_equal(n, 2);
