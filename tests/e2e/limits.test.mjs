@@ -48,7 +48,10 @@ test('connections opened at once are spread over the worker threads, the fewest-
       sock.on('data', (d) => { data += d; if (data.includes('\r\n\r\n')) resolve(); });
       sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'); // keep-alive: the connections stay open
     })));
-    const workers = [...(s2.stderr() + s2.stdout()).matchAll(/access req=\S+ method=GET path="\/healthz".* worker=(\d+)/g)].map((m) => Number(m[1]));
+    // a request's access line is written as it completes, and reaches us through a pipe: wait for it
+    const logged = () => [...(s2.stderr() + s2.stdout()).matchAll(/access req=\S+ method=GET path="\/healthz".* worker=(\d+)/g)].map((m) => Number(m[1]));
+    for (let i = 0; i < 100 && logged().length < 8; i++) await new Promise((r) => setTimeout(r, 20));
+    const workers = logged();
     assert.equal(workers.length, 8, 'eight requests logged');
     const per = [0, 1, 2, 3].map((w) => workers.filter((x) => x === w).length);
     assert.deepEqual(per, [2, 2, 2, 2], `connections per worker: ${per}`);
