@@ -114,6 +114,7 @@ const words = {
   preAdmission: ['预住院 / 办理', 'Pre-admission / actions'],
   'preadm.open': ['预住院中', 'In pre-admission'],
   'preadm.lapsed': ['预住院已超期（门诊结算）', 'Pre-admission lapsed (outpatient settlement)'],
+  'preadm.admitted-elsewhere': ['已在他院入院（门诊结算）', 'Admitted at another hospital (outpatient settlement)'],
   deadline: ['截止', 'until'],
   hours: ['{0} 小时', '{0} h'],
   days: ['{0} 天', '{0} days'],

@@ -81,7 +81,7 @@ function preAdmissionCell(entry) {
   if (!pa) return '';
   const p = parts(pa);
   const items = all(pa, 'item').map((i) => parts(i));
-  return h('span', { class: p.state === 'lapsed' ? 'bad' : '' },
+  return h('span', { class: p.state === 'open' ? '' : 'bad' },
     `${t(`preadm.${p.state}`)} · ${t('deadline')} ${localTime(p.deadline)} · `,
     items.map((i) => h('span', { class: i.done ? 'good' : 'muted', title: i.name }, `${i.done ? '✓' : '○'}${i.name} `)));
 }
@@ -130,7 +130,7 @@ async function admission(main, query) {
   const shown = await names(entries.flatMap((e) => [e.patient?.reference, e.department?.reference]));
   const rows = entries.map((e) => h('tr', { class: 'notice', 'data-request': e.request.reference },
     h('td', {}, h('span', { class: `priority ${e.priority}` }, t(`priority.${e.priority}`))),
-    h('td', {}, shown[e.patient?.reference] || refText(e.patient)),
+    h('td', {}, shown[e.patient?.reference] || refText(e.patient), e.insurance?.display ? h('div', { class: 'muted insurance' }, e.insurance.display) : ''),
     h('td', {}, shown[e.department?.reference] || refText(e.department)),
     h('td', {}, t(`category.${e.category}`), e.procedure ? ` · ${ccText(e.procedure)}` : ''),
     h('td', {}, ccText(e.diagnosis)),

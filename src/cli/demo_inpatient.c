@@ -200,8 +200,10 @@ static enum err notice(struct importer *im, struct buf *b, int i, int p, const s
                "\"subject\":{\"reference\":\"Patient/pat-%04d\"},"
                "\"performer\":[{\"reference\":\"Organization/%s\",\"display\":\"%s\"},"
                "{\"reference\":\"Organization/" HOSPITAL "\"}],"
+               "\"insurance\":[{\"display\":\"%s\"}],"
                "\"authoredOn\":\"%s\",%s}",
-               i, HOSPITAL, priority, p, d->id, d->name, authored, extra);
+               i, HOSPITAL, priority, p, d->id, d->name,
+               p % 2 ? "城镇职工基本医疗保险" : "城乡居民基本医疗保险", authored, extra);
     return demo_queue_json(im, b, "demo admission notice");
 }
 

@@ -327,6 +327,7 @@ test('the admission centre admits from its queue, the nurse works the bed board,
     assert.equal(await clerk.locator('#queue tbody tr.notice').count(), 6);
     assert.equal(await clerk.locator('#queue tbody tr.notice').first().getAttribute('data-request'), 'ServiceRequest/notice-zzu1-2');
     assert.match(await clerk.textContent('#queue'), /预住院中/);
+    assert.match(await clerk.textContent('#queue .insurance'), /基本医疗保险/, 'the insurance under the patient');
     await clerk.screenshot({ path: join(SHOTS, 'console-admission.png'), fullPage: true });
     // the pneumonia patient (呼吸内科) into the first bed offered
     const row = clerk.locator('tr[data-request="ServiceRequest/notice-zzu1-4"]');
