@@ -180,11 +180,6 @@ bool adm_disposition_died(const struct adm_disposition *d)
     return d && !strcmp(d->code, "exp");
 }
 
-bool adm_disposition_self(const struct adm_disposition *d)
-{
-    return d && !strcmp(d->code, "aadvice");
-}
-
 bool adm_day_needs_pads(const struct adm_disposition *d)
 {
     return !d || d->home;

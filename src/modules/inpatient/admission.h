@@ -133,8 +133,6 @@ struct adm_disposition {
 const struct adm_disposition *adm_disposition_find(const char *code);
 /* The patient died (exp): a death-case discussion is due (死亡病例讨论, DOMAIN.md §12). */
 bool adm_disposition_died(const struct adm_disposition *d);
-/* The patient left against medical advice (aadvice, 自动出院). */
-bool adm_disposition_self(const struct adm_disposition *d);
 /*
  * Does a day-surgery discharge with disposition d (NULL: not coded) need a
  * PADS score at the threshold? Only when the patient goes home: one who
