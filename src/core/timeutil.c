@@ -38,6 +38,13 @@ void time_format_instant(int64_t ms, char *out, size_t out_size)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
+void time_china_day(int64_t ms, char out[11])
+{
+    char t[40];
+    time_format_instant(ms + 8 * 3600 * 1000LL, t, sizeof(t));
+    snprintf(out, 11, "%.10s", t);
+}
+
 static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};

@@ -15,6 +15,8 @@ int64_t time_now_ms(void);
 struct timespec time_deadline(int64_t ms);
 /* "2024-05-01T08:00:00.123Z" into out (at least 25 bytes). */
 void time_format_instant(int64_t ms, char *out, size_t out_size);
+/* The day ms falls on in China (UTC+8, no daylight saving): "2024-05-01" into out[11]. */
+void time_china_day(int64_t ms, char out[11]);
 /* RFC 7231 IMF-fixdate "Wed, 01 May 2024 08:00:00 GMT" (at least 30 bytes). */
 void time_format_http(int64_t ms, char *out, size_t out_size);
 /* Parse an IMF-fixdate; false if it is not one. */

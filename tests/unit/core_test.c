@@ -147,6 +147,12 @@ static void time_instant_format_and_parse_round_trip(void **state)
     assert_false(time_parse_fhir("2024-00-10", 10, &ms));
     assert_false(time_parse_fhir("2024-05-01T24:00:00Z", 20, &ms));
     assert_false(time_parse_fhir("2024-05-01T10:00:00+15:00", 25, &ms));
+    /* the day in China: 16:00 UTC is midnight there */
+    char day[11];
+    time_china_day(1714550400000 + 7 * 3600000 + 59 * 60000, day); /* 15:59Z */
+    assert_string_equal(day, "2024-05-01");
+    time_china_day(1714550400000 + 8 * 3600000, day); /* 16:00Z */
+    assert_string_equal(day, "2024-05-02");
 }
 
 /* A deadline is that many ms from now, its nanoseconds kept below a second. */

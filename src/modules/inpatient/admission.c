@@ -185,14 +185,6 @@ bool adm_day_needs_pads(const struct adm_disposition *d)
     return !d || d->home;
 }
 
-/* The day of ms in China (UTC+8), "YYYY-MM-DD". */
-static void china_day(int64_t ms, char out[11])
-{
-    char t[40];
-    time_format_instant(ms + 8 * 3600 * 1000LL, t, sizeof(t));
-    snprintf(out, 11, "%.10s", t);
-}
-
 bool adm_same_day(const char *planned, int64_t at_ms)
 {
     if (!planned || strlen(planned) < 10)
@@ -202,9 +194,9 @@ bool adm_same_day(const char *planned, int64_t at_ms)
     if (strlen(planned) == 10)
         snprintf(day, sizeof(day), "%s", planned); /* a date: China's day already */
     else if (time_parse_fhir(planned, strlen(planned), &ms))
-        china_day(ms, day);
+        time_china_day(ms, day);
     else
         return false;
-    china_day(at_ms, at);
+    time_china_day(at_ms, at);
     return !strcmp(day, at);
 }

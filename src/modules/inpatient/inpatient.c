@@ -232,8 +232,8 @@ int inpt_age_years(const char *birth_date, int64_t now_ms)
     int by, bm, bd;
     if (!birth_date || sscanf(birth_date, "%4d-%2d-%2d", &by, &bm, &bd) != 3)
         return -1;
-    char now[40];
-    time_format_instant(now_ms + 8 * 3600 * 1000LL, now, sizeof(now)); /* the day in China */
+    char now[11];
+    time_china_day(now_ms, now);
     int ny, nm, nd;
     if (sscanf(now, "%4d-%2d-%2d", &ny, &nm, &nd) != 3)
         return -1;

@@ -717,9 +717,8 @@ static json_object *decision_resource(struct call *k, const struct decision *dc)
     struct buf b;
     buf_init(&b, 64u * 1024);
     /* Basic.created is a date: the day in China (UTC+8), the day the indicators count it in */
-    char day[40];
-    time_format_instant(k->now + 8 * 3600 * 1000LL, day, sizeof(day));
-    day[10] = '\0';
+    char day[11];
+    time_china_day(k->now, day);
     buf_printf(&b,
                "{\"resourceType\":\"Basic\",\"code\":{\"coding\":[{\"system\":"
                "\"" RECOG_DECISION_CODE "\",\"code\":\"decision\",\"display\":"
