@@ -386,9 +386,7 @@ static json_object *stay_encounter(struct inpt_call *k, const char *request_id, 
     }
     if (k->emergency) {
         json_object *cc = json_object_new_object(), *codings = json_object_new_array();
-        json_object_array_add(codings, bed_edit_coding("http://terminology.hl7.org/CodeSystem/"
-                                                       "v3-ActPriority",
-                                                       "EM", "emergency"));
+        json_object_array_add(codings, bed_edit_coding(INPT_V3_PRIORITY, "EM", "emergency"));
         json_object_object_add(cc, "coding", codings);
         json_object_object_add(enc, "priority", cc);
     }

@@ -49,6 +49,7 @@
 #define INPT_EXT_PREADM_EXTENDED INPT_EXT "pre-admission-extended"
 #define INPT_EXT_PREADM_ITEM     INPT_EXT "pre-admission-item"
 #define INPT_V3_ACT              "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+#define INPT_V3_PRIORITY         "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 #define INPT_EXT_SETTLEMENT      INPT_EXT "pre-admission-settlement"
 #define INPT_EXT_PREADM_ENDED    INPT_EXT "pre-admission-ended" /* lapsed, admitted-elsewhere */
 #define INPT_EXT_CANCEL_REASON   INPT_EXT "cancel-reason"

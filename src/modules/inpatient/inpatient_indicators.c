@@ -52,8 +52,6 @@
 #define MAX_UNITS     4096
 #define INDICATOR_SYS INPT_BASE "/CodeSystem/inpatient-indicator"
 #define MEASURE_URL   INPT_BASE "/Measure/inpatient"
-#define V3_ACT        "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-#define V3_PRIORITY   "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 
 enum level { LEVEL_WARD, LEVEL_HOSPITAL, LEVEL_CITY };
 
@@ -338,7 +336,7 @@ static bool is_unplanned(json_object *enc)
 {
     json_object *based = bed_edit_member(enc, "basedOn");
     return !json_object_is_type(based, json_type_array) || !json_object_array_length(based) ||
-           has_code(bed_edit_member(enc, "priority"), V3_PRIORITY, "EM");
+           has_code(bed_edit_member(enc, "priority"), INPT_V3_PRIORITY, "EM");
 }
 
 static const char *keep_text(struct run *r, const char *s)
@@ -519,9 +517,10 @@ static enum err compute(struct run *r, const char *start, const char *next, int6
     const char *ge = arena_printf(r->a, "ge%s", start), *lt = arena_printf(r->a, "lt%s", next);
     char after[40]; /* the stays begun up to the readmission window past the month */
     time_format_instant(month_end + r->readmit_ms, after, sizeof(after));
-    const char *stays[][2] = {{"class", V3_ACT "|IMP," V3_ACT "|SS," V3_ACT "|PRENC"},
-                              {"date", ge},
-                              {"date", arena_printf(r->a, "lt%s", after)}};
+    const char *stays[][2] = {
+        {"class", INPT_V3_ACT "|IMP," INPT_V3_ACT "|SS," INPT_V3_ACT "|PRENC"},
+        {"date", ge},
+        {"date", arena_printf(r->a, "lt%s", after)}};
     const char *ops[][2] = {{"status", "completed"}, {"date", ge}, {"date", lt}};
     const char *notices[][2] = {
         {"status", "revoked"},
@@ -652,6 +651,7 @@ static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
     snprintf(to, sizeof(to), "%sT00:00:00+08:00", next);
     time_parse_fhir(from, strlen(from), &r->from);
     time_parse_fhir(to, strlen(to), &r->to);
+    int64_t month_end = r->to; /* before it is clipped to now: readmissions look past it */
     int64_t now = time_now_ms();
     if (r->to > now)
         r->to = now > r->from ? now : r->from;
@@ -663,8 +663,6 @@ static void run_indicators(struct rest_ctx *c, const char *type, const char *id,
         return;
     r->readmit_ms = (int64_t)c->app->cfg->inpatient_readmission_days * 24 * 3600 * 1000;
     strmap_init(&r->day_by_patient, r->a, 256);
-    int64_t month_end = 0;
-    time_parse_fhir(to, strlen(to), &month_end);
     enum err err = compute(r, start, next, month_end);
     free(r->ends);
     free(r->unplanned);
