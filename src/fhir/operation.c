@@ -36,6 +36,14 @@ bool fhir_app_add_operations(struct fhir_app *app, const struct fhir_operation *
     return true;
 }
 
+bool fhir_app_add_rule(struct fhir_app *app, const struct fhir_rule *rule)
+{
+    if (app->nrules == FHIR_MAX_RULES)
+        return false;
+    app->rules[app->nrules++] = *rule;
+    return true;
+}
+
 const struct fhir_operation *rest_find_operation(struct rest_ctx *c, const char *type,
                                                  const char *name, bool instance)
 {

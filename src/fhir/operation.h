@@ -83,4 +83,31 @@ typedef void rest_written_fn(struct rest_ctx *c, enum err result, struct fhir_wr
 bool rest_write_many(struct rest_ctx *c, struct fhir_write *writes, size_t n, rest_written_fn *done,
                      void *arg);
 
+#define FHIR_MAX_RULES 16
+
+/*
+ * A module's rule on what may be written (DESIGN.md: modules add rules to
+ * the writes of the types they care about). check runs on a worker thread
+ * for every resource of type written through the API: a create, an
+ * update or patch, each entry of a batch or transaction, a module's writes
+ * (not the importer's bulk load). id is the resource's id, replaces whether
+ * the write is an update (PUT, PATCH; the id may still be new). ERR_OK lets
+ * the write go on; an error refuses it (ERR_RULE: 422 business-rule) with
+ * the reason, Chinese / English, written to why (size bytes), and nothing
+ * is written. The check runs before the write is queued: it sees what is
+ * durable at that moment.
+ */
+typedef enum err fhir_rule_fn(struct rest_ctx *c, const char *type, const char *id,
+                              json_object *resource, bool replaces, char *why, size_t size,
+                              void *self);
+
+struct fhir_rule {
+    const char *type;    /* resource type: "ChargeItem" */
+    fhir_rule_fn *check; /* the rule */
+    void *self;          /* its argument */
+};
+
+/* Add a rule before serving; rule is copied. False when the table is full. */
+bool fhir_app_add_rule(struct fhir_app *app, const struct fhir_rule *rule);
+
 #endif

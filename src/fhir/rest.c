@@ -299,8 +299,14 @@ bool rest_confine(struct rest_ctx *c, struct fhir_query *q)
 enum err rest_admit(struct rest_ctx *c, const char *type, const char *id, json_object *resource,
                     bool replaces, char *why, size_t size)
 {
-    return fhir_access_admit(c->app->store, rest_reach(c), type, id, resource, replaces,
-                             c->req->arena, why, size);
+    enum err err = fhir_access_admit(c->app->store, rest_reach(c), type, id, resource, replaces,
+                                     c->req->arena, why, size);
+    for (size_t i = 0; !err && i < c->app->nrules; i++) {
+        const struct fhir_rule *r = &c->app->rules[i];
+        if (!strcmp(r->type, type))
+            err = r->check(c, type, id, resource, replaces, why, size, r->self);
+    }
+    return err;
 }
 
 void rest_write_limit(struct rest_ctx *c, struct fhir_write *w)

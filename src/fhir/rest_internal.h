@@ -24,6 +24,8 @@ struct fhir_app {
     const struct fhir_guard *guard;   /* access decisions; NULL = everything allowed */
     struct fhir_operation ops[FHIR_MAX_OPERATIONS]; /* the modules' operations */
     size_t nops;                                    /* how many */
+    struct fhir_rule rules[FHIR_MAX_RULES];         /* the modules' rules on writes */
+    size_t nrules;                                  /* how many */
     char base[512];                                 /* configured base, for the capability */
 };
 
@@ -88,7 +90,8 @@ void rest_confine_nested(struct rest_ctx *c, struct fhir_query *q);
 /*
  * rest.c: fit the new content of a write to the caller (fhir_access_admit:
  * the custodian tag, the patient); replaces: the write may replace an
- * existing version. ERR_OK, or the error with its reason in why.
+ * existing version; then the modules' rules on the type (fhir_app_add_rule).
+ * ERR_OK, or the error with its reason in why.
  */
 enum err rest_admit(struct rest_ctx *c, const char *type, const char *id, json_object *resource,
                     bool replaces, char *why, size_t size);

@@ -28,6 +28,7 @@ const users = [
   ['regzz', 'regulator', ['--org', 'Organization/hc-410100']],
   ['regzk', 'regulator', ['--org', 'Organization/hc-411600']],
   ['res', 'resident', ['--subject', 'Patient/P']],
+  ['his', 'system', []], // a HIS interface of no one hospital: the charge names its hospital
 ];
 
 const eqa = (code, start, end, result) => ({
@@ -406,4 +407,56 @@ test('a laboratory\'s own codes are recognised once a ConceptMap maps them; what
   r = await recognizable('docb', `code=${LOINC}|2345-7`);
   assert.equal(r.items['2345-7'].results['Observation/glu'].ok, true, 'reported two days ago: before the failure');
   assert.equal(r.items['2345-7'].results['Observation/loc-glu'].reason, 'not-qualified', 'reported yesterday: after it');
+});
+
+test('a test recorded as recognised is not ordered or charged again that day, until a re-test is recorded', async () => {
+  const count = async (type) => (await http('GET', `${srv.base}/${type}?subject=Patient/P&_summary=count`)).json.total;
+  const order = (code, extra = {}) => ({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/P' }, code: { coding: [{ system: LOINC, code }] }, ...extra });
+  const charge = (code, org) => ({ resourceType: 'ChargeItem', status: 'billable', subject: { reference: 'Patient/P' }, code: { coding: [{ system: LOINC, code }] }, requestingOrganization: { reference: `Organization/${org}` } });
+  const decide = async (d) => {
+    const r = await http('POST', `${srv.base}/Patient/P/$recognize`, { headers: as('docb'), body: decisions([d]) });
+    assert.equal(r.status, 200, r.body);
+    return r.json.parameter.find((p) => p.name === 'decision').valueReference.reference;
+  };
+  const recognised = await decide({ code: '2345-7', result: 'Observation/glu', outcome: 'recognised' });
+  const orders = await count('ServiceRequest');
+  const charges = await count('ChargeItem');
+
+  // the hospital that recognised it: its order and its charge are refused, and nothing is written
+  const refused = await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: order('2345-7') });
+  assert.equal(refused.status, 422, refused.body);
+  assert.equal(refused.json.issue[0].code, 'business-rule');
+  assert.match(refused.json.issue[0].diagnostics, /今日已互认/);
+  assert.ok(refused.json.issue[0].diagnostics.includes(recognised), 'names the decision');
+  const billed = await http('POST', `${srv.base}/ChargeItem`, { headers: as('his'), body: charge('2345-7', 'hb') });
+  assert.equal(billed.status, 422, billed.body);
+  const tx = await http('POST', srv.base, {
+    headers: as('docb'),
+    body: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: order('2093-3'), request: { method: 'POST', url: 'ServiceRequest' } }, { resource: order('2345-7'), request: { method: 'POST', url: 'ServiceRequest' } }] },
+  });
+  assert.equal(tx.status, 422, tx.body);
+  assert.equal(await count('ServiceRequest'), orders, 'the transaction wrote nothing');
+  assert.equal(await count('ChargeItem'), charges);
+
+  // a draft may be kept; made active, it is an order and is refused
+  const draft = await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: order('2345-7', { status: 'draft' }) });
+  assert.equal(draft.status, 201, draft.body);
+  const activated = await http('PUT', `${srv.base}/ServiceRequest/${draft.json.id}`, { headers: as('docb'), body: { ...draft.json, status: 'active' } });
+  assert.equal(activated.status, 422, activated.body);
+
+  // other items, other hospitals, orders already placed: not this rule's business
+  assert.equal((await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: order('2093-3') })).status, 201, 'an item not in the catalogue');
+  assert.equal((await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docc'), body: order('2345-7') })).status, 201, 'a hospital that did not recognise it');
+  assert.equal((await http('POST', `${srv.base}/ChargeItem`, { headers: as('his'), body: charge('2345-7', 'hc') })).status, 201);
+
+  // the doctor changes their mind: the last decision stands
+  await decide({ code: '2345-7', result: 'Observation/glu', outcome: 'retest', reason: 'condition-changed', explained: true });
+  const placed = await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: order('2345-7') });
+  assert.equal(placed.status, 201, placed.body);
+  assert.equal((await http('POST', `${srv.base}/ChargeItem`, { headers: as('his'), body: charge('2345-7', 'hb') })).status, 201);
+  // and recognised once more: a new order is refused, the placed one may still be completed
+  await decide({ code: '2345-7', result: 'Observation/glu', outcome: 'recognised' });
+  assert.equal((await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: order('2345-7') })).status, 422);
+  const done = await http('PUT', `${srv.base}/ServiceRequest/${placed.json.id}`, { headers: as('docb'), body: { ...placed.json, status: 'completed' } });
+  assert.equal(done.status, 200, done.body);
 });

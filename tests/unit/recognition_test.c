@@ -429,6 +429,29 @@ static void indicators_count_decisions(void **state)
     json_object_put(d);
 }
 
+/* What orders or charges a test (the rule that a recognised item is not billed again). */
+static void orders_and_charges_that_bill(void **state)
+{
+    (void)state;
+    assert_true(recog_is_charge("ServiceRequest", "active", "order"));
+    assert_true(recog_is_charge("ServiceRequest", "active", "original-order"));
+    assert_true(recog_is_charge("ServiceRequest", "active", "filler-order"));
+    assert_false(recog_is_charge("ServiceRequest", "draft", "order"));
+    assert_false(recog_is_charge("ServiceRequest", "completed", "order"));
+    assert_false(recog_is_charge("ServiceRequest", "revoked", "order"));
+    assert_false(recog_is_charge("ServiceRequest", "active", "proposal"));
+    assert_false(recog_is_charge("ServiceRequest", "active", "plan"));
+    assert_false(recog_is_charge("ServiceRequest", "active", NULL));
+    assert_true(recog_is_charge("ChargeItem", "planned", NULL));
+    assert_true(recog_is_charge("ChargeItem", "billable", NULL));
+    assert_true(recog_is_charge("ChargeItem", "billed", NULL));
+    assert_false(recog_is_charge("ChargeItem", "not-billable", NULL));
+    assert_false(recog_is_charge("ChargeItem", "aborted", NULL));
+    assert_false(recog_is_charge("ChargeItem", "entered-in-error", NULL));
+    assert_false(recog_is_charge("ChargeItem", NULL, NULL));
+    assert_false(recog_is_charge("Observation", "final", NULL));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -459,6 +482,7 @@ int main(void)
         cmocka_unit_test(decisions_follow_the_rules),
         cmocka_unit_test(explanations_are_at_most_200_characters),
         cmocka_unit_test(indicators_count_decisions),
+        cmocka_unit_test(orders_and_charges_that_bill),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -23,7 +23,7 @@
 
 /* ---- one decision ---- */
 
-static json_object *decision_ext(json_object *d, const char *name)
+json_object *recog_decision_ext(json_object *d, const char *name)
 {
     char url[160];
     snprintf(url, sizeof(url), RECOG_EXT "recognition-%s", name);
@@ -48,7 +48,7 @@ static const char *ext_value(json_object *e, const char *key)
 const char *recog_decision_ref(json_object *decision, const char *name)
 {
     json_object *v = NULL, *r = NULL;
-    json_object *e = decision_ext(decision, name);
+    json_object *e = recog_decision_ext(decision, name);
     return e && json_object_object_get_ex(e, "valueReference", &v) &&
                    json_object_object_get_ex(v, "reference", &r)
                ? json_object_get_string(r)
@@ -73,9 +73,9 @@ static int64_t fen_of(const char *value)
 
 void recog_tally_decision(struct recog_tally *t, json_object *decision, const char *province_mark)
 {
-    const char *outcome = ext_value(decision_ext(decision, "outcome"), "valueCode");
-    const char *eligible = ext_value(decision_ext(decision, "eligible"), "valueBoolean");
-    const char *mark = ext_value(decision_ext(decision, "mark"), "valueString");
+    const char *outcome = ext_value(recog_decision_ext(decision, "outcome"), "valueCode");
+    const char *eligible = ext_value(recog_decision_ext(decision, "eligible"), "valueBoolean");
+    const char *mark = ext_value(recog_decision_ext(decision, "mark"), "valueString");
     bool recognised = outcome && !strcmp(outcome, "recognised");
     /* a recognised result was recognisable; older decisions carry no 'eligible' */
     bool is_eligible = recognised || (eligible && !strcmp(eligible, "true"));
@@ -84,7 +84,7 @@ void recog_tally_decision(struct recog_tally *t, json_object *decision, const ch
     t->recognised += recognised;
     t->retests += !recognised && is_eligible;
     json_object *money = NULL, *value = NULL;
-    json_object *fee = decision_ext(decision, "fee-saved");
+    json_object *fee = recog_decision_ext(decision, "fee-saved");
     if (recognised && fee && json_object_object_get_ex(fee, "valueMoney", &money) &&
         json_object_object_get_ex(money, "value", &value))
         t->fees_fen += fen_of(json_object_get_string(value));

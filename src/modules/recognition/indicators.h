@@ -42,6 +42,8 @@ struct recog_tally {
 /* Count one decision (a Basic resource of $recognize) into t. */
 void recog_tally_decision(struct recog_tally *t, json_object *decision, const char *province_mark);
 
+/* The extension "recognition-<name>" of a decision, or NULL. */
+json_object *recog_decision_ext(json_object *decision, const char *name);
 /* The extension valueReference of a decision ("recognition-<name>"), or NULL. */
 const char *recog_decision_ref(json_object *decision, const char *name);
 

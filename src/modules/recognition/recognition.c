@@ -436,3 +436,25 @@ bool recog_decision_check(const struct recog_decision *d, const struct recog_ver
     }
     return true;
 }
+
+bool recog_is_charge(const char *type, const char *status, const char *intent)
+{
+    static const char *const orders[] = {"order", "original-order", "reflex-order", "filler-order",
+                                         "instance-order"};
+    static const char *const charges[] = {"planned", "billable", "billed"};
+    if (!type || !status)
+        return false;
+    if (!strcmp(type, "ServiceRequest")) {
+        if (strcmp(status, "active") != 0 || !intent)
+            return false;
+        for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
+            if (!strcmp(intent, orders[i]))
+                return true;
+        return false;
+    }
+    if (!strcmp(type, "ChargeItem"))
+        for (size_t i = 0; i < sizeof(charges) / sizeof(charges[0]); i++)
+            if (!strcmp(status, charges[i]))
+                return true;
+    return false;
+}

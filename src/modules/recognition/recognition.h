@@ -188,4 +188,14 @@ struct recog_decision {
 bool recog_decision_check(const struct recog_decision *d, const struct recog_verdict *v,
                           bool emergency, char *why, size_t size);
 
+/*
+ * Does a resource of type with this status (and, for a ServiceRequest,
+ * intent) order or charge a test, the act a recognition makes needless
+ * ("never bill a test recorded as recognised", DOMAIN.md §1)? An active
+ * order (ServiceRequest, intent order or a kind of order), a charge
+ * planned, billable or billed (ChargeItem). Drafts, proposals, plans,
+ * revoked, completed or erroneous records do not.
+ */
+bool recog_is_charge(const char *type, const char *status, const char *intent);
+
 #endif

@@ -26,6 +26,7 @@
 #include "fhir/resource.h"
 #include "fhir/rest_internal.h"
 #include "fhir/validate.h"
+#include "modules/recognition/billing.h"
 #include "modules/recognition/indicators.h"
 #include "modules/recognition/recognition.h"
 #include "modules/recognition/recognition_data.h"
@@ -838,7 +839,7 @@ struct recog_data *recognition_register(struct fhir_app *app)
     };
     bool ok = fhir_app_add_operations(app, ops, sizeof(ops) / sizeof(ops[0]), data);
     if (ok && recognition_indicators_register(app, data) &&
-        recognition_unmapped_register(app, data))
+        recognition_unmapped_register(app, data) && recognition_billing_register(app, data))
         return data;
     recog_data_free(data);
     return NULL;
