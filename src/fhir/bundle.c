@@ -71,7 +71,7 @@ struct entry {
     int64_t client_if_match;         /* request.ifMatch as given, or -1 */
     enum action action;              /* what processing decided */
     enum err err;                    /* ACT_FAILED: the error */
-    char why[300];                   /* ACT_FAILED: the message */
+    char why[512];                   /* ACT_FAILED: the message */
     struct fhir_write *writes;       /* ACT_WRITE: the writes */
     size_t nwrites;                  /* how many */
     struct fhir_write_check *checks; /* searches to repeat in the unit */
@@ -306,7 +306,7 @@ static struct fhir_condition *criteria(struct bundle *b, struct entry *e, const 
         entry_fail(e, ERR_INVALID, "criteria '%.80s': %s", qs, cond->q.why);
         return NULL;
     }
-    char why[300];
+    char why[512];
     if (!rest_confine_quiet(c, &cond->q, why, sizeof(why))) {
         entry_fail(e, ERR_FORBIDDEN, "criteria '%.80s': %s", qs, why);
         return NULL;
@@ -866,7 +866,7 @@ static bool decide_all(struct bundle *b)
     /* the caller's reach over the new content (after references are final) */
     for (size_t i = 0; i < b->count; i++) {
         struct entry *e = &b->entries[i];
-        char why[300];
+        char why[512];
         enum err err = pending_decision(b, e) && e->resource && strcmp(e->method, "DELETE") != 0
                            ? rest_admit(b->c, e->type, e->id, e->resource,
                                         strcmp(e->method, "POST") != 0, why, sizeof(why))

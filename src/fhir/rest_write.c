@@ -223,7 +223,7 @@ static bool admit_writes(struct pending *p)
     struct fhir_write *w = p->writes ? p->writes : &p->w;
     size_t n = p->writes ? p->nwrites : 1;
     for (size_t i = 0; i < n; i++) {
-        char why[300];
+        char why[512];
         enum err err = w[i].resource ? rest_admit(p->c, w[i].type, w[i].id, w[i].resource,
                                                   w[i].kind != FHIR_WRITE_CREATE, why, sizeof(why))
                                      : ERR_OK;

@@ -457,6 +457,12 @@ test('a test recorded as recognised is not ordered or charged again that day, un
   // and recognised once more: a new order is refused, the placed one may still be completed
   await decide({ code: '2345-7', result: 'Observation/glu', outcome: 'recognised' });
   assert.equal((await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: order('2345-7') })).status, 422);
+  // by a laboratory's own code mapped to the item (the ConceptMap of the test above), too
+  const local = order('GLU');
+  local.code.coding[0].system = 'https://fhir.yujian.org.cn/CodeSystem/local/la';
+  const byLocal = await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: local });
+  assert.equal(byLocal.status, 422, byLocal.body);
+  assert.match(byLocal.json.issue[0].diagnostics, /http:\/\/loinc.org\|2345-7 was recorded as recognised .*\(\$recognize\)$/, 'the whole reason');
   const done = await http('PUT', `${srv.base}/ServiceRequest/${placed.json.id}`, { headers: as('docb'), body: { ...placed.json, status: 'completed' } });
   assert.equal(done.status, 200, done.body);
 });

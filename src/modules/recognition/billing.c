@@ -150,10 +150,10 @@ static enum err billing_rule(struct rest_ctx *c, const char *type, const char *i
     if (!last.recognised)
         return ERR_OK;
     snprintf(why, size,
-             "该项目今日已互认，不得重复开单收费；如需复查，请先记录复查决定 / %s was recorded as "
-             "recognised for this patient today (Basic/%s): it may not be ordered or charged "
-             "again unless a re-test decision is recorded ($recognize)",
-             item, last.id);
+             "Basic/%s: 该项目今日已互认，不得重复开单收费；如需复查，请先记录复查决定 / %s was "
+             "recorded as recognised for this patient today: it is not ordered or charged again "
+             "unless a re-test decision is recorded ($recognize)",
+             last.id, item);
     return ERR_RULE;
 }
 
