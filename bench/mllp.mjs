@@ -52,14 +52,22 @@ function worker(first, count) {
         next();
       }
     });
-    sock.on('close', () => resolve({ acked, bad }));
-    sock.on('error', reject);
+    // closed before every message was acknowledged: the server refused the connection
+    // (more than hl7.max_connections, 64 by default) or went away; say so instead of waiting
+    sock.on('close', () => (acked < count ? reject(new Error(`connection ${first}: closed after ${acked} of ${count} acknowledgements (hl7.max_connections is 64 unless configured)`)) : resolve({ acked, bad })));
+    sock.on('error', (e) => reject(new Error(`connection ${first}: ${e.code || e.message} after ${acked} of ${count} acknowledgements (hl7.max_connections is 64 unless configured)`)));
   });
 }
 
 const total = Number(messages), conns = Number(connections), per = Math.ceil(total / conns);
 const t0 = process.hrtime.bigint();
-const results = await Promise.all(Array.from({ length: conns }, (_, i) => worker(1 + i * per, Math.min(per, total - i * per))));
+const results = await Promise.all(Array.from({ length: conns }, (_, i) => worker(1 + i * per, Math.min(per, total - i * per))))
+  .catch((e) => {
+    console.error(`MLLP: ${e.message}`);
+    srv.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(1);
+  });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const acked = results.reduce((s, r) => s + r.acked, 0), bad = results.reduce((s, r) => s + r.bad, 0);
 console.log(`MLLP: ${acked} ORU^R01 acknowledged (${bad} not AA) in ${seconds.toFixed(1)} s: ${Math.round(acked / seconds)} messages/s, ` +
