@@ -426,7 +426,7 @@ test('a test recorded as recognised is not ordered or charged again that day, un
   const refused = await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: order('2345-7') });
   assert.equal(refused.status, 422, refused.body);
   assert.equal(refused.json.issue[0].code, 'business-rule');
-  assert.match(refused.json.issue[0].diagnostics, /今日已互认/);
+  assert.match(refused.json.issue[0].diagnostics, /当日已互认/);
   assert.ok(refused.json.issue[0].diagnostics.includes(recognised), 'names the decision');
   const billed = await http('POST', `${srv.base}/ChargeItem`, { headers: as('his'), body: charge('2345-7', 'hb') });
   assert.equal(billed.status, 422, billed.body);
@@ -448,6 +448,11 @@ test('a test recorded as recognised is not ordered or charged again that day, un
   assert.equal((await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: order('2093-3') })).status, 201, 'an item not in the catalogue');
   assert.equal((await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docc'), body: order('2345-7') })).status, 201, 'a hospital that did not recognise it');
   assert.equal((await http('POST', `${srv.base}/ChargeItem`, { headers: as('his'), body: charge('2345-7', 'hc') })).status, 201);
+  // a charge is held to its own day: yesterday's (sent late by the HIS) was not recognised then
+  const late = { ...charge('2345-7', 'hb'), occurrenceDateTime: iso(now - day) };
+  assert.equal((await http('POST', `${srv.base}/ChargeItem`, { headers: as('his'), body: late })).status, 201);
+  const today = await http('POST', `${srv.base}/ChargeItem`, { headers: as('his'), body: { ...late, occurrenceDateTime: iso(Date.now()) } });
+  assert.equal(today.status, 422, today.body);
 
   // the doctor changes their mind: the last decision stands
   await decide({ code: '2345-7', result: 'Observation/glu', outcome: 'retest', reason: 'condition-changed', explained: true });

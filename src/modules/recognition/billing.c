@@ -5,7 +5,8 @@
  * A new active order, or a charge, of a catalogue item (by its own code or
  * a laboratory's code mapped to it) for a patient is refused with 422
  * business-rule when the hospital ordering or charging it recorded the
- * item as recognised for that patient the same day (in China) and has not
+ * item as recognised for that patient on the day of the order or charge
+ * (in China: its own date, else the day it is written) and has not
  * since recorded a re-test: the doctor's last decision on the item stands.
  * The hospital is the caller's; a caller of no hospital (a province-wide
  * client) is held to the one the resource names (ChargeItem's requesting
@@ -122,6 +123,30 @@ static bool take_decision(void *arg, json_object *d, int64_t last_updated)
     return true;
 }
 
+/*
+ * The day in China the order or charge is of: the charge's occurrence (or
+ * its entry), the order's authoring, else now. A HIS sending the day's
+ * charges after midnight is held to the day they were made on.
+ */
+static void day_of(const char *type, json_object *resource, char out[11])
+{
+    static const char *const charge_keys[] = {"occurrenceDateTime", "enteredDate"};
+    static const char *const order_keys[] = {"authoredOn"};
+    bool charge = !strcmp(type, "ChargeItem");
+    const char *const *keys = charge ? charge_keys : order_keys;
+    size_t n = charge ? 2 : 1;
+    int64_t at = time_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        const char *v = recog_str(resource, keys[i]);
+        int64_t ms = 0;
+        if (v && strlen(v) >= 10 && time_parse_fhir(v, strlen(v), &ms)) {
+            at = ms;
+            break;
+        }
+    }
+    time_china_day(at, out);
+}
+
 static enum err billing_rule(struct rest_ctx *c, const char *type, const char *id,
                              json_object *resource, bool replaces, char *why, size_t size,
                              void *self)
@@ -136,7 +161,7 @@ static enum err billing_rule(struct rest_ctx *c, const char *type, const char *i
     if (!item || (replaces && charged_before(c, type, id)))
         return ERR_OK;
     char day[11];
-    time_china_day(time_now_ms(), day);
+    day_of(type, resource, day);
     const char *criteria[][2] = {
         {"subject", patient}, {"code", RECOG_DECISION_CODE "|decision"}, {"created", day}};
     struct fhir_scan scan = {"Basic", criteria, 3, 0, false, 0, false};
@@ -150,10 +175,10 @@ static enum err billing_rule(struct rest_ctx *c, const char *type, const char *i
     if (!last.recognised)
         return ERR_OK;
     snprintf(why, size,
-             "Basic/%s: 该项目今日已互认，不得重复开单收费；如需复查，请先记录复查决定 / %s was "
-             "recorded as recognised for this patient today: it is not ordered or charged again "
+             "Basic/%s: 该项目当日已互认，不得重复开单收费；如需复查，请先记录复查决定 / %s was "
+             "recorded as recognised for this patient on %s: it is not ordered or charged again "
              "unless a re-test decision is recorded ($recognize)",
-             last.id, item);
+             last.id, item, day);
     return ERR_RULE;
 }
 
