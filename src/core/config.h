@@ -46,6 +46,7 @@ struct config {
     int hl7_max_connections;         /* hl7.max_connections */
     int hl7_idle_timeout_s;          /* hl7.idle_timeout_s */
     const char *hl7_time_zone;       /* hl7.time_zone: "+08:00" */
+    int recognition_refuse_charges;  /* recognition.refuse_charges: 1 = on */
     int inpatient_borrow_floors; /* inpatient.borrow_floors: floors a borrowed bed may be away */
     int inpatient_preadm_days;   /* inpatient.pre_admission_days */
     int inpatient_preadm_extended_days; /* inpatient.pre_admission_extended_days */

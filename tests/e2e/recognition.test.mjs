@@ -471,3 +471,30 @@ test('a test recorded as recognised is not ordered or charged again that day, un
   const done = await http('PUT', `${srv.base}/ServiceRequest/${placed.json.id}`, { headers: as('docb'), body: { ...placed.json, status: 'completed' } });
   assert.equal(done.status, 200, done.body);
 });
+
+test('with recognition.refuse_charges 0 the orders and charges of recognised tests go through', async () => {
+  const { srv: off, tok: offTok } = await startWithUsers([['doc', 'doctor', ['--org', 'Organization/hb', '--subject', 'Practitioner/pb']]], { args: ['--refuse-recognised-charges', '0'] });
+  try {
+    const putOff = async (body) => {
+      const r = await http('PUT', `${off.base}/${body.resourceType}/${body.id}`, { body });
+      assert.ok(r.status === 200 || r.status === 201, r.body);
+    };
+    await putOff({ resourceType: 'Organization', id: 'hc-410000', name: '河南省卫生健康委员会', identifier: [{ system: DIVISION, value: '410000' }] });
+    await putOff({ resourceType: 'Organization', id: 'hc-410100', name: '郑州市卫生健康委员会', identifier: [{ system: DIVISION, value: '410100' }], partOf: { reference: 'Organization/hc-410000' } });
+    await putOff({ resourceType: 'Organization', id: 'la', name: '甲医院检验科', partOf: { reference: 'Organization/hc-410100' }, extension: [yearRound('2345-7')] });
+    await putOff({ resourceType: 'Organization', id: 'hb', name: '丙医院', partOf: { reference: 'Organization/hc-410100' } });
+    await putOff({ resourceType: 'CodeSystem', id: 'cat', url: CATALOGUE, version: '2024', status: 'active', content: 'complete', concept: [item('2345-7', 'lab', 'province', 7, 500, 'mmol/L')] });
+    await putOff({ resourceType: 'Patient', id: 'P' });
+    await putOff({ resourceType: 'Encounter', id: 'enc-hb', meta: { tag: [{ system: CUSTODIAN, code: 'Organization/hb' }] }, status: 'in-progress', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/P' }, serviceProvider: { reference: 'Organization/hb' } });
+    await putOff(obs('glu', 'la', '2345-7', 5.3, 'mmol/L', now - day));
+    const headers = { Authorization: `Bearer ${offTok.doc}` };
+    const d = await http('POST', `${off.base}/Patient/P/$recognize`, { headers, body: decisions([{ code: '2345-7', result: 'Observation/glu', outcome: 'recognised' }]) });
+    assert.equal(d.status, 200, d.body);
+    const order = { resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/P' }, code: { coding: [{ system: LOINC, code: '2345-7' }] } };
+    const r = await http('POST', `${off.base}/ServiceRequest`, { headers, body: order });
+    assert.equal(r.status, 201, r.body);
+  } finally {
+    await off.stop();
+    off.cleanup();
+  }
+});

@@ -13,7 +13,7 @@
  * or performing organisation, a ServiceRequest's requester). A change to an
  * order or charge already stored as one is not checked (completing an
  * order, a correction): only what would order or bill anew, a draft made
- * active included.
+ * active included. recognition.refuse_charges 0 turns the rule off.
  */
 #include "modules/recognition/billing.h"
 
@@ -152,7 +152,8 @@ static enum err billing_rule(struct rest_ctx *c, const char *type, const char *i
                              void *self)
 {
     const char *patient = ref_of(resource, "subject", "Patient");
-    if (!recog_is_charge(type, recog_str(resource, "status"), recog_str(resource, "intent")) ||
+    if (!c->app->cfg->recognition_refuse_charges ||
+        !recog_is_charge(type, recog_str(resource, "status"), recog_str(resource, "intent")) ||
         !patient)
         return ERR_OK;
     const char *org = hospital_of(c, type, resource);
