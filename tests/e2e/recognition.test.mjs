@@ -436,6 +436,15 @@ test('a test recorded as recognised is not ordered or charged again that day, un
   });
   assert.equal(tx.status, 422, tx.body);
   assert.equal(await count('ServiceRequest'), orders, 'the transaction wrote nothing');
+  // a batch refuses that entry alone
+  const batch = await http('POST', srv.base, {
+    headers: as('docb'),
+    body: { resourceType: 'Bundle', type: 'batch', entry: [{ resource: order('2093-3'), request: { method: 'POST', url: 'ServiceRequest' } }, { resource: order('2345-7'), request: { method: 'POST', url: 'ServiceRequest' } }] },
+  });
+  assert.equal(batch.status, 200, batch.body);
+  assert.deepEqual(batch.json.entry.map((e) => e.response.status.slice(0, 3)), ['201', '422']);
+  assert.equal(batch.json.entry[1].response.outcome.issue[0].code, 'business-rule');
+  assert.equal(await count('ServiceRequest'), orders + 1);
   assert.equal(await count('ChargeItem'), charges);
 
   // a draft may be kept; made active, it is an order and is refused
@@ -462,9 +471,11 @@ test('a test recorded as recognised is not ordered or charged again that day, un
   // and recognised once more: a new order is refused, the placed one may still be completed
   await decide({ code: '2345-7', result: 'Observation/glu', outcome: 'recognised' });
   assert.equal((await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: order('2345-7') })).status, 422);
-  // by a laboratory's own code mapped to the item (the ConceptMap of the test above), too
+  // by a laboratory's own code mapped to the item, too
+  const LOCAL = 'https://fhir.yujian.org.cn/CodeSystem/local/la';
+  await put({ resourceType: 'ConceptMap', id: 'cm-la', status: 'active', group: [{ source: LOCAL, target: LOINC, element: [{ code: 'GLU', target: [{ code: '2345-7', equivalence: 'equivalent' }] }, { code: 'CREA', target: [{ code: '2160-0', equivalence: 'narrower' }] }] }] });
   const local = order('GLU');
-  local.code.coding[0].system = 'https://fhir.yujian.org.cn/CodeSystem/local/la';
+  local.code.coding[0].system = LOCAL;
   const byLocal = await http('POST', `${srv.base}/ServiceRequest`, { headers: as('docb'), body: local });
   assert.equal(byLocal.status, 422, byLocal.body);
   assert.match(byLocal.json.issue[0].diagnostics, /http:\/\/loinc.org\|2345-7 was recorded as recognised .*\(\$recognize\)$/, 'the whole reason');
