@@ -31,13 +31,11 @@
 /* The reference in resource.key.reference when it names a resource of type, else NULL. */
 static const char *ref_of(json_object *resource, const char *key, const char *type)
 {
-    json_object *v = NULL, *r = NULL;
-    if (!json_object_object_get_ex(resource, key, &v) ||
-        !json_object_object_get_ex(v, "reference", &r) || !json_object_is_type(r, json_type_string))
-        return NULL;
-    const char *ref = json_object_get_string(r);
+    json_object *v = NULL;
+    const char *ref =
+        json_object_object_get_ex(resource, key, &v) ? recog_str(v, "reference") : NULL;
     size_t n = strlen(type);
-    return !strncmp(ref, type, n) && ref[n] == '/' && ref[n + 1] ? ref : NULL;
+    return ref && !strncmp(ref, type, n) && ref[n] == '/' && ref[n + 1] ? ref : NULL;
 }
 
 /* The hospital that orders or charges: the caller's, else the one the resource names. */
@@ -56,13 +54,8 @@ static const char *hospital_of(struct rest_ctx *c, const char *type, json_object
 /* Does the stored version of type/id (if any) already order or charge? */
 static bool charged_before(struct rest_ctx *c, const char *type, const char *id)
 {
-    struct buf body;
-    buf_init(&body, 64u << 20);
-    struct store_row row;
-    json_object *old = NULL;
-    if (id && !store_read(c->app->store, type, id, 0, &body, &row) && !row.deleted)
-        old = fhir_parse_body(body.ptr, body.len);
-    buf_release(&body);
+    json_object *old =
+        id ? recog_data_read(c->app->store, arena_printf(c->req->arena, "%s/%s", type, id)) : NULL;
     bool charged = old && recog_is_charge(type, recog_str(old, "status"), recog_str(old, "intent"));
     json_object_put(old);
     return charged;
@@ -71,23 +64,8 @@ static bool charged_before(struct rest_ctx *c, const char *type, const char *id)
 /* The catalogue item the resource's code names ("system|code" in the arena), or NULL. */
 static const char *billed_item(struct recog_data *data, struct arena *a, json_object *resource)
 {
-    json_object *code = NULL, *codings = NULL;
-    if (!json_object_object_get_ex(resource, "code", &code) ||
-        !json_object_object_get_ex(code, "coding", &codings) ||
-        !json_object_is_type(codings, json_type_array))
-        return NULL;
     struct recog_snapshot *sn = recog_data_acquire(data);
-    const struct recog_item *item = NULL;
-    for (size_t i = 0; sn->ok && !item && i < json_object_array_length(codings); i++) {
-        json_object *cd = json_object_array_get_idx(codings, i);
-        const char *sys = recog_str(cd, "system"), *c = recog_str(cd, "code");
-        if (!sys || !c)
-            continue;
-        item = recog_catalogue_find(&sn->cat, sys, c);
-        for (size_t j = 0; !item && j < sn->nlocals; j++)
-            if (!strcmp(sn->locals[j].system, sys) && !strcmp(sn->locals[j].code, c))
-                item = sn->locals[j].item;
-    }
+    const struct recog_item *item = recog_snapshot_item(sn, resource, NULL, 0);
     const char *out = item ? arena_printf(a, "%s|%s", item->system, item->code) : NULL;
     recog_data_release(data, sn);
     return out;

@@ -211,6 +211,15 @@ const struct recog_item *recog_catalogue_find(const struct recog_catalogue *cat,
     return NULL;
 }
 
+bool recog_item_among(const struct recog_item *item, const struct recog_item *const *items,
+                      size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i] == item)
+            return true;
+    return false;
+}
+
 /* ---- EQA ---- */
 
 static bool parse_eqa(json_object *ext, struct recog_eqa *out)

@@ -80,6 +80,9 @@ bool recog_catalogue_parse(json_object *cs, struct arena *a, struct recog_catalo
 /* The item with this code (system NULL: any system), or NULL. */
 const struct recog_item *recog_catalogue_find(const struct recog_catalogue *cat, const char *system,
                                               const char *code);
+/* Is item one of items[] (n of them)? */
+bool recog_item_among(const struct recog_item *item, const struct recog_item *const *items,
+                      size_t n);
 
 /* One EQA outcome of a laboratory for an item, valid over [start, end]. */
 struct recog_eqa {

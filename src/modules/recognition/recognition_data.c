@@ -44,8 +44,7 @@ static char *keep(struct snap *sn, const char *s)
     return s ? arena_strndup(&sn->a, s, strlen(s)) : NULL;
 }
 
-/* The current version of "Type/id", parsed; NULL if none. */
-static json_object *read_json(struct store *store, const char *ref)
+json_object *recog_data_read(struct store *store, const char *ref)
 {
     const char *slash = strchr(ref, '/');
     if (!slash || slash - ref > 60)
@@ -283,7 +282,7 @@ static void locate(struct recog_data *d, struct snap *sn, json_object *org, cons
         json_object *part = NULL;
         ref = json_object_object_get_ex(cur, "partOf", &part) ? recog_str(part, "reference") : NULL;
         json_object *next =
-            ref && !strncmp(ref, "Organization/", 13) ? read_json(d->store, ref) : NULL;
+            ref && !strncmp(ref, "Organization/", 13) ? recog_data_read(d->store, ref) : NULL;
         ref = next ? keep(sn, ref) : NULL;
         json_object_put(cur);
         cur = next;
@@ -300,7 +299,7 @@ const struct recog_institution *recog_data_institution(struct recog_data *d,
     pthread_mutex_lock(&sn->lock);
     struct recog_institution *in = (struct recog_institution *)strmap_get(&sn->institutions, ref);
     if (!in) {
-        json_object *org = read_json(d->store, ref);
+        json_object *org = recog_data_read(d->store, ref);
         if (org) { /* read under the lock: the arena is the snapshot's */
             in = arena_alloc(&sn->a, sizeof(*in));
             memset(in, 0, sizeof(*in));
@@ -315,4 +314,30 @@ const struct recog_institution *recog_data_institution(struct recog_data *d,
     }
     pthread_mutex_unlock(&sn->lock);
     return in;
+}
+
+const struct recog_item *recog_snapshot_item(const struct recog_snapshot *sn, json_object *res,
+                                             const struct recog_item *const *items, size_t n)
+{
+    json_object *code = NULL, *codings = NULL;
+    if (!sn->ok || !json_object_object_get_ex(res, "code", &code) ||
+        !json_object_object_get_ex(code, "coding", &codings) ||
+        !json_object_is_type(codings, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(codings); i++) {
+        json_object *cd = json_object_array_get_idx(codings, i);
+        const char *sys = recog_str(cd, "system"), *c = recog_str(cd, "code");
+        if (!sys || !c)
+            continue;
+        const struct recog_item *it = recog_catalogue_find(&sn->cat, sys, c);
+        if (it && (!items || recog_item_among(it, items, n)))
+            return it;
+        for (size_t j = 0; j < sn->nlocals; j++) {
+            const struct recog_local *l = &sn->locals[j];
+            if (!strcmp(l->system, sys) && !strcmp(l->code, c) &&
+                (!items || recog_item_among(l->item, items, n)))
+                return l->item;
+        }
+    }
+    return NULL;
 }

@@ -53,6 +53,17 @@ struct recog_data;
 struct recog_data *recog_data_new(struct store *store, const struct config *cfg);
 void recog_data_free(struct recog_data *d);
 
+/* The current version of "Type/id" in store, parsed (the caller puts it); NULL if none. */
+json_object *recog_data_read(struct store *store, const char *ref);
+
+/*
+ * The catalogue item res's code is in sn, by the item's own code or a
+ * laboratory's code mapped to it, when it is one of items[] (n of them;
+ * items NULL: any item); else NULL.
+ */
+const struct recog_item *recog_snapshot_item(const struct recog_snapshot *sn, json_object *res,
+                                             const struct recog_item *const *items, size_t n);
+
 /* The current snapshot, read again first if the store changed; give it back with release. */
 struct recog_snapshot *recog_data_acquire(struct recog_data *d);
 void recog_data_release(struct recog_data *d, struct recog_snapshot *sn);

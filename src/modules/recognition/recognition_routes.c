@@ -252,42 +252,6 @@ static void read_result(struct call *k, json_object *res, const struct recog_ite
     }
 }
 
-/* Is item one of items[]? */
-static bool among(const struct recog_item *item, const struct recog_item **items, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (items[i] == item)
-            return true;
-    return false;
-}
-
-/*
- * The catalogue item among a resource's codings, if it is one of items[]:
- * by its own code, or by a laboratory's code mapped to it.
- */
-static const struct recog_item *item_of(const struct call *k, json_object *res,
-                                        const struct recog_item **items, size_t n)
-{
-    json_object *code = NULL, *codings = NULL;
-    if (!json_object_object_get_ex(res, "code", &code) ||
-        !json_object_object_get_ex(code, "coding", &codings) ||
-        !json_object_is_type(codings, json_type_array))
-        return NULL;
-    for (size_t i = 0; i < json_object_array_length(codings); i++) {
-        json_object *cd = json_object_array_get_idx(codings, i);
-        const char *sys = recog_str(cd, "system"), *c = recog_str(cd, "code");
-        for (size_t j = 0; sys && c && j < n; j++)
-            if (!strcmp(items[j]->system, sys) && !strcmp(items[j]->code, c))
-                return items[j];
-        for (size_t j = 0; sys && c && j < k->snap->nlocals; j++) {
-            const struct recog_local *l = &k->snap->locals[j];
-            if (!strcmp(l->system, sys) && !strcmp(l->code, c) && among(l->item, items, n))
-                return l->item;
-        }
-    }
-    return NULL;
-}
-
 /* ---- $recognizable ---- */
 
 struct asked {
@@ -364,7 +328,7 @@ static size_t codes_of(struct call *k, enum recog_kind kind, const struct asked 
             out[n++] = arena_printf(k->a, "%s|%s", q->items[i]->system, q->items[i]->code);
     for (size_t i = 0; i < k->snap->nlocals; i++) {
         const struct recog_local *l = &k->snap->locals[i];
-        if (l->item->kind == kind && among(l->item, q->items, q->n))
+        if (l->item->kind == kind && recog_item_among(l->item, q->items, q->n))
             out[n++] = arena_printf(k->a, "%s|%s", l->system, l->code);
     }
     return n;
@@ -494,7 +458,7 @@ static void put_item(struct call *k, struct buf *out, const struct recog_item *i
     buf_append_str(out, "}");
     bool any = false;
     for (size_t i = 0; i < nfound; i++) {
-        if (item_of(k, found[i], q->items, q->n) != it)
+        if (recog_snapshot_item(k->snap, found[i], q->items, q->n) != it)
             continue;
         struct recog_result r;
         struct recog_verdict v;
@@ -594,7 +558,8 @@ static bool decision_result(struct call *k, struct decision *dc, const char *ref
                           ? recog_str(subject, "reference")
                           : NULL;
     const struct recog_item *items[1] = {dc->item};
-    if (!res || !who || strcmp(who, k->patient) != 0 || item_of(k, res, items, 1) != dc->item) {
+    if (!res || !who || strcmp(who, k->patient) != 0 ||
+        recog_snapshot_item(k->snap, res, items, 1) != dc->item) {
         rest_error(k->c, ERR_UNPROCESSABLE, "decision",
                    "决定 %zu：'%.80s' 不是该患者此项目的结果 / decision %zu: '%.80s' is not a "
                    "result of this item for this patient",
